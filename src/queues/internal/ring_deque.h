@@ -1,0 +1,63 @@
+#pragma once
+// RingDeque: a growable ring buffer with O(1) push/pop at both ends and no
+// allocation once it has grown to its working size (std::deque allocates a
+// block per few large elements). Not thread-safe.
+
+#include <cassert>
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+namespace sluice::internal {
+
+template <typename T>
+class RingDeque {
+ public:
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  T& front() { return slots_[head_]; }
+  T& back() { return slots_[(head_ + size_ - 1) & mask()]; }
+  T& operator[](size_t i) { return slots_[(head_ + i) & mask()]; }
+
+  void push_back(T v) {
+    GrowIfFull();
+    slots_[(head_ + size_) & mask()] = std::move(v);
+    ++size_;
+  }
+  void push_front(T v) {
+    GrowIfFull();
+    head_ = (head_ + slots_.size() - 1) & mask();
+    slots_[head_] = std::move(v);
+    ++size_;
+  }
+  void pop_front() {
+    assert(size_ > 0);
+    slots_[head_] = T();  // release what the slot holds now, not on reuse
+    head_ = (head_ + 1) & mask();
+    --size_;
+  }
+  // Frees the slots when the deque is empty and has grown large, so a
+  // drained queue gives its memory back.
+  void ShrinkIfEmpty() {
+    if (size_ == 0 && slots_.size() > 64) {
+      std::vector<T>().swap(slots_);
+      head_ = 0;
+    }
+  }
+
+ private:
+  size_t mask() const { return slots_.size() - 1; }
+  void GrowIfFull() {
+    if (size_ < slots_.size()) return;
+    std::vector<T> bigger(slots_.empty() ? 16 : slots_.size() * 2);
+    for (size_t i = 0; i < size_; ++i) bigger[i] = std::move((*this)[i]);
+    slots_.swap(bigger);
+    head_ = 0;
+  }
+
+  std::vector<T> slots_;
+  size_t head_ = 0;
+  size_t size_ = 0;
+};
+
+}  // namespace sluice::internal

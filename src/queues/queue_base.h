@@ -1,0 +1,134 @@
+#pragma once
+// QueueBase: the request engine shared by the four queues.
+//
+// Every Enqueue, EnqueueMany, Close(false), Dequeue, DequeueMany and
+// DequeueUpTo becomes an Attempt appended to one of two intrusive lists
+// (enqueue side, dequeue side). After any change of state, FlushLocked()
+// advances the head of each list as far as it can, repeating while anything
+// moved, exactly as TensorFlow's queue_base.cc does: this is what gives
+// strict head-of-line order, incremental EnqueueMany/DequeueMany, and a
+// Close(false) that waits for the enqueues before it. The thread that
+// flushes completes other threads' attempts; their owners wake through an
+// absl::Mutex condition and assemble their result (stacking, padding)
+// after releasing the lock.
+//
+// A caller that times out or is cancelled removes its own attempt at once;
+// a dequeue that had taken elements puts them back first (nothing lost).
+//
+// Subclasses own the storage and implement the *Locked hooks, which run
+// with mu_ held and must not block.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "queues/internal/row_chunk.h"
+#include "queues/queue.h"
+
+namespace sluice {
+
+class QueueBase : public QueueInterface {
+ public:
+  absl::Status Enqueue(TensorTuple element, const WaitOptions& w = {}) override;
+  absl::Status EnqueueMany(TensorTuple batch, const WaitOptions& w = {}) override;
+  absl::StatusOr<TensorTuple> Dequeue(const WaitOptions& w = {}) override;
+  absl::StatusOr<TensorTuple> DequeueMany(int64_t n, const WaitOptions& w = {}) override;
+  absl::StatusOr<TensorTuple> DequeueUpTo(int64_t n, const WaitOptions& w = {}) override;
+  absl::Status Close(bool cancel_pending_enqueues = false,
+                     const WaitOptions& w = {}) override;
+  bool IsClosed() const override;
+  int64_t Size() const override;
+  QueueStats stats() const override;
+  std::string_view name() const override { return name_; }
+  std::string_view kind() const override { return kind_; }
+  const std::vector<DType>& component_dtypes() const override { return dtypes_; }
+  const std::vector<TensorShape>& component_shapes() const override { return shapes_; }
+  int64_t capacity() const override { return capacity_; }
+  absl::Status CheckCompatibleForSharing(const QueueInterface& requested) const override;
+
+ protected:
+  QueueBase(const QueueOptions& options, std::string_view kind);
+  // Checks common to every queue (checklist items 1–2).
+  static absl::Status ValidateOptions(const QueueOptions& options, std::string_view kind);
+
+  // --- storage hooks (mu_ held) ---
+  virtual int64_t StoredLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+  // How many elements a dequeue may take now (RandomShuffleQueue keeps
+  // min_after_dequeue back while open).
+  virtual int64_t AvailableLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return StoredLocked();
+  }
+  // False when a dequeue must take all it needs at once (PriorityQueue).
+  virtual bool TakesPartially() const { return true; }
+  virtual void PushLocked(internal::RowChunk rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+  // Moves `n` <= AvailableLocked() elements out, appending chunks to `out`
+  // in dequeue order.
+  virtual void TakeLocked(int64_t n, std::vector<internal::RowChunk>* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+  // Puts back what TakeLocked handed out (FIFO queues: at the front, in
+  // order) and clears `parts`.
+  virtual void RestoreLocked(std::vector<internal::RowChunk>* parts)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+
+  // --- validation and assembly (no lock) ---
+  virtual absl::Status ValidateElement(const TensorTuple& element) const;
+  virtual absl::Status ValidateBatch(const TensorTuple& batch) const;
+  // Stacks `n` rows held in `parts` into one batch.
+  virtual absl::StatusOr<TensorTuple> AssembleMany(std::vector<internal::RowChunk> parts,
+                                                   int64_t n) const;
+  // DequeueMany(0)'s result.
+  virtual TensorTuple EmptyMany() const;
+
+  // Shape check used by ValidateElement/ValidateBatch: exact equality, or
+  // compatibility for queues that accept unknown dims.
+  virtual bool ShapeAccepts(const TensorShape& declared, const TensorShape& actual) const {
+    return declared == actual;
+  }
+
+  mutable absl::Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+
+ private:
+  struct Attempt;
+  class AttemptList {
+   public:
+    Attempt* front() const { return head_; }
+    void PushBack(Attempt* a);
+    void Remove(Attempt* a);
+   private:
+    Attempt* head_ = nullptr;
+    Attempt* tail_ = nullptr;
+  };
+  enum class Step { kNoProgress, kProgress, kComplete };
+
+  // Queues `a`, flushes, waits until it completes or `w` ends it.
+  void Run(Attempt* a, const WaitOptions& w) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<TensorTuple> DequeueRows(int64_t n, bool up_to, const WaitOptions& w);
+  void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Step TryEnqueueLocked(Attempt* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Step TryDequeueLocked(Attempt* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static bool AttemptDoneOrStopped(Attempt* a);
+  absl::Status ValidateComponents(const TensorTuple& t, bool batch) const;
+
+  const std::string name_;
+  const std::string kind_;
+  const std::vector<DType> dtypes_;
+  const std::vector<TensorShape> shapes_;
+  const int64_t capacity_;
+
+  AttemptList enqueuers_ ABSL_GUARDED_BY(mu_);
+  AttemptList dequeuers_ ABSL_GUARDED_BY(mu_);
+
+  std::atomic<int64_t> elements_in_{0}, elements_out_{0};
+  std::atomic<int64_t> bytes_in_{0}, bytes_out_{0};
+  std::atomic<int64_t> blocked_full_ns_{0}, blocked_empty_ns_{0};
+
+ protected:
+  // Subclasses with extra configuration (min_after_dequeue) report it here.
+  virtual int64_t min_after_dequeue() const { return 0; }
+};
+
+}  // namespace sluice

@@ -1,0 +1,180 @@
+#include "queues/random_shuffle_queue.h"
+
+#include <climits>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
+
+namespace sluice {
+
+using internal::RowChunk;
+
+absl::StatusOr<std::shared_ptr<RandomShuffleQueue>> RandomShuffleQueue::Create(
+    RandomShuffleQueueOptions o) {
+  SLUICE_RETURN_IF_ERROR(ValidateOptions(o.queue, "RandomShuffleQueue"));
+  for (size_t i = 0; i < o.queue.shapes.size(); ++i) {
+    if (!o.queue.shapes[i].IsFullyDefined()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "RandomShuffleQueue '", o.queue.name, "': component ", i, " shape ",
+          o.queue.shapes[i].DebugString(), " is not fully defined"));
+    }
+  }
+  const int64_t capacity = o.queue.capacity < 0 ? INT32_MAX : o.queue.capacity;
+  if (o.min_after_dequeue < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "RandomShuffleQueue '", o.queue.name, "': min_after_dequeue (", o.min_after_dequeue,
+        ") must be >= 0"));
+  }
+  if (o.min_after_dequeue >= capacity) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "RandomShuffleQueue '", o.queue.name, "': min_after_dequeue (", o.min_after_dequeue,
+        ") must be < capacity (", capacity, ")"));
+  }
+  return std::shared_ptr<RandomShuffleQueue>(new RandomShuffleQueue(o));
+}
+
+RandomShuffleQueue::RandomShuffleQueue(const RandomShuffleQueueOptions& o)
+    : QueueBase(o.queue, "RandomShuffleQueue"),
+      min_after_dequeue_(o.min_after_dequeue),
+      seed_(o.seed),
+      seed2_(o.seed2),
+      columnar_(!o.queue.shapes.empty()),
+      rng_(o.seed, o.seed2) {
+  if (columnar_) {
+    for (size_t i = 0; i < o.queue.dtypes.size(); ++i) {
+      Column c;
+      c.dtype = o.queue.dtypes[i];
+      c.row_shape = o.queue.shapes[i];
+      c.row_elems = c.row_shape.num_elements();
+      c.row_bytes = c.row_elems * DTypeSize(c.dtype);
+      columns_.push_back(std::move(c));
+    }
+  }
+}
+
+int64_t RandomShuffleQueue::AvailableLocked() const {
+  if (closed_) return size_;
+  return std::max<int64_t>(0, size_ - min_after_dequeue_);
+}
+
+void RandomShuffleQueue::AppendStackedLocked(const TensorTuple& rows, int64_t count) {
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    Column& c = columns_[i];
+    const Tensor& t = rows[i];
+    if (c.dtype == DType::kString) {
+      const int64_t n = count * c.row_elems;
+      for (int64_t e = 0; e < n; ++e) c.strings.emplace_back(t.string(e));
+    } else {
+      const size_t bytes = count * c.row_bytes;
+      const size_t old = c.slab.size();
+      c.slab.resize(old + bytes);
+      if (bytes > 0) std::memcpy(c.slab.data() + old, t.raw_data(), bytes);
+    }
+  }
+  size_ += count;
+}
+
+void RandomShuffleQueue::PushLocked(RowChunk rows) {
+  if (columnar_) {
+    AppendStackedLocked(rows.tuple, rows.rows());
+    return;
+  }
+  if (!rows.stacked) {
+    elements_.push_back(std::move(rows.tuple));
+  } else {
+    for (int64_t r = 0; r < rows.rows(); ++r) elements_.push_back(rows.Element(r));
+  }
+  size_ += rows.rows();
+}
+
+void RandomShuffleQueue::TakeLocked(int64_t n, std::vector<RowChunk>* out) {
+  if (!columnar_) {
+    for (int64_t k = 0; k < n; ++k) {
+      const size_t i = rng_.Uniform(elements_.size());
+      out->push_back(RowChunk{std::move(elements_[i]), /*stacked=*/false});
+      elements_[i] = std::move(elements_.back());
+      elements_.pop_back();
+    }
+    size_ -= n;
+    return;
+  }
+  // One stacked chunk of n rows; each pick swaps the last row into its place.
+  RowChunk chunk;
+  chunk.stacked = true;
+  std::vector<int64_t> picks(n);
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t last = size_ - 1 - k;
+    const int64_t i = static_cast<int64_t>(rng_.Uniform(last + 1));
+    picks[k] = i;
+  }
+  // Rows move column by column in the order picked, so every column sees
+  // the same swap-removes.
+  for (Column& c : columns_) {
+    Tensor t(c.dtype, c.row_shape.Prepended(n));
+    int64_t rows_left = size_;
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t i = picks[k];
+      const int64_t last = --rows_left;
+      if (c.dtype == DType::kString) {
+        for (int64_t e = 0; e < c.row_elems; ++e) {
+          t.SetString(k * c.row_elems + e, c.strings[i * c.row_elems + e]);
+          if (i != last) c.strings[i * c.row_elems + e].swap(c.strings[last * c.row_elems + e]);
+        }
+      } else if (c.row_bytes > 0) {
+        char* slab = c.slab.data();
+        std::memcpy(static_cast<char*>(t.raw_data()) + k * c.row_bytes, slab + i * c.row_bytes,
+                    c.row_bytes);
+        if (i != last) std::memcpy(slab + i * c.row_bytes, slab + last * c.row_bytes, c.row_bytes);
+      }
+    }
+    if (c.dtype == DType::kString) {
+      c.strings.resize((size_ - n) * c.row_elems);
+    } else {
+      c.slab.resize((size_ - n) * c.row_bytes);
+    }
+    chunk.tuple.push_back(std::move(t));
+  }
+  size_ -= n;
+  out->push_back(std::move(chunk));
+  MaybeShrinkLocked();
+}
+
+void RandomShuffleQueue::MaybeShrinkLocked() {
+  // Give memory back once the queue has drained well below its peak.
+  for (Column& c : columns_) {
+    if (c.slab.capacity() > (64u << 10) && c.slab.size() * 4 < c.slab.capacity()) {
+      c.slab.shrink_to_fit();
+    }
+    if (c.strings.capacity() > 4096 && c.strings.size() * 4 < c.strings.capacity()) {
+      c.strings.shrink_to_fit();
+    }
+  }
+}
+
+void RandomShuffleQueue::RestoreLocked(std::vector<RowChunk>* parts) {
+  // Order does not matter in a shuffle queue: put the rows back anywhere.
+  for (RowChunk& c : *parts) PushLocked(std::move(c));
+  parts->clear();
+}
+
+absl::Status RandomShuffleQueue::CheckCompatibleForSharing(
+    const QueueInterface& requested) const {
+  SLUICE_RETURN_IF_ERROR(QueueBase::CheckCompatibleForSharing(requested));
+  const auto* other = dynamic_cast<const RandomShuffleQueue*>(&requested);
+  if (other == nullptr) return absl::OkStatus();  // kinds already matched
+  if (other->min_after_dequeue_ != min_after_dequeue_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Shared queue '", Sv(name()), "' has min_after_dequeue ", min_after_dequeue_,
+        " but requested min_after_dequeue ", other->min_after_dequeue_));
+  }
+  const bool requested_seeded = other->seed_ != 0 || other->seed2_ != 0;
+  if (requested_seeded && (other->seed_ != seed_ || other->seed2_ != seed2_)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Shared queue '", Sv(name()), "' has random seeds (", seed_, ", ", seed2_,
+        ") but requested seeds (", other->seed_, ", ", other->seed2_, ")"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sluice

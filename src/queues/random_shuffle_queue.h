@@ -1,0 +1,79 @@
+#pragma once
+// RandomShuffleQueue: dequeues a uniformly random stored element
+// (TF 1.x RandomShuffleQueueV2). Thread-safe; see queue.h for the contract.
+//
+// While open, dequeues leave at least min_after_dequeue elements stored (a
+// Dequeue waits for min_after_dequeue + 1). After Close the reserve is
+// released, so everything left can be drained. Seeds (0, 0) draw fresh
+// random seeds; any other pair gives the same order for the same
+// single-threaded sequence of calls.
+//
+// Storage: with declared shapes, numeric components are copied into one
+// contiguous slab per component and string components into owned strings,
+// so a stored element holds no reference to the batch or record chunk it
+// came from (memory stays proportional to the payload). Without declared
+// shapes elements are kept as they were enqueued.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/random.h"
+#include "queues/queue_base.h"
+
+namespace sluice {
+
+struct RandomShuffleQueueOptions {
+  QueueOptions queue;
+  int64_t min_after_dequeue = 0;
+  uint64_t seed = 0;
+  uint64_t seed2 = 0;
+};
+
+class RandomShuffleQueue final : public QueueBase {
+ public:
+  // InvalidArgument when min_after_dequeue < 0 or >= capacity, or for the
+  // common option errors.
+  static absl::StatusOr<std::shared_ptr<RandomShuffleQueue>> Create(
+      RandomShuffleQueueOptions options);
+
+  uint64_t seed() const { return seed_; }
+  uint64_t seed2() const { return seed2_; }
+  absl::Status CheckCompatibleForSharing(const QueueInterface& requested) const override;
+
+ protected:
+  int64_t StoredLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return size_; }
+  int64_t AvailableLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PushLocked(internal::RowChunk rows) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TakeLocked(int64_t n, std::vector<internal::RowChunk>* out) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RestoreLocked(std::vector<internal::RowChunk>* parts) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int64_t min_after_dequeue() const override { return min_after_dequeue_; }
+
+ private:
+  // One component's rows, for queues with declared shapes.
+  struct Column {
+    DType dtype;
+    TensorShape row_shape;
+    int64_t row_elems = 0;
+    size_t row_bytes = 0;               // numeric only
+    std::vector<char> slab;             // numeric rows, back to back
+    std::vector<std::string> strings;   // string rows, row_elems per row
+  };
+
+  RandomShuffleQueue(const RandomShuffleQueueOptions& o);
+  void AppendStackedLocked(const TensorTuple& rows, int64_t count)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MaybeShrinkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const int64_t min_after_dequeue_;
+  const uint64_t seed_, seed2_;
+  const bool columnar_;  // shapes declared
+  Random rng_ ABSL_GUARDED_BY(mu_);
+  std::vector<Column> columns_ ABSL_GUARDED_BY(mu_);
+  std::vector<TensorTuple> elements_ ABSL_GUARDED_BY(mu_);  // !columnar_
+  int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace sluice
