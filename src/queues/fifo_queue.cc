@@ -24,7 +24,7 @@ void FIFOQueue::PushLocked(RowChunk rows) {
   chunks_.push_back(std::move(rows));
 }
 
-void FIFOQueue::TakeLocked(int64_t n, std::vector<RowChunk>* out) {
+void FIFOQueue::TakeLocked(int64_t n, internal::RowChunks* out) {
   size_ -= n;
   while (n > 0) {
     RowChunk& front = chunks_.front();
@@ -42,7 +42,7 @@ void FIFOQueue::TakeLocked(int64_t n, std::vector<RowChunk>* out) {
   if (size_ == 0) chunks_.ShrinkIfEmpty();
 }
 
-void FIFOQueue::RestoreLocked(std::vector<RowChunk>* parts) {
+void FIFOQueue::RestoreLocked(internal::RowChunks* parts) {
   for (auto it = parts->rbegin(); it != parts->rend(); ++it) {
     size_ += it->rows();
     chunks_.push_front(std::move(*it));

@@ -62,7 +62,7 @@ void CopyPadded(const Tensor& src, const TensorShape& padded, Tensor* dst, int64
 
 }  // namespace
 
-absl::StatusOr<TensorTuple> PaddingFIFOQueue::AssembleMany(std::vector<RowChunk> parts,
+absl::StatusOr<TensorTuple> PaddingFIFOQueue::AssembleMany(internal::RowChunks parts,
                                                            int64_t n) const {
   const auto& dtypes = component_dtypes();
   const auto& shapes = component_shapes();

@@ -24,7 +24,7 @@ class PaddingFIFOQueue final : public FIFOQueue {
   bool ShapeAccepts(const TensorShape& declared, const TensorShape& actual) const override {
     return declared.IsCompatibleWith(actual);
   }
-  absl::StatusOr<TensorTuple> AssembleMany(std::vector<internal::RowChunk> parts,
+  absl::StatusOr<TensorTuple> AssembleMany(internal::RowChunks parts,
                                            int64_t n) const override;
 
  private:

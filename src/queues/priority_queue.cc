@@ -66,7 +66,7 @@ void PriorityQueue::PushLocked(RowChunk rows) {
   for (int64_t r = 0; r < rows.rows(); ++r) PushElementLocked(rows.Element(r));
 }
 
-void PriorityQueue::TakeLocked(int64_t n, std::vector<RowChunk>* out) {
+void PriorityQueue::TakeLocked(int64_t n, internal::RowChunks* out) {
   for (int64_t k = 0; k < n; ++k) {
     std::pop_heap(heap_.begin(), heap_.end(), Later());
     out->push_back(RowChunk{std::move(heap_.back().element), /*stacked=*/false});
@@ -74,7 +74,7 @@ void PriorityQueue::TakeLocked(int64_t n, std::vector<RowChunk>* out) {
   }
 }
 
-void PriorityQueue::RestoreLocked(std::vector<RowChunk>* parts) {
+void PriorityQueue::RestoreLocked(internal::RowChunks* parts) {
   for (RowChunk& c : *parts) PushLocked(std::move(c));
   parts->clear();
 }

@@ -27,9 +27,9 @@ class PriorityQueue final : public QueueBase {
     return static_cast<int64_t>(heap_.size());
   }
   void PushLocked(internal::RowChunk rows) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TakeLocked(int64_t n, std::vector<internal::RowChunk>* out) override
+  void TakeLocked(int64_t n, internal::RowChunks* out) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RestoreLocked(std::vector<internal::RowChunk>* parts) override
+  void RestoreLocked(internal::RowChunks* parts) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ValidateElement(const TensorTuple& element) const override;
   absl::Status ValidateBatch(const TensorTuple& batch) const override;

@@ -3,6 +3,7 @@
 #include <climits>
 #include <optional>
 #include <stop_token>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -23,9 +24,10 @@ struct QueueBase::Attempt {
   // Dequeue side: rows still wanted and the chunks taken so far.
   int64_t remaining = 0;
   int64_t taken = 0;
-  std::vector<RowChunk> parts;
+  internal::RowChunks parts;
   const std::stop_token* stop = nullptr;
-  bool done = false;
+  // Written under mu_; read without it by the owner while it spins.
+  std::atomic<bool> done{false};
   absl::Status status;
   Attempt* prev = nullptr;
   Attempt* next = nullptr;
@@ -213,7 +215,7 @@ absl::Status QueueBase::Close(bool cancel_pending_enqueues, const WaitOptions& w
                            "' was cancelled: the queue was closed with cancel_pending_enqueues")
             : absl::StrCat("Enqueue operation was cancelled: ", kind_, " '", name_,
                            "' was closed with cancel_pending_enqueues"));
-    a->done = true;
+    a->done.store(true, std::memory_order_release);
   }
   FlushLocked();
   return absl::OkStatus();
@@ -232,8 +234,17 @@ int64_t QueueBase::Size() const {
 // -------------------------------------------------------------------- engine
 
 bool QueueBase::AttemptDoneOrStopped(Attempt* a) {
-  return a->done || (a->stop != nullptr && a->stop->stop_requested());
+  return a->done.load(std::memory_order_relaxed) ||
+         (a->stop != nullptr && a->stop->stop_requested());
 }
+
+namespace {
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+}  // namespace
 
 namespace {
 // Runs when a waiter's stop token fires: taking and releasing the mutex
@@ -259,17 +270,39 @@ void QueueBase::Run(Attempt* a, const WaitOptions& w) {
     a->stop = &w.stop;
     wake.emplace(w.stop, PokeMutex{&mu_});
   }
-  absl::MutexLock lock(&mu_);
+  mu_.Lock();
   (enqueue_side ? enqueuers_ : dequeuers_).PushBack(a);
   FlushLocked();
-  if (a->done) return;
-
-  const absl::Time start = absl::Now();
-  mu_.AwaitWithDeadline(absl::Condition(&QueueBase::AttemptDoneOrStopped, a), w.deadline);
-  const int64_t waited = absl::ToInt64Nanoseconds(absl::Now() - start);
-  (enqueue_side ? blocked_full_ns_ : blocked_empty_ns_)
-      .fetch_add(waited, std::memory_order_relaxed);
-  if (a->done) return;
+  if (!a->done.load(std::memory_order_relaxed) && w.deadline > absl::Now()) {
+    // Another thread usually completes this attempt within microseconds
+    // (the flushing thread moves our rows for us). Spinning briefly, with
+    // yields so oversubscribed threads still run, avoids a futex sleep and
+    // wake per batch: that round trip, not the queue work, dominates a
+    // bounded queue running at capacity.
+    mu_.Unlock();
+    const absl::Time start = absl::Now();
+    for (int i = 1; i <= kSpinIterations; ++i) {
+      if (a->done.load(std::memory_order_acquire)) break;
+      if (a->stop != nullptr && a->stop->stop_requested()) break;
+      if (i % 64 == 0) {
+        if (absl::Now() > w.deadline) break;
+        std::this_thread::yield();
+      } else {
+        CpuRelax();
+      }
+    }
+    mu_.Lock();
+    if (!a->done.load(std::memory_order_relaxed)) {
+      mu_.AwaitWithDeadline(absl::Condition(&QueueBase::AttemptDoneOrStopped, a), w.deadline);
+    }
+    const int64_t waited = absl::ToInt64Nanoseconds(absl::Now() - start);
+    (enqueue_side ? blocked_full_ns_ : blocked_empty_ns_)
+        .fetch_add(waited, std::memory_order_relaxed);
+  }
+  if (a->done.load(std::memory_order_relaxed)) {
+    mu_.Unlock();
+    return;
+  }
 
   // Timed out or cancelled: leave the queue as it was.
   (enqueue_side ? enqueuers_ : dequeuers_).Remove(a);
@@ -287,8 +320,9 @@ void QueueBase::Run(Attempt* a, const WaitOptions& w) {
         "Timed out waiting for notification: ", what, " on ", kind_, " '", name_,
         "' passed its deadline"));
   }
-  a->done = true;
+  a->done.store(true, std::memory_order_relaxed);
   FlushLocked();  // a removed head may unblock the attempts behind it
+  mu_.Unlock();
 }
 
 void QueueBase::FlushLocked() {
@@ -299,7 +333,7 @@ void QueueBase::FlushLocked() {
       Step s = TryEnqueueLocked(a);
       if (s == Step::kComplete) {
         enqueuers_.Remove(a);
-        a->done = true;
+        a->done.store(true, std::memory_order_release);
         changed = true;
         continue;
       }
@@ -310,7 +344,7 @@ void QueueBase::FlushLocked() {
       Step s = TryDequeueLocked(a);
       if (s == Step::kComplete) {
         dequeuers_.Remove(a);
-        a->done = true;
+        a->done.store(true, std::memory_order_release);
         changed = true;
         continue;
       }
@@ -388,7 +422,7 @@ QueueBase::Step QueueBase::TryDequeueLocked(Attempt* a) {
 
 // ------------------------------------------------------------------ assembly
 
-absl::StatusOr<TensorTuple> QueueBase::AssembleMany(std::vector<RowChunk> parts,
+absl::StatusOr<TensorTuple> QueueBase::AssembleMany(internal::RowChunks parts,
                                                     int64_t n) const {
   if (parts.size() == 1 && parts[0].stacked && parts[0].rows() == n) {
     return std::move(parts[0].tuple);  // rows arrived as one batch: no copy

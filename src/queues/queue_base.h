@@ -66,18 +66,18 @@ class QueueBase : public QueueInterface {
   virtual void PushLocked(internal::RowChunk rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
   // Moves `n` <= AvailableLocked() elements out, appending chunks to `out`
   // in dequeue order.
-  virtual void TakeLocked(int64_t n, std::vector<internal::RowChunk>* out)
+  virtual void TakeLocked(int64_t n, internal::RowChunks* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
   // Puts back what TakeLocked handed out (FIFO queues: at the front, in
   // order) and clears `parts`.
-  virtual void RestoreLocked(std::vector<internal::RowChunk>* parts)
+  virtual void RestoreLocked(internal::RowChunks* parts)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
 
   // --- validation and assembly (no lock) ---
   virtual absl::Status ValidateElement(const TensorTuple& element) const;
   virtual absl::Status ValidateBatch(const TensorTuple& batch) const;
   // Stacks `n` rows held in `parts` into one batch.
-  virtual absl::StatusOr<TensorTuple> AssembleMany(std::vector<internal::RowChunk> parts,
+  virtual absl::StatusOr<TensorTuple> AssembleMany(internal::RowChunks parts,
                                                    int64_t n) const;
   // DequeueMany(0)'s result.
   virtual TensorTuple EmptyMany() const;
@@ -122,9 +122,18 @@ class QueueBase : public QueueInterface {
   AttemptList enqueuers_ ABSL_GUARDED_BY(mu_);
   AttemptList dequeuers_ ABSL_GUARDED_BY(mu_);
 
-  std::atomic<int64_t> elements_in_{0}, elements_out_{0};
-  std::atomic<int64_t> bytes_in_{0}, bytes_out_{0};
-  std::atomic<int64_t> blocked_full_ns_{0}, blocked_empty_ns_{0};
+  // Producer-side and consumer-side counters on separate cache lines, so
+  // counting does not bounce one line between the two sides.
+  alignas(64) std::atomic<int64_t> elements_in_{0};
+  std::atomic<int64_t> bytes_in_{0};
+  std::atomic<int64_t> blocked_full_ns_{0};
+  alignas(64) std::atomic<int64_t> elements_out_{0};
+  std::atomic<int64_t> bytes_out_{0};
+  std::atomic<int64_t> blocked_empty_ns_{0};
+
+  // Iterations a blocked caller spins (with a yield every 64) before it
+  // sleeps on the mutex condition.
+  static constexpr int kSpinIterations = 4096;
 
  protected:
   // Subclasses with extra configuration (min_after_dequeue) report it here.

@@ -88,7 +88,7 @@ void RandomShuffleQueue::PushLocked(RowChunk rows) {
   size_ += rows.rows();
 }
 
-void RandomShuffleQueue::TakeLocked(int64_t n, std::vector<RowChunk>* out) {
+void RandomShuffleQueue::TakeLocked(int64_t n, internal::RowChunks* out) {
   if (!columnar_) {
     for (int64_t k = 0; k < n; ++k) {
       const size_t i = rng_.Uniform(elements_.size());
@@ -152,7 +152,7 @@ void RandomShuffleQueue::MaybeShrinkLocked() {
   }
 }
 
-void RandomShuffleQueue::RestoreLocked(std::vector<RowChunk>* parts) {
+void RandomShuffleQueue::RestoreLocked(internal::RowChunks* parts) {
   // Order does not matter in a shuffle queue: put the rows back anywhere.
   for (RowChunk& c : *parts) PushLocked(std::move(c));
   parts->clear();

@@ -45,9 +45,9 @@ class RandomShuffleQueue final : public QueueBase {
   int64_t StoredLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return size_; }
   int64_t AvailableLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PushLocked(internal::RowChunk rows) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void TakeLocked(int64_t n, std::vector<internal::RowChunk>* out) override
+  void TakeLocked(int64_t n, internal::RowChunks* out) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RestoreLocked(std::vector<internal::RowChunk>* parts) override
+  void RestoreLocked(internal::RowChunks* parts) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t min_after_dequeue() const override { return min_after_dequeue_; }
 

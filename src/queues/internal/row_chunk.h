@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "absl/container/inlined_vector.h"
 #include "core/tensor.h"
 
 namespace sluice::internal {
@@ -32,5 +33,9 @@ struct RowChunk {
     return e;
   }
 };
+
+// What one dequeue holds: usually a single chunk, kept inline so the common
+// case allocates nothing.
+using RowChunks = absl::InlinedVector<RowChunk, 1>;
 
 }  // namespace sluice::internal

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sluice builds and tests with, if any is
+# missing (a fresh machine, as root). Safe to run repeatedly.
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build ccache pkg-config
+      libabsl-dev libtbb-dev libeigen3-dev libconcurrentqueue-dev zlib1g-dev
+      libisal-dev libdeflate-dev libgtest-dev libgmock-dev libbenchmark-dev
+      libprotobuf-dev protobuf-compiler libssl-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "sluice: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
