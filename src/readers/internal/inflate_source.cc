@@ -16,6 +16,7 @@ struct StepResult {
   size_t consumed = 0;
   size_t produced = 0;
   bool stream_end = false;  // the member/stream and its trailer are complete
+  size_t unread = 0;        // bytes counted in `consumed` (or before) that were not used
   const char* error = nullptr;
 };
 
@@ -97,6 +98,10 @@ class IsalEngine final : public Engine {
       r.error = Describe(ret);
     } else if (state_->block_state == ISAL_BLOCK_FINISH) {
       r.stream_end = true;
+      // In zlib mode ISA-L leaves up to 8 bytes past the stream in its bit
+      // buffer instead of handing them back (gzip mode returns them); they
+      // belong to the next concatenated stream.
+      r.unread = state_->read_in_length / 8;
     }
     return r;
   }
@@ -125,7 +130,7 @@ class InflateSource final : public ByteSource {
       : src_(std::move(src)),
         compression_(c),
         name_(std::move(name)),
-        in_(std::max<size_t>(input_buffer_size, 1024)) {
+        in_(kKeep + std::max<size_t>(input_buffer_size, 1024)) {
     if (inflater == Inflater::kIsal) {
       engine_ = std::make_unique<IsalEngine>(c);
     } else {
@@ -136,25 +141,30 @@ class InflateSource final : public ByteSource {
   absl::StatusOr<size_t> Read(char* dst, size_t n) override {
     if (!error_.ok()) return error_;
     while (true) {
-      if (in_pos_ == in_end_) {
-        if (!src_eof_) {
-          auto got = src_->Read(in_.data(), in_.size());
-          if (!got.ok()) return error_ = got.status();
-          in_pos_ = 0;
-          in_end_ = *got;
-          if (*got == 0) src_eof_ = true;
-        }
-        if (src_eof_) {
-          if (!in_member_) return 0;  // clean end between members
-          return Fail(absl::StrCat("truncated ", CompressionName(compression_),
-                                   " stream (input ended inside a member)"));
-        }
+      if (in_pos_ == in_end_ && !src_eof_) {
+        // Keep the last kKeep bytes of the previous block in front of the
+        // new one, so bytes an engine read past a stream end can be
+        // handed back even across a refill.
+        const size_t keep = std::min(kKeep, in_end_);
+        std::memmove(in_.data() + kKeep - keep, in_.data() + in_end_ - keep, keep);
+        keep_start_ = kKeep - keep;
+        auto got = src_->Read(in_.data() + kKeep, in_.size() - kKeep);
+        if (!got.ok()) return error_ = got.status();
+        in_pos_ = kKeep;
+        in_end_ = kKeep + *got;
+        if (*got == 0) src_eof_ = true;
       }
+      if (in_pos_ == in_end_ && src_eof_ && !in_member_) return 0;  // clean end
       const size_t avail = in_end_ - in_pos_;
       StepResult r = engine_->Step(in_.data() + in_pos_, avail, dst, n);
       in_pos_ += r.consumed;
       compressed_pos_ += r.consumed;
       if (r.consumed > 0) in_member_ = true;
+      if (r.unread > 0) {
+        if (r.unread > in_pos_ - keep_start_) return Fail("cannot hand back bytes read past a stream end");
+        in_pos_ -= r.unread;
+        compressed_pos_ -= r.unread;
+      }
       if (r.error != nullptr) {
         return Fail(absl::StrCat("corrupt ", CompressionName(compression_), " stream: ",
                                  r.error));
@@ -166,6 +176,12 @@ class InflateSource final : public ByteSource {
       if (r.produced > 0) {
         out_pos_ += r.produced;
         return r.produced;
+      }
+      // With the input exhausted the engine was given one last chance to
+      // flush and check its trailer (ISA-L holds some of both back).
+      if (avail == 0 && in_member_) {
+        return Fail(absl::StrCat("truncated ", CompressionName(compression_),
+                                 " stream (input ended inside a member)"));
       }
       // No output: either more input is needed (loop refills), or a member
       // just ended (loop starts the next one). An engine that neither
@@ -183,7 +199,7 @@ class InflateSource final : public ByteSource {
     absl::Status s = src_->Rewind();
     if (!s.ok()) return error_ = s;
     engine_->Reset();
-    in_pos_ = in_end_ = 0;
+    in_pos_ = in_end_ = keep_start_ = 0;
     src_eof_ = in_member_ = false;
     compressed_pos_ = out_pos_ = 0;
     stalls_ = 0;
@@ -202,8 +218,9 @@ class InflateSource final : public ByteSource {
   const Compression compression_;
   const std::string name_;
   std::unique_ptr<Engine> engine_;
+  static constexpr size_t kKeep = 16;
   std::vector<char> in_;
-  size_t in_pos_ = 0, in_end_ = 0;
+  size_t in_pos_ = 0, in_end_ = 0, keep_start_ = 0;
   bool src_eof_ = false;
   bool in_member_ = false;  // some bytes of the current member were consumed
   uint64_t compressed_pos_ = 0, out_pos_ = 0;
