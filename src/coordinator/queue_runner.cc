@@ -57,7 +57,8 @@ QueueRunner::QueueRunner(std::shared_ptr<QueueInterface> queue, std::vector<Step
       cancel_fn_(OrDefaultClose(std::move(options.cancel_fn), queue_, true)),
       queue_closed_codes_(std::move(options.queue_closed_codes)) {}
 
-// Loop threads hold a reference while they run, so none is running here.
+// Thread functions hold a reference, so no thread of this runner is running
+// here (this may run on one, as it finishes).
 QueueRunner::~QueueRunner() = default;
 
 bool QueueRunner::IsQueueClosed(const absl::Status& s) const {
@@ -68,7 +69,9 @@ bool QueueRunner::IsQueueClosed(const absl::Status& s) const {
 std::vector<std::shared_ptr<CoordinatedThread>> QueueRunner::CreateThreads(Coordinator* coord,
                                                                            bool start) {
   std::vector<std::shared_ptr<CoordinatedThread>> threads;
-  std::weak_ptr<QueueRunner> weak = weak_from_this();
+  // Each thread function holds the runner; the runner holds its threads
+  // only weakly, so there is no cycle even for threads never started.
+  std::shared_ptr<QueueRunner> self = shared_from_this();
   {
     std::lock_guard<std::mutex> l(mu_);
     if (live_loops_ > 0) return threads;  // item 92
@@ -81,20 +84,16 @@ std::vector<std::shared_ptr<CoordinatedThread>> QueueRunner::CreateThreads(Coord
                             : CoordinatedThread::Create(std::move(name), std::move(fn));
   };
   for (size_t i = 0; i < steps_.size(); ++i) {
-    threads.push_back(make(absl::StrCat(prefix, "step", i), [weak, coord, i] {
-      // Keeps the runner alive while the loop runs; nothing to do if it is
-      // gone before the thread starts.
-      if (auto self = weak.lock()) self->Loop(coord, i);
-    }));
+    threads.push_back(
+        make(absl::StrCat(prefix, "step", i), [self, coord, i] { self->Loop(coord, i); }));
   }
   if (coord != nullptr) {
-    threads.push_back(make(absl::StrCat(prefix, "close_on_stop"), [weak, coord] {
-      if (auto self = weak.lock()) self->CloseOnStop(coord);
-    }));
+    threads.push_back(make(absl::StrCat(prefix, "close_on_stop"),
+                           [self, coord] { self->CloseOnStop(coord); }));
   } else {
     std::lock_guard<std::mutex> l(mu_);
-    // Forget threads of earlier calls that have returned.
-    std::erase_if(owned_, [](const auto& t) { return t->finished(); });
+    // Forget threads of earlier calls that are gone.
+    std::erase_if(owned_, [](const auto& t) { return t.expired(); });
     owned_.insert(owned_.end(), threads.begin(), threads.end());
   }
   if (start) {
@@ -157,7 +156,10 @@ void QueueRunner::Join() {
   std::vector<std::shared_ptr<CoordinatedThread>> threads;
   {
     std::lock_guard<std::mutex> l(mu_);
-    threads = owned_;
+    for (const auto& weak : owned_) {
+      // Expired: finished, or never started and dropped by the caller.
+      if (auto t = weak.lock()) threads.push_back(std::move(t));
+    }
   }
   for (const auto& t : threads) t->WaitUntilNotAlive();
 }

@@ -76,13 +76,16 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   // Resets exceptions_raised().
   //
   // `coord` must outlive the threads (a Coordinator outlives the threads it
-  // owns by construction). The threads keep this runner alive while they
-  // run.
+  // owns by construction). Each thread keeps this runner alive until it has
+  // returned, or, never started, until it is destroyed. Without a
+  // coordinator the runner does not keep its threads: dropping the returned
+  // handles of unstarted threads discards them.
   std::vector<std::shared_ptr<CoordinatedThread>> CreateThreads(Coordinator* coord,
                                                                 bool start = false);
 
   // Blocks until every thread made by CreateThreads(nullptr, ...) has
-  // returned (threads never started are skipped).
+  // returned (threads never started are skipped). Do not call it from one
+  // of those threads.
   void Join();
 
   // Errors recorded by loops running without a coordinator since the last
@@ -113,7 +116,8 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   mutable std::mutex mu_;
   int live_loops_ = 0;                                      // guarded by mu_
   std::vector<absl::Status> exceptions_;                    // guarded by mu_
-  std::vector<std::shared_ptr<CoordinatedThread>> owned_;   // guarded by mu_
+  // Threads of CreateThreads(nullptr, ...), weakly: they hold the runner.
+  std::vector<std::weak_ptr<CoordinatedThread>> owned_;     // guarded by mu_
 };
 
 // Thread-safe. The QUEUE_RUNNERS collection: runners to start together.
