@@ -27,6 +27,14 @@ Tensor::Tensor(DType dtype, TensorShape shape, RefPtr buffer, size_t offset)
       buffer_(std::move(buffer)),
       offset_(offset) {}
 
+Tensor Tensor::FromBuffer(DType dtype, const TensorShape& shape, RefPtr buffer,
+                          size_t offset) {
+  if (!buffer || dtype == DType::kString || !shape.IsFullyDefined()) return Tensor();
+  const size_t bytes = static_cast<size_t>(shape.num_elements()) * DTypeSize(dtype);
+  if (offset > buffer->size() || bytes > buffer->size() - offset) return Tensor();
+  return Tensor(dtype, shape, std::move(buffer), offset);
+}
+
 Tensor Tensor::StringScalar(std::string_view value) {
   Tensor t(DType::kString, TensorShape{});
   t.SetString(0, value);

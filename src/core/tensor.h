@@ -57,6 +57,13 @@ class Tensor {
   static Tensor Zeros(DType dtype, const TensorShape& shape,
                       Allocator* allocator = HostAllocator());
 
+  // A numeric tensor over `bytes` of an existing buffer starting at
+  // `offset` (pooled pinned or device memory). Requires a fully defined
+  // shape whose bytes fit: offset + num_elements * DTypeSize <= size.
+  // Returns an uninitialised tensor otherwise, and for kString.
+  static Tensor FromBuffer(DType dtype, const TensorShape& shape, RefPtr buffer,
+                           size_t offset = 0);
+
   bool IsInitialized() const { return static_cast<bool>(buffer_); }
   DType dtype() const { return dtype_; }
   const TensorShape& shape() const { return shape_; }
