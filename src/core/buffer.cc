@@ -45,7 +45,12 @@ constexpr size_t kHeader =
 
 RefPtr Buffer::Create(Allocator* allocator, size_t bytes) {
   if (allocator == HostAllocator() && bytes <= kInlineLimit) {
-    void* mem = std::aligned_alloc(kTensorAlignment, kHeader + std::max<size_t>(bytes, kTensorAlignment));
+    // aligned_alloc wants a size that is a multiple of the alignment (ASan
+    // enforces it).
+    const size_t data_bytes =
+        (std::max<size_t>(bytes, kTensorAlignment) + kTensorAlignment - 1) / kTensorAlignment *
+        kTensorAlignment;
+    void* mem = std::aligned_alloc(kTensorAlignment, kHeader + data_bytes);
     if (mem == nullptr) return RefPtr();
     Buffer* b = new (mem) Buffer();
     b->data_ = static_cast<char*>(mem) + kHeader;
