@@ -1,0 +1,209 @@
+// Shuffle (§5.3). The buffer is topped up from the input (to buffer_size
+// elements, or max_buffer_bytes of payload), then a uniformly random
+// element is emitted; after the input ends the rest drains in random order.
+// GetNextMany(n) tops up once and then makes up to n picks, so the j-th
+// pick of a call sees a buffer j elements short of full (at most n-1 of
+// buffer_size; no element is ever favoured).
+//
+// Memory (the ≤ 1.25× payload target, tensorflow#54299/#60599): when
+// elements are single strings (serialized records) each is copied into
+// its own exact-size allocation, so the buffer keeps no reader chunk
+// alive and holds payload + ~16 B of allocator header + 16 B of index per
+// record. Emitted records are handed over without a copy: a GetNextMany
+// result owns its records and frees them when dropped. The index shrinks
+// when the buffer drains.
+//
+// Seeds: seed 0 draws fresh seeds. With a seed and reshuffle_each_iteration
+// each new iterator (each Repeat pass) uses the next seed of a sequence
+// derived from it, so epochs differ and the whole run is reproducible;
+// without reshuffle every iterator uses the same seed.
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
+#include "core/random.h"
+#include "pipeline/dataset/dataset.h"
+
+namespace sluice {
+namespace {
+
+struct Record {
+  char* data;
+  size_t size;
+};
+
+class ShuffleDataset final : public DatasetBase {
+ public:
+  ShuffleDataset(std::shared_ptr<const DatasetBase> in, int64_t n, ShuffleOptions o)
+      : in_(std::move(in)), n_(n), o_(o) {}
+  std::string DebugName() const override { return "Shuffle"; }
+  absl::StatusOr<std::unique_ptr<IteratorBase>> MakeIteratorBase() const override {
+    SLUICE_ASSIGN_OR_RETURN(auto in, in_->MakeIteratorBase());
+    uint64_t seed = 0, seed2 = 0;
+    if (o_.seed != 0) {
+      const uint64_t iteration = o_.reshuffle_each_iteration ? iterations_.fetch_add(1) : 0;
+      seed = Random::DeriveSeed(o_.seed, iteration);
+      seed2 = 0x5u;
+    }
+    return std::unique_ptr<IteratorBase>(
+        std::make_unique<It>(this, std::move(in), seed, seed2));
+  }
+
+ private:
+  class It final : public IteratorBase {
+   public:
+    It(const ShuffleDataset* d, std::unique_ptr<IteratorBase> in, uint64_t s, uint64_t s2)
+        : d_(d), in_(std::move(in)), rng_(s, s2) {}
+    ~It() override {
+      for (Record& r : records_) std::free(r.data);
+    }
+
+    absl::Status GetNext(TensorTuple* out, bool* end) override {
+      *end = false;
+      SLUICE_RETURN_IF_ERROR(Fill(1));
+      if (Size() == 0) {
+        *end = true;
+        return absl::OkStatus();
+      }
+      const int64_t i = static_cast<int64_t>(rng_.Uniform(Size()));
+      if (compact_) {
+        Record r = TakeRecord(i);
+        Tensor t(DType::kString, TensorShape{});
+        t.SetString(0, std::string_view(r.data, r.size));
+        std::free(r.data);
+        *out = {std::move(t)};
+      } else {
+        *out = std::move(elements_[i]);
+        elements_[i] = std::move(elements_.back());
+        elements_.pop_back();
+      }
+      MaybeShrink();
+      return absl::OkStatus();
+    }
+
+    absl::Status GetNextMany(int64_t n, TensorTuple* out, bool* end) override {
+      *end = false;
+      SLUICE_RETURN_IF_ERROR(Fill(n));
+      if (Size() == 0) {
+        *end = true;
+        return absl::OkStatus();
+      }
+      if (!compact_) return IteratorBase::GetNextMany(n, out, end);
+      const int64_t k = std::min<int64_t>(n, Size());
+      // The result owns the picked records: one owner for all of them.
+      auto* picked = new std::vector<char*>();
+      picked->reserve(k);
+      RefPtr owner = Buffer::Wrap(nullptr, 0, HostAllocator(), [picked] {
+        for (char* p : *picked) std::free(p);
+        delete picked;
+      });
+      Tensor t(DType::kString, TensorShape{k});
+      for (int64_t j = 0; j < k; ++j) {
+        Record r = TakeRecord(static_cast<int64_t>(rng_.Uniform(Size())));
+        picked->push_back(r.data);
+        t.SetStringView(j, std::string_view(r.data, r.size), owner);
+      }
+      *out = {std::move(t)};
+      MaybeShrink();
+      return absl::OkStatus();
+    }
+
+   private:
+    int64_t Size() const {
+      return compact_ ? static_cast<int64_t>(records_.size())
+                      : static_cast<int64_t>(elements_.size());
+    }
+    bool Full() const {
+      return Size() >= d_->n_ || (d_->o_.max_buffer_bytes > 0 && bytes_ >= d_->o_.max_buffer_bytes);
+    }
+    Record TakeRecord(int64_t i) {
+      Record r = records_[i];
+      records_[i] = records_.back();
+      records_.pop_back();
+      bytes_ -= static_cast<int64_t>(r.size);
+      return r;
+    }
+    void MaybeShrink() {
+      if (compact_ && records_.capacity() > 4096 && records_.size() * 4 < records_.capacity()) {
+        records_.shrink_to_fit();
+      }
+      if (!compact_ && elements_.capacity() > 4096 && elements_.size() * 4 < elements_.capacity()) {
+        elements_.shrink_to_fit();
+      }
+    }
+    // Tops the buffer up; `want` sizes the input requests.
+    absl::Status Fill(int64_t want) {
+      while (!input_ended_ && !Full()) {
+        const int64_t room = d_->n_ - Size();
+        TensorTuple batch;
+        bool e = false;
+        SLUICE_RETURN_IF_ERROR(in_->GetNextMany(std::min<int64_t>(room, 256), &batch, &e));
+        if (e) {
+          input_ended_ = true;
+          break;
+        }
+        const int64_t k = internal::BatchRows(batch);
+        if (!decided_) {
+          decided_ = true;
+          compact_ = batch.size() == 1 && batch[0].dtype() == DType::kString && batch[0].rank() == 1;
+        }
+        if (compact_) {
+          if (batch.size() != 1 || batch[0].dtype() != DType::kString || batch[0].rank() != 1) {
+            return absl::InvalidArgumentError("Shuffle: element structure changed");
+          }
+          for (int64_t i = 0; i < k; ++i) {
+            std::string_view v = batch[0].string(i);
+            char* p = static_cast<char*>(std::malloc(v.size() == 0 ? 1 : v.size()));
+            if (p == nullptr) return absl::ResourceExhaustedError("Shuffle: out of memory");
+            std::memcpy(p, v.data(), v.size());
+            records_.push_back({p, v.size()});
+            bytes_ += static_cast<int64_t>(v.size());
+          }
+        } else {
+          for (int64_t i = 0; i < k; ++i) {
+            TensorTuple e;
+            for (const Tensor& t : batch) e.push_back(t.Row(i).DeepCopy());
+            bytes_ += static_cast<int64_t>(TuplePayloadBytes(e));
+            elements_.push_back(std::move(e));
+          }
+        }
+      }
+      (void)want;
+      return absl::OkStatus();
+    }
+
+    const ShuffleDataset* d_;
+    std::unique_ptr<IteratorBase> in_;
+    Random rng_;
+    bool decided_ = false;
+    bool compact_ = false;
+    bool input_ended_ = false;
+    int64_t bytes_ = 0;
+    std::vector<Record> records_;       // compact_
+    std::vector<TensorTuple> elements_;  // !compact_
+  };
+
+  std::shared_ptr<const DatasetBase> in_;
+  const int64_t n_;
+  const ShuffleOptions o_;
+  mutable std::atomic<uint64_t> iterations_{0};
+};
+
+}  // namespace
+
+Dataset Dataset::Shuffle(int64_t buffer_size, ShuffleOptions options) const {
+  if (!ok()) return *this;
+  if (buffer_size <= 0) {
+    return Dataset(absl::InvalidArgumentError(
+        absl::StrCat("buffer_size must be greater than zero, got ", buffer_size)));
+  }
+  if (options.max_buffer_bytes < 0) {
+    return Dataset(absl::InvalidArgumentError("max_buffer_bytes must be >= 0"));
+  }
+  return Dataset(std::make_shared<const ShuffleDataset>(base(), buffer_size, options));
+}
+
+}  // namespace sluice

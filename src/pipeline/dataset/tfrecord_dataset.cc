@@ -1,0 +1,361 @@
+#include "pipeline/dataset/tfrecord_dataset.h"
+
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "core/absl_compat.h"
+
+namespace sluice {
+namespace {
+
+constexpr int64_t kReadChunk = 256;   // records per ReadMany in reader threads
+constexpr size_t kMaxBlocks = 4;      // blocks buffered per parallel slot
+
+class TFRecordDatasetImpl final : public DatasetBase {
+ public:
+  TFRecordDatasetImpl(std::vector<std::string> files, TFRecordDatasetOptions o,
+                      RecordReaderOptions ro)
+      : files_(std::move(files)), o_(std::move(o)), ro_(ro) {}
+  std::string DebugName() const override { return "TFRecordDataset"; }
+  absl::StatusOr<std::unique_ptr<IteratorBase>> MakeIteratorBase() const override;
+
+  const std::vector<std::string> files_;
+  const TFRecordDatasetOptions o_;
+  const RecordReaderOptions ro_;
+
+  void CountFileEnd(const RecordReader* r, bool abandoned) const {
+    if (!o_.stats) return;
+    if (r != nullptr) {
+      o_.stats->records_skipped += static_cast<int64_t>(r->stats().records_skipped);
+      o_.stats->files_abandoned += static_cast<int64_t>(r->stats().files_abandoned);
+    }
+    if (abandoned) ++o_.stats->files_abandoned;
+  }
+  void CountRecords(int64_t n) const {
+    if (o_.stats) o_.stats->records += n;
+  }
+  void CountError() const {
+    if (o_.stats) ++o_.stats->errors;
+  }
+};
+
+// Builds a string vector of views from (view, owner) pairs, with one owner
+// object for all the chunks involved.
+Tensor ViewsTensor(const std::vector<std::string_view>& views, std::vector<RefPtr> chunks) {
+  Tensor t(DType::kString, TensorShape{static_cast<int64_t>(views.size())});
+  if (chunks.size() == 1) {
+    for (size_t i = 0; i < views.size(); ++i) t.SetStringView(i, views[i], chunks[0]);
+    return t;
+  }
+  RefPtr holder = Buffer::Wrap(nullptr, 0, HostAllocator(), [c = std::move(chunks)] {});
+  for (size_t i = 0; i < views.size(); ++i) t.SetStringView(i, views[i], holder);
+  return t;
+}
+
+class SequentialIt final : public IteratorBase {
+ public:
+  explicit SequentialIt(const TFRecordDatasetImpl* d) : d_(d) {}
+  absl::Status GetNext(TensorTuple* out, bool* end) override {
+    TensorTuple many;
+    SLUICE_RETURN_IF_ERROR(GetNextMany(1, &many, end));
+    if (!*end) *out = {many[0].Reshaped(TensorShape{})};
+    return absl::OkStatus();
+  }
+  absl::Status GetNextMany(int64_t n, TensorTuple* out, bool* end) override {
+    *end = false;
+    while (true) {
+      if (reader_ == nullptr) {
+        if (next_file_ >= d_->files_.size()) {
+          *end = true;
+          return absl::OkStatus();
+        }
+        const std::string& f = d_->files_[next_file_++];
+        absl::StatusOr<std::unique_ptr<RecordReader>> r = RecordReader::Open(f, d_->ro_);
+        if (!r.ok()) {
+          d_->CountError();
+          d_->CountFileEnd(nullptr, true);
+          return r.status();
+        }
+        reader_ = *std::move(r);
+      }
+      absl::Status s = reader_->ReadMany(n, &batch_);
+      if (absl::IsOutOfRange(s)) {
+        d_->CountFileEnd(reader_.get(), false);
+        reader_.reset();
+        continue;
+      }
+      if (!s.ok()) {  // move on to the next file, then report
+        d_->CountError();
+        d_->CountFileEnd(reader_.get(), true);
+        reader_.reset();
+        return s;
+      }
+      std::vector<std::string_view> views(batch_.records().begin(), batch_.records().end());
+      std::vector<RefPtr> chunks(batch_.owners().begin(), batch_.owners().end());
+      *out = {ViewsTensor(views, std::move(chunks))};
+      d_->CountRecords(static_cast<int64_t>(views.size()));
+      batch_.Clear();
+      return absl::OkStatus();
+    }
+  }
+
+ private:
+  const TFRecordDatasetImpl* d_;
+  size_t next_file_ = 0;
+  std::unique_ptr<RecordReader> reader_;
+  RecordBatch batch_;
+};
+
+// One slot of the parallel reader: a thread reading the file it is given
+// into a small queue of blocks.
+struct Block {
+  RecordBatch batch;      // records, or
+  absl::Status error;     // an error (the file is abandoned after it), or
+  bool file_end = false;  // the end of the file
+};
+
+class Slot {
+ public:
+  Slot(const TFRecordDatasetImpl* d) : d_(d), thread_([this] { Run(); }) {}
+  ~Slot() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Assign(const std::string& file) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      file_ = file;
+      has_file_ = true;
+    }
+    cv_.notify_all();
+  }
+  // Blocks until a block is ready.
+  Block Take() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !blocks_.empty(); });
+    Block b = std::move(blocks_.front());
+    blocks_.pop_front();
+    lock.unlock();
+    cv_.notify_all();
+    return b;
+  }
+
+ private:
+  bool Push(Block b, PhaseClock* clock) {
+    clock->Switch(StagePhase::kOutputWait);
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return stop_ || blocks_.size() < kMaxBlocks; });
+    if (stop_) return false;
+    blocks_.push_back(std::move(b));
+    lock.unlock();
+    cv_.notify_all();
+    clock->Switch(StagePhase::kBusy);
+    return true;
+  }
+  void Run() {
+    PhaseClock clock(d_->o_.metrics);
+    while (true) {
+      std::string file;
+      {
+        clock.Switch(StagePhase::kInputWait);
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || has_file_; });
+        if (stop_) return;
+        file = file_;
+        clock.Switch(StagePhase::kBusy);
+      }
+      absl::StatusOr<std::unique_ptr<RecordReader>> r = RecordReader::Open(file, d_->ro_);
+      if (!r.ok()) {
+        d_->CountFileEnd(nullptr, true);
+        Block e;
+        e.error = r.status();
+        if (!Push(std::move(e), &clock)) return;
+      } else {
+        std::unique_ptr<RecordReader> reader = *std::move(r);
+        while (true) {
+          Block b;
+          absl::Status s = reader->ReadMany(kReadChunk, &b.batch);
+          if (absl::IsOutOfRange(s)) {
+            d_->CountFileEnd(reader.get(), false);
+            break;
+          }
+          if (!s.ok()) {
+            d_->CountFileEnd(reader.get(), true);
+            Block e;
+            e.error = s;
+            if (!Push(std::move(e), &clock)) return;
+            break;
+          }
+          if (d_->o_.metrics != nullptr) {
+            d_->o_.metrics->AddItems(static_cast<int64_t>(b.batch.size()));
+          }
+          if (!Push(std::move(b), &clock)) return;
+        }
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        has_file_ = false;
+      }
+      Block end;
+      end.file_end = true;
+      if (!Push(std::move(end), &clock)) return;
+    }
+  }
+
+  const TFRecordDatasetImpl* d_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Block> blocks_;  // guarded by mu_
+  std::string file_;          // guarded by mu_
+  bool has_file_ = false;     // guarded by mu_
+  bool stop_ = false;         // guarded by mu_
+  std::thread thread_;
+};
+
+class ParallelIt final : public IteratorBase {
+ public:
+  ParallelIt(const TFRecordDatasetImpl* d, int n) : d_(d), walk_(n) {
+    for (int i = 0; i < n; ++i) slots_.push_back(std::make_unique<Slot>(d));
+  }
+  ~ParallelIt() override {
+    walk_.clear();
+    slots_.clear();  // stops and joins the threads
+  }
+  absl::Status GetNext(TensorTuple* out, bool* end) override {
+    TensorTuple many;
+    SLUICE_RETURN_IF_ERROR(GetNextMany(1, &many, end));
+    if (!*end) *out = {many[0].Reshaped(TensorShape{})};
+    return absl::OkStatus();
+  }
+  absl::Status GetNextMany(int64_t n, TensorTuple* out, bool* end) override {
+    *end = false;
+    if (!pending_.ok()) return TakePending();
+    ++call_;
+    views_.clear();
+    chunks_.clear();
+    while (static_cast<int64_t>(views_.size()) < n) {
+      Walk& w = walk_[cur_];
+      if (!w.active) {
+        if (next_file_ < d_->files_.size()) {
+          slots_[cur_]->Assign(d_->files_[next_file_++]);
+          w.active = true;
+          w.block = Block();
+          w.pos = 0;
+          w.fetched = false;
+        } else {
+          bool any = false;
+          for (const Walk& x : walk_) any = any || x.active;
+          if (!any) break;
+          cur_ = (cur_ + 1) % walk_.size();
+          continue;
+        }
+      }
+      if (!w.fetched || w.pos >= w.block.batch.size()) {
+        w.block = slots_[cur_]->Take();
+        w.registered = 0;
+        w.pos = 0;
+        w.fetched = true;
+        if (!w.block.error.ok()) {
+          if (!views_.empty()) {  // deliver the records first
+            w.pos = 0;
+            w.fetched = false;
+            pending_ = w.block.error;
+            w.block = Block();
+            break;
+          }
+          absl::Status e = w.block.error;
+          w.block = Block();
+          w.fetched = false;
+          d_->CountError();
+          return e;
+        }
+        if (w.block.file_end) {
+          w.active = false;
+          cur_ = (cur_ + 1) % walk_.size();
+          continue;
+        }
+      }
+      if (w.registered != call_) {  // this call's result keeps the block's chunks
+        for (const RefPtr& c : w.block.batch.owners()) chunks_.push_back(c);
+        w.registered = call_;
+      }
+      views_.push_back(w.block.batch.record(w.pos));
+      ++w.pos;
+      cur_ = (cur_ + 1) % walk_.size();  // block_length 1
+    }
+    if (views_.empty()) {
+      *end = true;
+      return absl::OkStatus();
+    }
+    *out = {ViewsTensor(views_, std::move(chunks_))};
+    d_->CountRecords(static_cast<int64_t>(views_.size()));
+    chunks_ = {};
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status TakePending() {
+    d_->CountError();
+    return std::exchange(pending_, absl::OkStatus());
+  }
+  struct Walk {
+    bool active = false;
+    bool fetched = false;
+    Block block;
+    size_t pos = 0;
+    uint64_t registered = 0;  // the call_ whose chunks_ holds block's owners
+  };
+  const TFRecordDatasetImpl* d_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Walk> walk_;
+  size_t cur_ = 0;
+  size_t next_file_ = 0;
+  uint64_t call_ = 0;
+  absl::Status pending_;  // an error met after records; returned next call
+  std::vector<std::string_view> views_;
+  std::vector<RefPtr> chunks_;
+};
+
+absl::StatusOr<std::unique_ptr<IteratorBase>> TFRecordDatasetImpl::MakeIteratorBase() const {
+  if (o_.num_parallel_reads.has_value() && *o_.num_parallel_reads > 1) {
+    return std::unique_ptr<IteratorBase>(
+        std::make_unique<ParallelIt>(this, *o_.num_parallel_reads));
+  }
+  return std::unique_ptr<IteratorBase>(std::make_unique<SequentialIt>(this));
+}
+
+}  // namespace
+
+Dataset TFRecordDataset(std::vector<std::string> files, TFRecordDatasetOptions o) {
+  if (o.buffer_size < 0) {
+    return Dataset(absl::InvalidArgumentError(
+        absl::StrCat("`buffer_size` must be >= 0 (0 == no buffering), got ", o.buffer_size)));
+  }
+  if (o.num_parallel_reads.has_value() && *o.num_parallel_reads <= 0 &&
+      *o.num_parallel_reads != kAutotune) {
+    return Dataset(absl::InvalidArgumentError("num_parallel_reads must be > 0 or AUTOTUNE"));
+  }
+  if (o.num_parallel_reads == kAutotune) o.num_parallel_reads = 2;
+  RecordReaderOptions ro;
+  absl::StatusOr<Compression> c = ParseCompression(o.compression_type);
+  if (c.ok()) {
+    ro.compression = *c;
+  } else {
+    std::fprintf(stderr, "TFRecordDataset: unknown compression_type '%s', reading uncompressed\n",
+                 o.compression_type.c_str());
+  }
+  if (o.buffer_size > 0) ro.buffer_size = static_cast<size_t>(o.buffer_size);
+  ro.corrupt_policy = o.corrupt_policy;
+  ro.inflater = o.inflater;
+  return Dataset(std::make_shared<const TFRecordDatasetImpl>(std::move(files), std::move(o), ro));
+}
+
+}  // namespace sluice

@@ -1,0 +1,57 @@
+#pragma once
+// TFRecordDataset (spec §5.2, checklist 118): the records of `files`, in
+// order, as scalar string elements (GetNextMany: string vectors whose
+// elements are views into the readers' refcounted chunks, no copy).
+//
+//   num_parallel_reads unset: files are read one after another.
+//   num_parallel_reads = N: N files are read at once, each by its own
+//     thread, and records leave in TensorFlow's deterministic round-robin
+//     (interleave with cycle_length N, block_length 1: one record from
+//     each open file in turn; a finished file's slot takes the next file
+//     when the walk reaches it). [a0,a1] and [b0,b1] give a0,b0,a1,b1.
+//
+// compression_type: "", "NONE", "ZLIB", "GZIP" (any case). Any other string
+// logs an error and reads the files uncompressed, as TensorFlow does.
+// buffer_size: < 0 is InvalidArgument; 0 keeps the 256 KiB default.
+// Files open lazily: a missing file is NotFound when iteration reaches it.
+// Corrupt data follows `corrupt_policy` (readers/corrupt_policy.h). Under
+// kFail the DataLoss error (file and offset) is returned after the records
+// before it, and the iterator then moves on to the next file, so a caller
+// that ignores errors never spins (tensorflow#25700).
+//
+// Thread-safety: see dataset.h. `stats` (optional, shared) is updated with
+// atomics from reader threads.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipeline/dataset/dataset.h"
+#include "readers/record_reader.h"
+
+namespace sluice {
+
+struct TFRecordDatasetStats {
+  std::atomic<int64_t> records{0};
+  std::atomic<int64_t> records_skipped{0};  // kSkipRecord
+  std::atomic<int64_t> files_abandoned{0};  // skip policies and errors
+  std::atomic<int64_t> errors{0};           // errors returned to the caller
+};
+
+struct TFRecordDatasetOptions {
+  std::string compression_type;
+  int64_t buffer_size = 256 << 10;
+  std::optional<int> num_parallel_reads;
+  CorruptRecordPolicy corrupt_policy = CorruptRecordPolicy::kFail;
+  Inflater inflater = Inflater::kIsal;
+  std::shared_ptr<TFRecordDatasetStats> stats;
+  // Reader threads' time (parallel reads): busy = reading, output wait =
+  // blocked on a full per-file buffer. May be null.
+  StageMetrics* metrics = nullptr;
+};
+
+Dataset TFRecordDataset(std::vector<std::string> files, TFRecordDatasetOptions options = {});
+
+}  // namespace sluice
