@@ -128,8 +128,8 @@ class RecordReader {
   // Positions the reader at `offset`, which must be the offset of a record
   // in the decompressed stream (RecordView::offset) or the end. NONE streams
   // seek directly; compressed streams re-read (forward from the current
-  // position, or from the start). Clears a sticky error. OutOfRange when
-  // the stream is shorter than `offset`.
+  // position, or from the start). Clears a sticky error. A compressed stream
+  // shorter than `offset` is OutOfRange here; for NONE the next read says so.
   absl::Status Seek(uint64_t offset);
 
   // Offset of the next record Next() would return.
