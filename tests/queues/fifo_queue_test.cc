@@ -493,6 +493,29 @@ TEST(FIFOQueueTest, Item26_DequeueManyStacksTheNextElementsInOrder) {
   EXPECT_EQ(Int64Scalar(*next), 3);
 }
 
+TEST(FIFOQueueTest, Item26_DequeueManyStacksStringElementsThatOutliveTheirSource) {
+  QueueOptions o;
+  o.dtypes = {DType::kString};
+  o.shapes = {TensorShape{2}};
+  o.capacity = 10;
+  auto q = FIFOQueue::Create(o);
+  ASSERT_TRUE(q.ok()) << q.status();
+  {
+    // The caller's tensors go away; the queue keeps the bytes alive.
+    std::string long_value(100, 'x');
+    ASSERT_TRUE((*q)->Enqueue(TensorTuple{Tensor::FromStrings({"a", long_value}, {2})}, Soon()).ok());
+    ASSERT_TRUE((*q)->EnqueueMany(
+        TensorTuple{Tensor::FromStrings({"b", "bb", "c", "cc"}, {2, 2})}, Soon()).ok());
+  }
+  auto r = (*q)->DequeueMany(3, Soon());
+  ASSERT_TRUE(r.ok()) << r.status();
+  const Tensor& t = (*r)[0];
+  ASSERT_EQ(t.shape(), TensorShape({3, 2}));
+  std::vector<std::string> got;
+  for (int64_t i = 0; i < t.NumElements(); ++i) got.emplace_back(t.string(i));
+  EXPECT_THAT(got, ElementsAre("a", std::string(100, 'x'), "b", "bb", "c", "cc"));
+}
+
 TEST(FIFOQueueTest, Item27_DequeueManyLargerThanCapacityCompletesAfterNEnqueues) {
   auto q = Fifo(2);
   ASSERT_NE(q, nullptr);

@@ -221,6 +221,42 @@ TEST(RandomShuffleQueueTest, Item58_OutputIsAPermutationOfTheInput) {
   EXPECT_NE(out, in);  // shuffled: 550! orders, only one of them the input's
 }
 
+TEST(RandomShuffleQueueTest, Item58_StringAndMultiComponentRowsStayTogether) {
+  RandomShuffleQueueOptions o;
+  o.queue.name = "rsq_pairs";
+  o.queue.dtypes = {DType::kInt64, DType::kString};
+  o.queue.shapes = {TensorShape{}, TensorShape{}};
+  o.queue.capacity = 100;
+  o.min_after_dequeue = 5;
+  auto q = RandomShuffleQueue::Create(o);
+  ASSERT_TRUE(q.ok()) << q.status();
+  {
+    std::vector<int64_t> ids = Iota(40);
+    std::vector<std::string> names;
+    for (int64_t i : ids) names.push_back("name-" + std::to_string(i) + std::string(i, '.'));
+    ASSERT_TRUE((*q)->EnqueueMany(
+        TensorTuple{Tensor::FromVector<int64_t>(absl::Span<const int64_t>(ids), {40}),
+                    Tensor::FromStrings(names, {40})},
+        Soon()).ok());
+  }
+  ASSERT_TRUE((*q)->Close(false, Soon()).ok());
+  std::vector<int64_t> seen;
+  for (;;) {
+    auto r = (*q)->DequeueUpTo(7, Soon());
+    if (!r.ok()) {
+      EXPECT_TRUE(absl::IsOutOfRange(r.status())) << r.status();
+      break;
+    }
+    std::vector<int64_t> ids = Int64Values(*r, 0);
+    for (size_t k = 0; k < ids.size(); ++k) {
+      EXPECT_EQ(std::string((*r)[1].string(k)),
+                "name-" + std::to_string(ids[k]) + std::string(ids[k], '.'));
+      seen.push_back(ids[k]);
+    }
+  }
+  EXPECT_THAT(seen, UnorderedElementsAreArray(Iota(40)));
+}
+
 std::vector<int64_t> ShuffledOrder(uint64_t seed, uint64_t seed2) {
   auto q = Rsq(200, 20, seed, seed2);
   if (q == nullptr) return {};
