@@ -52,7 +52,8 @@ class InterleaveDataset final : public DatasetBase {
           SLUICE_ASSIGN_OR_RETURN(Dataset ds, d_->fn_(std::move(arg)));
           if (d_->parallel_) ds = ds.Prefetch(2 * d_->block_);
           SLUICE_RETURN_IF_ERROR(ds.status());
-          SLUICE_ASSIGN_OR_RETURN(s.it, ds.base()->MakeIteratorBase());
+          s.ds = ds.base();  // iterators point into their dataset: keep it
+          SLUICE_ASSIGN_OR_RETURN(s.it, s.ds->MakeIteratorBase());
           s.taken = 0;
         }
         bool e = false;
@@ -60,6 +61,7 @@ class InterleaveDataset final : public DatasetBase {
         if (!st.ok()) return st;  // the slot stays; the next call goes on
         if (e) {
           s.it.reset();
+          s.ds.reset();
           Advance();
           continue;
         }
@@ -70,7 +72,8 @@ class InterleaveDataset final : public DatasetBase {
 
    private:
     struct Slot {
-      std::unique_ptr<IteratorBase> it;
+      std::shared_ptr<const DatasetBase> ds;
+      std::unique_ptr<IteratorBase> it;  // declared after ds: destroyed first
       int64_t taken = 0;
     };
     void Advance() {

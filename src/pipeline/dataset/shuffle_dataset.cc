@@ -1,7 +1,9 @@
 // Shuffle (§5.3). The buffer is topped up from the input (to buffer_size
 // elements, or max_buffer_bytes of payload), then a uniformly random
 // element is emitted; after the input ends the rest drains in random order.
-// GetNextMany(n) tops up once and then makes up to n picks, so the j-th
+// With a byte cap, input requests are sized from the average element
+// size seen so far, so the cap is exceeded by at most that estimate's
+// error on the last request. GetNextMany(n) tops up once and then makes up to n picks, so the j-th
 // pick of a call sees a buffer j elements short of full (at most n-1 of
 // buffer_size; no element is ever favoured).
 //
@@ -17,6 +19,7 @@
 // each new iterator (each Repeat pass) uses the next seed of a sequence
 // derived from it, so epochs differ and the whole run is reproducible;
 // without reshuffle every iterator uses the same seed.
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -77,6 +80,7 @@ class ShuffleDataset final : public DatasetBase {
         *out = {std::move(t)};
       } else {
         *out = std::move(elements_[i]);
+        bytes_ -= static_cast<int64_t>(TuplePayloadBytes(*out));
         elements_[i] = std::move(elements_.back());
         elements_.pop_back();
       }
@@ -137,10 +141,18 @@ class ShuffleDataset final : public DatasetBase {
     // Tops the buffer up; `want` sizes the input requests.
     absl::Status Fill(int64_t want) {
       while (!input_ended_ && !Full()) {
-        const int64_t room = d_->n_ - Size();
+        int64_t room = std::min<int64_t>(d_->n_ - Size(), 256);
+        if (d_->o_.max_buffer_bytes > 0) {
+          // Ask for what the byte cap leaves room for at the average
+          // element size seen so far (one element to start).
+          const int64_t avg = seen_ == 0 ? 0 : std::max<int64_t>(1, seen_bytes_ / seen_);
+          room = avg == 0 ? 1
+                          : std::clamp<int64_t>((d_->o_.max_buffer_bytes - bytes_) / avg, 1, room);
+        }
         TensorTuple batch;
         bool e = false;
-        SLUICE_RETURN_IF_ERROR(in_->GetNextMany(std::min<int64_t>(room, 256), &batch, &e));
+        const int64_t before = bytes_;
+        SLUICE_RETURN_IF_ERROR(in_->GetNextMany(room, &batch, &e));
         if (e) {
           input_ended_ = true;
           break;
@@ -170,6 +182,8 @@ class ShuffleDataset final : public DatasetBase {
             elements_.push_back(std::move(e));
           }
         }
+        seen_ += k;
+        seen_bytes_ += bytes_ - before;
       }
       (void)want;
       return absl::OkStatus();
@@ -182,6 +196,8 @@ class ShuffleDataset final : public DatasetBase {
     bool compact_ = false;
     bool input_ended_ = false;
     int64_t bytes_ = 0;
+    int64_t seen_ = 0;        // elements read from the input
+    int64_t seen_bytes_ = 0;  // and their payload bytes
     std::vector<Record> records_;       // compact_
     std::vector<TensorTuple> elements_;  // !compact_
   };
