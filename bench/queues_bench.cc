@@ -353,6 +353,43 @@ void BM_MoodycamelBulk(benchmark::State& state, int P, int C, bool str) {
   Finalize(state, n, str);
 }
 
+// One thread, no contention: enqueue 64 single elements, dequeue them, so
+// the figure is the per-operation cost of the queue itself.
+void BM_FifoUncontended(benchmark::State& state) {
+  auto q = *FIFOQueue::Create(Options(false, 1024));
+  std::vector<TensorTuple> elems;
+  for (int i = 0; i < 64; ++i) elems.push_back(MakeElement(i, false));
+  int64_t sum = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 64; ++i) (void)q->Enqueue(elems[i]);
+    for (int i = 0; i < 64; ++i) sum += ValueOf((*q->Dequeue())[0], 0);
+  }
+  if (sum != static_cast<int64_t>(state.iterations()) * SumTo(64)) state.SkipWithError("sum");
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_FifoUncontended)->Name("queue.fifo.single.uncontended");
+
+void BM_MutexDequeUncontended(benchmark::State& state) {
+  MutexDeque q(1024);
+  std::vector<TensorTuple> elems;
+  for (int i = 0; i < 64; ++i) elems.push_back(MakeElement(i, false));
+  int64_t sum = 0;
+  std::vector<TensorTuple> out;
+  for (auto _ : state) {
+    for (int i = 0; i < 64; ++i) q.Push(elems[i]);
+    for (int i = 0; i < 64; ++i) {
+      out.clear();
+      q.PopMany(1, &out);
+      sum += ValueOf(out[0][0], 0);
+    }
+  }
+  if (sum != static_cast<int64_t>(state.iterations()) * SumTo(64)) state.SkipWithError("sum");
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_MutexDequeUncontended)->Name("queue.baseline.mutex_deque.single.uncontended");
+SLUICE_BENCH_BASELINE("queue.fifo.single.uncontended",
+                      "queue.baseline.mutex_deque.single.uncontended");
+
 // ------------------------------------------------------------- registration
 
 void Register(const std::string& name, void (*fn)(benchmark::State&, int, int, bool), int P,

@@ -3,12 +3,16 @@
 // dimensions appear only in declarations (queue component shapes, graph
 // placeholders), never in a Tensor's own shape. Value type; not thread-safe
 // for mutation.
+//
+// The dimensions live in a fixed inline array (rank <= kMaxRank), so a shape
+// is trivially copyable: tensors are moved through queues by the million and
+// a shape copy must cost a memcpy, not a loop. Exceeding kMaxRank is a
+// contract violation (the process aborts with a message).
 
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 
-#include "absl/container/inlined_vector.h"
 #include "absl/types/span.h"
 
 namespace sluice {
@@ -16,19 +20,19 @@ namespace sluice {
 class TensorShape {
  public:
   static constexpr int64_t kUnknownDim = -1;
+  static constexpr int kMaxRank = 8;
 
   TensorShape() = default;  // a scalar
-  TensorShape(std::initializer_list<int64_t> dims) : dims_(dims) {}
-  explicit TensorShape(absl::Span<const int64_t> dims)
-      : dims_(dims.begin(), dims.end()) {}
+  TensorShape(std::initializer_list<int64_t> dims) { Assign(dims.begin(), dims.size()); }
+  explicit TensorShape(absl::Span<const int64_t> dims) { Assign(dims.data(), dims.size()); }
 
-  int rank() const { return static_cast<int>(dims_.size()); }
+  int rank() const { return rank_; }
   int64_t dim(int i) const { return dims_[i]; }
-  absl::Span<const int64_t> dims() const { return dims_; }
+  absl::Span<const int64_t> dims() const { return absl::Span<const int64_t>(dims_, rank_); }
   void set_dim(int i, int64_t d) { dims_[i] = d; }
-  void AddDim(int64_t d) { dims_.push_back(d); }
-  void InsertDim(int i, int64_t d) { dims_.insert(dims_.begin() + i, d); }
-  void RemoveDim(int i) { dims_.erase(dims_.begin() + i); }
+  void AddDim(int64_t d);
+  void InsertDim(int i, int64_t d);
+  void RemoveDim(int i);
 
   bool IsFullyDefined() const;
   // Product of the dimensions (1 for a scalar). Requires IsFullyDefined().
@@ -46,14 +50,21 @@ class TensorShape {
   std::string DebugString() const;
 
   friend bool operator==(const TensorShape& a, const TensorShape& b) {
-    return a.dims_ == b.dims_;
+    if (a.rank_ != b.rank_) return false;
+    for (int i = 0; i < a.rank_; ++i) {
+      if (a.dims_[i] != b.dims_[i]) return false;
+    }
+    return true;
   }
   friend bool operator!=(const TensorShape& a, const TensorShape& b) {
     return !(a == b);
   }
 
  private:
-  absl::InlinedVector<int64_t, 4> dims_;
+  void Assign(const int64_t* dims, size_t n);
+
+  int64_t dims_[kMaxRank] = {};
+  int rank_ = 0;
 };
 
 }  // namespace sluice

@@ -19,7 +19,7 @@ absl::StatusOr<std::shared_ptr<FIFOQueue>> FIFOQueue::Create(QueueOptions option
   return std::shared_ptr<FIFOQueue>(new FIFOQueue(options, "FIFOQueue"));
 }
 
-void FIFOQueue::PushLocked(RowChunk rows) {
+void FIFOQueue::PushLocked(RowChunk&& rows) {
   size_ += rows.rows();
   chunks_.push_back(std::move(rows));
 }
@@ -31,7 +31,7 @@ void FIFOQueue::TakeLocked(int64_t n, internal::RowChunks* out) {
     const int64_t r = front.rows();
     if (r <= n) {
       out->push_back(std::move(front));
-      chunks_.pop_front();
+      chunks_.pop_front_moved_from();
       n -= r;
     } else {
       out->push_back(front.Slice(0, n));

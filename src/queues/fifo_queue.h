@@ -24,7 +24,7 @@ class FIFOQueue : public QueueBase {
   FIFOQueue(const QueueOptions& options, std::string_view kind) : QueueBase(options, kind) {}
 
   int64_t StoredLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return size_; }
-  void PushLocked(internal::RowChunk rows) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PushLocked(internal::RowChunk&& rows) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeLocked(int64_t n, internal::RowChunks* out) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RestoreLocked(internal::RowChunks* parts) override

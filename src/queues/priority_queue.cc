@@ -58,7 +58,7 @@ void PriorityQueue::PushElementLocked(TensorTuple element) {
   std::push_heap(heap_.begin(), heap_.end(), Later());
 }
 
-void PriorityQueue::PushLocked(RowChunk rows) {
+void PriorityQueue::PushLocked(RowChunk&& rows) {
   if (!rows.stacked) {
     PushElementLocked(std::move(rows.tuple));
     return;

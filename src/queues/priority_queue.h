@@ -26,7 +26,7 @@ class PriorityQueue final : public QueueBase {
   int64_t StoredLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return static_cast<int64_t>(heap_.size());
   }
-  void PushLocked(internal::RowChunk rows) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PushLocked(internal::RowChunk&& rows) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeLocked(int64_t n, internal::RowChunks* out) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RestoreLocked(internal::RowChunks* parts) override

@@ -13,6 +13,7 @@
 namespace sluice {
 
 using internal::RowChunk;
+using internal::RowChunks;
 
 struct QueueBase::Attempt {
   enum class Kind { kEnqueue, kEnqueueMany, kClose, kDequeue, kDequeueMany, kDequeueUpTo };
@@ -50,8 +51,24 @@ void QueueBase::AttemptList::Remove(Attempt* a) {
   a->prev = a->next = nullptr;
 }
 
+namespace {
+// Debian's abseil is built with its debug-mode deadlock detector on: every
+// Mutex::Lock then updates a global lock graph, which costs more than the
+// queue operation itself. Release builds of sluice turn it off once; debug
+// builds keep it.
+void ConfigureAbslMutexOnce() {
+#ifdef NDEBUG
+  static const bool kDone = [] {
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+    return true;
+  }();
+  (void)kDone;
+#endif
+}
+}  // namespace
+
 QueueBase::QueueBase(const QueueOptions& options, std::string_view kind)
-    : name_(options.name),
+    : name_((ConfigureAbslMutexOnce(), options.name)),
       kind_(kind),
       dtypes_(options.dtypes),
       shapes_(options.shapes),
@@ -132,6 +149,11 @@ absl::Status QueueBase::ValidateBatch(const TensorTuple& batch) const {
 absl::Status QueueBase::Enqueue(TensorTuple element, const WaitOptions& w) {
   SLUICE_RETURN_IF_ERROR(ValidateElement(element));
   const int64_t bytes = TuplePayloadBytes(element);
+  if (!w.stop.stop_requested() && TryFastEnqueue(&element)) {
+    elements_in_.fetch_add(1, std::memory_order_relaxed);
+    bytes_in_.fetch_add(bytes, std::memory_order_relaxed);
+    return absl::OkStatus();
+  }
   Attempt a{.kind = Attempt::Kind::kEnqueue, .input = &element, .total_rows = 1};
   Run(&a, w);
   if (a.status.ok()) {
@@ -158,10 +180,14 @@ absl::Status QueueBase::EnqueueMany(TensorTuple batch, const WaitOptions& w) {
 }
 
 absl::StatusOr<TensorTuple> QueueBase::Dequeue(const WaitOptions& w) {
-  Attempt a{.kind = Attempt::Kind::kDequeue, .remaining = 1};
-  Run(&a, w);
-  if (!a.status.ok()) return a.status;
-  TensorTuple out = a.parts[0].Element(0);
+  TensorTuple out;
+  if (w.stop.stop_requested() || !TryFastDequeue(&out)) {
+    Attempt a{.kind = Attempt::Kind::kDequeue, .remaining = 1};
+    Run(&a, w);
+    if (!a.status.ok()) return a.status;
+    RowChunk& got = a.parts[0];
+    out = got.stacked ? got.Element(0) : std::move(got.tuple);
+  }
   elements_out_.fetch_add(1, std::memory_order_relaxed);
   bytes_out_.fetch_add(TuplePayloadBytes(out), std::memory_order_relaxed);
   return out;
@@ -232,6 +258,29 @@ int64_t QueueBase::Size() const {
 }
 
 // -------------------------------------------------------------------- engine
+
+// The uncontended single-element paths: when no request is waiting on this
+// side, a request that can finish at once needs no Attempt, list or flush
+// loop, and strict order is kept trivially. A flush still runs when the
+// other side has waiters, so they are served as before.
+bool QueueBase::TryFastEnqueue(TensorTuple* element) {
+  absl::MutexLock lock(&mu_);
+  if (enqueuers_.front() != nullptr || closed_ || StoredLocked() >= capacity_) return false;
+  PushLocked(RowChunk{std::move(*element), /*stacked=*/false});
+  if (dequeuers_.front() != nullptr) FlushLocked();
+  return true;
+}
+
+bool QueueBase::TryFastDequeue(TensorTuple* out) {
+  absl::MutexLock lock(&mu_);
+  if (dequeuers_.front() != nullptr || AvailableLocked() <= 0) return false;
+  RowChunks parts;
+  TakeLocked(1, &parts);
+  if (enqueuers_.front() != nullptr) FlushLocked();
+  RowChunk& got = parts[0];
+  *out = got.stacked ? got.Element(0) : std::move(got.tuple);
+  return true;
+}
 
 bool QueueBase::AttemptDoneOrStopped(Attempt* a) {
   return a->done.load(std::memory_order_relaxed) ||
@@ -377,10 +426,10 @@ QueueBase::Step QueueBase::TryEnqueueLocked(Attempt* a) {
   }
   const int64_t left = a->total_rows - a->next_row;
   const int64_t k = std::min(room, left);
-  RowChunk batch{*a->input, /*stacked=*/true};
   if (k == a->total_rows) {
-    PushLocked(std::move(batch));  // the whole batch: no slicing
+    PushLocked(RowChunk{std::move(*a->input), /*stacked=*/true});  // whole batch: no slicing
   } else {
+    RowChunk batch{*a->input, /*stacked=*/true};
     PushLocked(batch.Slice(a->next_row, a->next_row + k));
   }
   a->next_row += k;

@@ -63,7 +63,7 @@ class QueueBase : public QueueInterface {
   }
   // False when a dequeue must take all it needs at once (PriorityQueue).
   virtual bool TakesPartially() const { return true; }
-  virtual void PushLocked(internal::RowChunk rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+  virtual void PushLocked(internal::RowChunk&& rows) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
   // Moves `n` <= AvailableLocked() elements out, appending chunks to `out`
   // in dequeue order.
   virtual void TakeLocked(int64_t n, internal::RowChunks* out)
@@ -108,6 +108,10 @@ class QueueBase : public QueueInterface {
   void Run(Attempt* a, const WaitOptions& w) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<TensorTuple> DequeueRows(int64_t n, bool up_to, const WaitOptions& w);
   void FlushLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Complete a single-element request at once when nothing waits ahead of
+  // it; false means "take the general path".
+  bool TryFastEnqueue(TensorTuple* element) ABSL_LOCKS_EXCLUDED(mu_);
+  bool TryFastDequeue(TensorTuple* out) ABSL_LOCKS_EXCLUDED(mu_);
   Step TryEnqueueLocked(Attempt* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Step TryDequeueLocked(Attempt* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static bool AttemptDoneOrStopped(Attempt* a);
@@ -133,7 +137,7 @@ class QueueBase : public QueueInterface {
 
   // Iterations a blocked caller spins (with a yield every 64) before it
   // sleeps on the mutex condition.
-  static constexpr int kSpinIterations = 4096;
+  static constexpr int kSpinIterations = 256;
 
  protected:
   // Subclasses with extra configuration (min_after_dequeue) report it here.

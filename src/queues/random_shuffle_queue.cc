@@ -1,6 +1,7 @@
 #include "queues/random_shuffle_queue.h"
 
 #include <climits>
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -67,15 +68,21 @@ void RandomShuffleQueue::AppendStackedLocked(const TensorTuple& rows, int64_t co
       for (int64_t e = 0; e < n; ++e) c.strings.emplace_back(t.string(e));
     } else {
       const size_t bytes = count * c.row_bytes;
-      const size_t old = c.slab.size();
-      c.slab.resize(old + bytes);
-      if (bytes > 0) std::memcpy(c.slab.data() + old, t.raw_data(), bytes);
+      if (c.slab_used + bytes > c.slab_capacity) {
+        size_t cap = std::max<size_t>({c.slab_capacity * 2, c.slab_used + bytes, 4096});
+        std::unique_ptr<char[]> bigger(new char[cap]);
+        if (c.slab_used > 0) std::memcpy(bigger.get(), c.slab.get(), c.slab_used);
+        c.slab = std::move(bigger);
+        c.slab_capacity = cap;
+      }
+      if (bytes > 0) std::memcpy(c.slab.get() + c.slab_used, t.raw_data(), bytes);
+      c.slab_used += bytes;
     }
   }
   size_ += count;
 }
 
-void RandomShuffleQueue::PushLocked(RowChunk rows) {
+void RandomShuffleQueue::PushLocked(RowChunk&& rows) {
   if (columnar_) {
     AppendStackedLocked(rows.tuple, rows.rows());
     return;
@@ -99,39 +106,49 @@ void RandomShuffleQueue::TakeLocked(int64_t n, internal::RowChunks* out) {
     size_ -= n;
     return;
   }
-  // One stacked chunk of n rows; each pick swaps the last row into its place.
+  // One stacked chunk of n rows; each pick swaps the last row into its
+  // place. Picks are drawn first so every column sees the same swaps.
   RowChunk chunk;
   chunk.stacked = true;
-  std::vector<int64_t> picks(n);
+  picks_.resize(n);
   for (int64_t k = 0; k < n; ++k) {
-    const int64_t last = size_ - 1 - k;
-    const int64_t i = static_cast<int64_t>(rng_.Uniform(last + 1));
-    picks[k] = i;
+    picks_[k] = static_cast<int64_t>(rng_.Uniform(size_ - k));
   }
-  // Rows move column by column in the order picked, so every column sees
-  // the same swap-removes.
   for (Column& c : columns_) {
     Tensor t(c.dtype, c.row_shape.Prepended(n));
-    int64_t rows_left = size_;
-    for (int64_t k = 0; k < n; ++k) {
-      const int64_t i = picks[k];
-      const int64_t last = --rows_left;
-      if (c.dtype == DType::kString) {
-        for (int64_t e = 0; e < c.row_elems; ++e) {
-          t.SetString(k * c.row_elems + e, c.strings[i * c.row_elems + e]);
-          if (i != last) c.strings[i * c.row_elems + e].swap(c.strings[last * c.row_elems + e]);
-        }
-      } else if (c.row_bytes > 0) {
-        char* slab = c.slab.data();
-        std::memcpy(static_cast<char*>(t.raw_data()) + k * c.row_bytes, slab + i * c.row_bytes,
-                    c.row_bytes);
-        if (i != last) std::memcpy(slab + i * c.row_bytes, slab + last * c.row_bytes, c.row_bytes);
-      }
-    }
+    int64_t last = size_;
     if (c.dtype == DType::kString) {
-      c.strings.resize((size_ - n) * c.row_elems);
+      const int64_t re = c.row_elems;
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t i = picks_[k];
+        --last;
+        for (int64_t e = 0; e < re; ++e) {
+          t.SetString(k * re + e, c.strings[i * re + e]);
+          if (i != last) c.strings[i * re + e].swap(c.strings[last * re + e]);
+        }
+      }
+      c.strings.resize((size_ - n) * re);
+    } else if (c.row_bytes == 8) {  // scalar int64/double: the common case
+      auto* slab = reinterpret_cast<uint64_t*>(c.slab.get());
+      auto* dst = static_cast<uint64_t*>(t.raw_data());
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t i = picks_[k];
+        dst[k] = slab[i];
+        slab[i] = slab[--last];
+      }
+      c.slab_used = (size_ - n) * c.row_bytes;
     } else {
-      c.slab.resize((size_ - n) * c.row_bytes);
+      char* slab = c.slab.get();
+      char* dst = static_cast<char*>(t.raw_data());
+      const size_t rb = c.row_bytes;
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t i = picks_[k];
+        --last;
+        if (rb == 0) continue;
+        std::memcpy(dst + k * rb, slab + i * rb, rb);
+        if (i != last) std::memcpy(slab + i * rb, slab + last * rb, rb);
+      }
+      c.slab_used = (size_ - n) * rb;
     }
     chunk.tuple.push_back(std::move(t));
   }
@@ -143,8 +160,12 @@ void RandomShuffleQueue::TakeLocked(int64_t n, internal::RowChunks* out) {
 void RandomShuffleQueue::MaybeShrinkLocked() {
   // Give memory back once the queue has drained well below its peak.
   for (Column& c : columns_) {
-    if (c.slab.capacity() > (64u << 10) && c.slab.size() * 4 < c.slab.capacity()) {
-      c.slab.shrink_to_fit();
+    if (c.slab_capacity > (64u << 10) && c.slab_used * 4 < c.slab_capacity) {
+      size_t cap = std::max<size_t>(c.slab_used * 2, 4096);
+      std::unique_ptr<char[]> smaller(new char[cap]);
+      if (c.slab_used > 0) std::memcpy(smaller.get(), c.slab.get(), c.slab_used);
+      c.slab = std::move(smaller);
+      c.slab_capacity = cap;
     }
     if (c.strings.capacity() > 4096 && c.strings.size() * 4 < c.strings.capacity()) {
       c.strings.shrink_to_fit();

@@ -44,7 +44,7 @@ class RandomShuffleQueue final : public QueueBase {
  protected:
   int64_t StoredLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return size_; }
   int64_t AvailableLocked() const override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void PushLocked(internal::RowChunk rows) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PushLocked(internal::RowChunk&& rows) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TakeLocked(int64_t n, internal::RowChunks* out) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RestoreLocked(internal::RowChunks* parts) override
@@ -58,7 +58,11 @@ class RandomShuffleQueue final : public QueueBase {
     TensorShape row_shape;
     int64_t row_elems = 0;
     size_t row_bytes = 0;               // numeric only
-    std::vector<char> slab;             // numeric rows, back to back
+    // Numeric rows, back to back: slab_used bytes of slab_capacity. Grown
+    // by hand (std::vector would zero bytes it is about to overwrite).
+    std::unique_ptr<char[]> slab;
+    size_t slab_used = 0;
+    size_t slab_capacity = 0;
     std::vector<std::string> strings;   // string rows, row_elems per row
   };
 
@@ -74,6 +78,7 @@ class RandomShuffleQueue final : public QueueBase {
   std::vector<Column> columns_ ABSL_GUARDED_BY(mu_);
   std::vector<TensorTuple> elements_ ABSL_GUARDED_BY(mu_);  // !columnar_
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<int64_t> picks_ ABSL_GUARDED_BY(mu_);  // scratch for TakeLocked
 };
 
 }  // namespace sluice

@@ -19,12 +19,12 @@ class RingDeque {
   T& back() { return slots_[(head_ + size_ - 1) & mask()]; }
   T& operator[](size_t i) { return slots_[(head_ + i) & mask()]; }
 
-  void push_back(T v) {
+  void push_back(T&& v) {
     GrowIfFull();
     slots_[(head_ + size_) & mask()] = std::move(v);
     ++size_;
   }
-  void push_front(T v) {
+  void push_front(T&& v) {
     GrowIfFull();
     head_ = (head_ + slots_.size() - 1) & mask();
     slots_[head_] = std::move(v);
@@ -33,8 +33,13 @@ class RingDeque {
   void pop_front() {
     assert(size_ > 0);
     slots_[head_] = T();  // release what the slot holds now, not on reuse
-    head_ = (head_ + 1) & mask();
-    --size_;
+    PopFrontSlot();
+  }
+  // For a front element that was just moved from: skips resetting the
+  // slot (the next push_back assigns over it).
+  void pop_front_moved_from() {
+    assert(size_ > 0);
+    PopFrontSlot();
   }
   // Frees the slots when the deque is empty and has grown large, so a
   // drained queue gives its memory back.
@@ -47,6 +52,10 @@ class RingDeque {
 
  private:
   size_t mask() const { return slots_.size() - 1; }
+  void PopFrontSlot() {
+    head_ = (head_ + 1) & mask();
+    --size_;
+  }
   void GrowIfFull() {
     if (size_ < slots_.size()) return;
     std::vector<T> bigger(slots_.empty() ? 16 : slots_.size() * 2);

@@ -5,7 +5,7 @@
 // locks and unlocks with atomics and futexes TSan never sees, and every
 // access guarded by an absl::Mutex (the queues) is reported as a race.
 // How: the test binaries are linked with -Wl,--wrap=<symbol> for the Mutex
-// and CondVar entry points (tests/coordinator/CMakeLists.txt); each wrapper
+// and CondVar entry points (cmake/TsanAbslShim.cmake); each wrapper
 // calls the real function and tells TSan about the happens-before edge it
 // implies: __tsan_release(mu) before the mutex is given up (Unlock, entering
 // Await or CondVar::Wait) and __tsan_acquire(mu) once it is held again.
