@@ -115,6 +115,10 @@ class FeatureParser {
           run_feature_ = feature;
           run_tag_ = tag;
           run_offset_ = static_cast<uint32_t>(at - feature.data());
+          // The whole Feature is this one list (what every writer emits).
+          sole_list_ = segments_ == 1 && at == feature.data() && p == end ? list : std::string_view();
+        } else {
+          sole_list_ = std::string_view();
         }
         int64_t n;
         SLUICE_RETURN_IF_ERROR(CountListValues(ctx_, kind, list, key_, &n));
@@ -133,7 +137,10 @@ class FeatureParser {
     v.kind_ = kind_;
     v.size_ = size_;
     if (kind_ == FeatureKind::kNone) return v;
-    if (segments_ == 1 || run_tag_ == nullptr) {
+    if (segments_ == 1 && sole_list_.data() != nullptr) {
+      v.list_mode_ = true;
+      v.data_ = sole_list_;
+    } else if (segments_ == 1 || run_tag_ == nullptr) {
       v.data_ = run_feature_.substr(run_offset_);
     } else {
       v.entry_mode_ = true;
@@ -152,6 +159,7 @@ class FeatureParser {
   std::string_view run_feature_;
   const char* run_tag_ = nullptr;
   uint32_t run_offset_ = 0;
+  std::string_view sole_list_;  // set while the Feature is exactly one list
 };
 
 namespace {
@@ -192,6 +200,18 @@ absl::Status WalkEntry(const WireContext& ctx, std::string_view entry,
   const char* p = entry.data();
   const char* end = p + entry.size();
   *key = std::string_view("", 0);
+  // Fast path: the canonical entry every writer emits, key then one value.
+  if (p < end && *p == '\x0a') {
+    std::string_view k, v;
+    const char* q = ReadLengthDelimited(p + 1, end, &k);
+    if (q != nullptr && q < end && *q == '\x12') {
+      const char* r = ReadLengthDelimited(q + 1, end, &v);
+      if (r == end) {
+        *key = k;
+        return value_fn(v, q);
+      }
+    }
+  }
   // Pass 1: validate framing and find the key.
   while (p < end) {
     const char* at = p;

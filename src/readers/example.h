@@ -86,10 +86,13 @@ class FeatureView {
   // Single mode: the Feature's bytes from the first field of the last run of
   // same-kind lists. Entry mode (a map entry with several `value` fields,
   // which protobuf merges): the entry's bytes from the tag of the value field
-  // where that run starts, and inner_skip_ bytes into that value.
+  // where that run starts, and inner_skip_ bytes into that value. List
+  // mode (the common case: one list and nothing else in the Feature): the
+  // list message itself, so reading needs no second walk of the Feature.
   std::string_view data_;
   uint32_t inner_skip_ = 0;
   bool entry_mode_ = false;
+  bool list_mode_ = false;
   FeatureKind kind_ = FeatureKind::kNone;
   int64_t size_ = 0;
 };
@@ -173,6 +176,10 @@ void FeatureView::ForEachList(Fn&& fn) const {
     }
   };
   if (kind_ == FeatureKind::kNone) return;
+  if (list_mode_) {
+    fn(data_);
+    return;
+  }
   if (!entry_mode_) {
     walk_feature(data_.data(), data_.data() + data_.size());
     return;

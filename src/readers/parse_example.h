@@ -104,9 +104,10 @@ struct ParseResult {
 };
 
 struct ParseOptions {
-  // Who keeps the serialized bytes alive. Empty: string values are copied
-  // into the result tensors. One: it owns every record. Otherwise one per
-  // record. With owners, string results are views (no copy).
+  // Buffers that together keep every serialized record alive (e.g. a
+  // RecordBatch's owners()). With owners, string results are views into the
+  // records and hold a reference to each owner; empty: string values are
+  // copied into the result tensors.
   absl::Span<const RefPtr> owners;
   // Parse records on oneTBB tasks (batches of 256 and more).
   bool parallel = false;
