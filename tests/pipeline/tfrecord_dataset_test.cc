@@ -1,0 +1,138 @@
+#include "pipeline/dataset/tfrecord_dataset.h"
+
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "pipeline/synthetic_records.h"
+#include "readers/record_writer.h"
+#include "test_util.h"
+
+namespace sluice {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::TempDir;
+
+std::string WriteFile(const TempDir& dir, const std::string& name,
+                      const std::vector<std::string>& records, Compression c = Compression::kNone) {
+  const std::string path = dir.Sub(name);
+  RecordWriterOptions o;
+  o.compression = c;
+  auto w = RecordWriter::Open(path, o);
+  EXPECT_TRUE(w.ok());
+  for (const auto& r : records) EXPECT_TRUE((*w)->Write(r).ok());
+  EXPECT_TRUE((*w)->Close().ok());
+  return path;
+}
+
+// All records as strings; errors as "E:<code>".
+std::vector<std::string> Drain(const Dataset& ds, bool many = false) {
+  std::vector<std::string> out;
+  auto it = ds.MakeIterator();
+  EXPECT_TRUE(it.ok()) << it.status();
+  if (!it.ok()) return out;
+  for (int guard = 0; guard < 100000; ++guard) {
+    auto e = many ? (*it)->GetNextMany(3) : (*it)->GetNext();
+    if (absl::IsOutOfRange(e.status())) break;
+    if (!e.ok()) {
+      out.push_back("E:" + std::string(absl::StatusCodeToString(e.status().code())));
+      continue;
+    }
+    const Tensor& t = (*e)[0];
+    for (int64_t i = 0; i < t.NumElements(); ++i) out.emplace_back(t.string(i));
+  }
+  return out;
+}
+
+TEST(TFRecordDatasetTest, SequentialAndParallelReadOrders) {
+  TempDir dir;
+  std::string a = WriteFile(dir, "a", {"a0", "a1"});
+  std::string b = WriteFile(dir, "b", {"b0", "b1"});
+  EXPECT_THAT(Drain(TFRecordDataset({a, b})), ElementsAre("a0", "a1", "b0", "b1"));
+  TFRecordDatasetOptions o;
+  o.num_parallel_reads = 2;
+  EXPECT_THAT(Drain(TFRecordDataset({a, b}, o)), ElementsAre("a0", "b0", "a1", "b1"));
+  EXPECT_THAT(Drain(TFRecordDataset({a, b}, o), true), ElementsAre("a0", "b0", "a1", "b1"));
+}
+
+TEST(TFRecordDatasetTest, ParallelRefillsAFinishedSlotWithTheNextFile) {
+  TempDir dir;
+  std::string a = WriteFile(dir, "a", {"a0"});
+  std::string b = WriteFile(dir, "b", {"b0", "b1", "b2"});
+  std::string c = WriteFile(dir, "c", {"c0", "c1"});
+  TFRecordDatasetOptions o;
+  o.num_parallel_reads = 2;
+  // Interleave(cycle 2, block 1): a0 b0 | slot0 ends, move on: b1 | slot0
+  // takes c: c0 b2 c1.
+  EXPECT_THAT(Drain(TFRecordDataset({a, b, c}, o)),
+              ElementsAre("a0", "b0", "b1", "c0", "b2", "c1"));
+  EXPECT_THAT(Drain(TFRecordDataset({a, b, c}, o), true),
+              ElementsAre("a0", "b0", "b1", "c0", "b2", "c1"));
+}
+
+TEST(TFRecordDatasetTest, OptionValidationAndUnknownCompressionReadsPlain) {
+  TempDir dir;
+  std::string a = WriteFile(dir, "a", {"x", "y"});
+  TFRecordDatasetOptions o;
+  o.buffer_size = -1;
+  EXPECT_TRUE(absl::IsInvalidArgument(TFRecordDataset({a}, o).status()));
+  o.buffer_size = 0;
+  o.compression_type = "SNAPPYISH";
+  EXPECT_THAT(Drain(TFRecordDataset({a}, o)), ElementsAre("x", "y"));
+  std::string z = WriteFile(dir, "z", {"p", "q"}, Compression::kGzip);
+  o.compression_type = "gzip";
+  EXPECT_THAT(Drain(TFRecordDataset({z}, o)), ElementsAre("p", "q"));
+}
+
+TEST(TFRecordDatasetTest, TruncatedAndFlippedFilesAreDataLossThenTheNextFile) {
+  TempDir dir;
+  std::string good = WriteFile(dir, "good", {"g0", "g1"});
+  std::string cut = WriteFile(dir, "cut", {"c0", "c1"});
+  std::filesystem::resize_file(cut, std::filesystem::file_size(cut) - 3);
+  std::string flip = WriteFile(dir, "flip", {"f0", "f1"});
+  {
+    std::fstream f(flip, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(12);  // first payload byte
+    f.put('X');
+  }
+  for (int par : {0, 2}) {
+    TFRecordDatasetOptions o;
+    if (par) o.num_parallel_reads = par;
+    o.stats = std::make_shared<TFRecordDatasetStats>();
+    auto it = TFRecordDataset({cut, flip, good}, o).MakeIterator();
+    ASSERT_TRUE(it.ok());
+    std::vector<std::string> seen;
+    for (int i = 0; i < 20; ++i) {
+      auto e = (*it)->GetNext();
+      if (absl::IsOutOfRange(e.status())) break;
+      if (!e.ok()) {
+        EXPECT_TRUE(absl::IsDataLoss(e.status()));
+        seen.push_back(std::string(e.status().message()).find("truncated") != std::string::npos
+                           ? "truncated"
+                           : "corrupted");
+        continue;
+      }
+      seen.emplace_back((*e)[0].string(0));
+    }
+    if (par == 0) {
+      EXPECT_THAT(seen, ElementsAre("c0", "truncated", "corrupted", "g0", "g1"));
+    } else {
+      // Slots: cut | flip, then good takes the first freed slot.
+      EXPECT_THAT(seen, ::testing::UnorderedElementsAre("c0", "truncated", "corrupted", "g0", "g1"));
+      EXPECT_EQ(seen[0], "c0");
+    }
+    EXPECT_EQ(o.stats->errors.load(), 2);
+    EXPECT_EQ(o.stats->records.load(), 3);
+  }
+}
+
+TEST(TFRecordDatasetTest, FileEndingAtARecordBoundaryEndsCleanlyAndMissingFileIsNotFound) {
+  TempDir dir;
+  std::string a = WriteFile(dir, "a", {"x"});
+  EXPECT_THAT(Drain(TFRecordDataset({dir.Sub("missing"), a})), ElementsAre("E:NOT_FOUND", "x"));
+}
+
+}  // namespace
+}  // namespace sluice
