@@ -1,0 +1,476 @@
+#include "graph/session.h"
+
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+#include <tbb/task_group.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/absl_compat.h"
+#include "graph/kernel_registry.h"
+#include "graph/op_registry.h"
+#include "graph/placement.h"
+
+namespace sluice {
+
+struct Session::Plan {
+  struct In {
+    int feed = -1;              // index into the run's feeds
+    int producer = -1;          // step index
+    int out = 0;                // producer output
+    const Node* var = nullptr;  // ref edge: read this variable when the step runs
+    bool ref_input = false;     // the kernel takes the variable itself
+    const Device* src_device = nullptr;
+  };
+  struct Step {
+    const Node* node = nullptr;
+    const KernelDef* kernel = nullptr;
+    const Device* device = nullptr;
+    std::vector<In> inputs;
+    std::vector<int> successors;
+    int num_deps = 0;
+  };
+  struct Fetch {
+    int feed = -1;
+    int step = -1;
+    int out = 0;
+    const Node* var = nullptr;  // fetched variable: read when the run ends
+  };
+  std::vector<Step> steps;
+  std::vector<Fetch> fetches;
+};
+
+namespace {
+
+std::string PlanKey(const FeedList& feeds, const std::vector<Output>& fetches,
+                    const std::vector<Operation>& targets) {
+  std::string key;
+  for (const auto& f : feeds) absl::StrAppend(&key, f.first.name(), ",");
+  absl::StrAppend(&key, "|");
+  for (const auto& f : fetches) absl::StrAppend(&key, f.name(), ",");
+  absl::StrAppend(&key, "|");
+  for (const auto& t : targets) absl::StrAppend(&key, t.valid() ? t.name() : "<invalid>", ",");
+  return key;
+}
+
+absl::Status ReadVariableState(const Node* var, ResourceMgr* resources, Tensor* out) {
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> state, GetVariableState(resources, var));
+  absl::MutexLock l(&state->mu);
+  if (!state->initialized) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("Attempting to use uninitialized value ", var->name()));
+  }
+  *out = state->value;
+  return absl::OkStatus();
+}
+
+absl::Status Annotate(const absl::Status& s, const Node& node) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrCat(s.message(), " [[node ", node.name(), " (",
+                                             node.type(), ")]]"));
+}
+
+}  // namespace
+
+Session::Session(Graph* graph, SessionOptions options)
+    : graph_(graph),
+      options_(std::move(options)),
+      devices_(options_.devices ? options_.devices : DeviceSet::Local()),
+      print_(options_.print_sink) {}
+
+Session::~Session() { (void)Close(); }
+
+absl::Status Session::Close() {
+  if (!closed_.exchange(true)) close_source_.request_stop();
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Session::placement_log() const {
+  absl::MutexLock l(&mu_);
+  return placement_log_;
+}
+
+absl::StatusOr<std::shared_ptr<const Session::Plan>> Session::GetPlan(
+    const FeedList& feeds, const std::vector<Output>& fetches,
+    const std::vector<Operation>& targets) {
+  const std::string key = PlanKey(feeds, fetches, targets);
+  {
+    absl::MutexLock l(&mu_);
+    auto it = plans_.find(key);
+    if (it != plans_.end()) return it->second;
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan, BuildPlan(feeds, fetches, targets));
+  absl::MutexLock l(&mu_);
+  plans_.emplace(key, plan);
+  return plan;
+}
+
+absl::StatusOr<std::shared_ptr<const Session::Plan>> Session::BuildPlan(
+    const FeedList& feeds, const std::vector<Output>& fetches,
+    const std::vector<Operation>& targets) {
+  auto check_graph = [&](Graph* g, const std::string& what) -> absl::Status {
+    if (g != graph_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, " belongs to graph '", g ? g->name() : std::string("<none>"),
+          "', not to this session's graph '", graph_->name(), "'"));
+    }
+    return absl::OkStatus();
+  };
+  absl::flat_hash_map<Output, int> feed_index;
+  for (size_t i = 0; i < feeds.size(); ++i) {
+    const Output& o = feeds[i].first;
+    if (!o.valid()) return absl::InvalidArgumentError("Cannot feed an invalid Output");
+    SLUICE_RETURN_IF_ERROR(check_graph(o.graph(), absl::StrCat("Fed tensor ", o.name())));
+    feed_index[o] = static_cast<int>(i);
+  }
+  auto plan = std::make_shared<Plan>();
+  absl::flat_hash_map<const Node*, int> step_of;
+  // Iterative post-order DFS: a node's step index comes after its inputs'.
+  auto need = [&](const Node* root) -> absl::Status {
+    if (step_of.contains(root)) return absl::OkStatus();
+    std::vector<std::pair<const Node*, bool>> stack{{root, false}};
+    absl::flat_hash_set<const Node*> on_stack;
+    while (!stack.empty()) {
+      auto [n, expanded] = stack.back();
+      stack.pop_back();
+      if (step_of.contains(n)) continue;
+      if (expanded) {
+        if (n->type() == "Placeholder") {
+          const TensorShape* shape = n->attr<TensorShape>("shape");
+          return absl::InvalidArgumentError(absl::StrCat(
+              "You must feed a value for placeholder tensor '", n->name(), "' with dtype ",
+              Sv(DTypeName(n->output_dtype(0))),
+              shape != nullptr && n->output_rank_known(0)
+                  ? absl::StrCat(" and shape ", shape->DebugString())
+                  : std::string()));
+        }
+        step_of[n] = static_cast<int>(plan->steps.size());
+        plan->steps.push_back(Plan::Step{n});
+        continue;
+      }
+      if (on_stack.contains(n)) continue;
+      on_stack.insert(n);
+      stack.push_back({n, true});
+      for (const Output& in : n->inputs()) {
+        if (feed_index.contains(in)) continue;
+        if (!step_of.contains(in.node())) stack.push_back({in.node(), false});
+      }
+      for (const Node* c : n->control_inputs()) {
+        if (!step_of.contains(c)) stack.push_back({c, false});
+      }
+    }
+    return absl::OkStatus();
+  };
+  for (const Output& f : fetches) {
+    if (!f.valid()) return absl::InvalidArgumentError("Cannot fetch an invalid Output");
+    SLUICE_RETURN_IF_ERROR(check_graph(f.graph(), absl::StrCat("Fetched tensor ", f.name())));
+    if (!feed_index.contains(f)) SLUICE_RETURN_IF_ERROR(need(f.node()));
+  }
+  for (const Operation& t : targets) {
+    if (!t.valid()) return absl::InvalidArgumentError("Cannot run an invalid Operation");
+    SLUICE_RETURN_IF_ERROR(check_graph(t.graph(), absl::StrCat("Target ", t.name())));
+    SLUICE_RETURN_IF_ERROR(need(t.node()));
+  }
+
+  Placer placer(devices_.get(), options_.allow_soft_placement);
+  std::vector<std::string> new_log;
+  for (Plan::Step& s : plan->steps) {
+    SLUICE_ASSIGN_OR_RETURN(s.device, placer.Place(s.node));
+    s.kernel = KernelRegistry::Global()->Find(*s.node, s.device->type());
+    if (s.kernel == nullptr) {
+      return absl::NotFoundError(absl::StrCat("No registered '", s.node->type(), "' OpKernel for ",
+                                              Sv(DeviceTypeName(s.device->type())),
+                                              " devices compatible with node '", s.node->name(),
+                                              "' (dtype ", Sv(DTypeName(KernelDType(*s.node))),
+                                              ")"));
+    }
+  }
+  const int n = static_cast<int>(plan->steps.size());
+  for (int i = 0; i < n; ++i) {
+    Plan::Step& s = plan->steps[i];
+    const auto& ref_inputs = s.node->op_def().ref_inputs;
+    absl::flat_hash_set<int> deps;
+    for (int k = 0; k < s.node->num_inputs(); ++k) {
+      const Output& in = s.node->input(k);
+      Plan::In edge;
+      auto fit = feed_index.find(in);
+      if (fit != feed_index.end()) {
+        edge.feed = fit->second;
+        edge.src_device = devices_->cpu();
+      } else {
+        edge.producer = step_of.at(in.node());
+        edge.out = in.index();
+        edge.src_device = plan->steps[edge.producer].device;
+        deps.insert(edge.producer);
+        if (in.node()->op_def().ref_output && in.index() == 0) {
+          edge.var = in.node();
+          edge.ref_input =
+              std::find(ref_inputs.begin(), ref_inputs.end(), k) != ref_inputs.end();
+        }
+      }
+      s.inputs.push_back(edge);
+    }
+    for (const Node* c : s.node->control_inputs()) deps.insert(step_of.at(c));
+    s.num_deps = static_cast<int>(deps.size());
+    for (int d : deps) plan->steps[d].successors.push_back(i);
+  }
+  for (const Output& f : fetches) {
+    Plan::Fetch fetch;
+    auto fit = feed_index.find(f);
+    if (fit != feed_index.end()) {
+      fetch.feed = fit->second;
+    } else {
+      fetch.step = step_of.at(f.node());
+      fetch.out = f.index();
+      if (f.node()->op_def().ref_output && f.index() == 0) fetch.var = f.node();
+    }
+    plan->fetches.push_back(fetch);
+  }
+  {
+    absl::MutexLock l(&mu_);
+    for (const Plan::Step& s : plan->steps) {
+      auto [it, inserted] = placed_.emplace(s.node, s.device->name());
+      if (inserted && options_.log_device_placement) {
+        new_log.push_back(Placer::LogLine(*s.node, *s.device));
+        placement_log_.push_back(new_log.back());
+      }
+    }
+  }
+  for (const std::string& line : new_log) {
+    if (options_.log_sink) {
+      options_.log_sink(line);
+    } else {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+  }
+  return std::shared_ptr<const Plan>(std::move(plan));
+}
+
+absl::Status Session::Run(const FeedList& feeds, const std::vector<Output>& fetches,
+                          std::vector<Tensor>* outputs) {
+  return Run(RunOptions{}, feeds, fetches, {}, outputs);
+}
+
+absl::Status Session::Run(const FeedList& feeds, const std::vector<Output>& fetches,
+                          const std::vector<Operation>& targets, std::vector<Tensor>* outputs) {
+  return Run(RunOptions{}, feeds, fetches, targets, outputs);
+}
+
+absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
+                          const std::vector<Output>& fetches,
+                          const std::vector<Operation>& targets, std::vector<Tensor>* outputs,
+                          RunMetadata* metadata) {
+  if (closed()) return absl::FailedPreconditionError("Attempted to use a closed Session.");
+  for (const auto& [out, value] : feeds) {
+    if (!out.valid()) return absl::InvalidArgumentError("Cannot feed an invalid Output");
+    if (!value.IsInitialized()) {
+      return absl::InvalidArgumentError(absl::StrCat("Fed value for ", out.name(), " is empty"));
+    }
+    if (value.dtype() != out.dtype()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Cannot feed value of dtype ", Sv(DTypeName(value.dtype())), " for Tensor '", out.name(),
+          "', which has dtype ", Sv(DTypeName(out.dtype()))));
+    }
+    if (out.rank_known() && !value.shape().IsCompatibleWith(out.shape())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "Cannot feed value of shape ", value.shape().DebugString(), " for Tensor '", out.name(),
+          "', which has shape ", out.shape().DebugString()));
+    }
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan, GetPlan(feeds, fetches, targets));
+
+  // One stop source per run, triggered by Close() and by the caller's token.
+  std::stop_source run_stop;
+  std::stop_callback on_close(close_source_.get_token(), [&run_stop] { run_stop.request_stop(); });
+  std::optional<std::stop_callback<std::function<void()>>> on_caller_stop;
+  if (run_options.stop.stop_possible()) {
+    on_caller_stop.emplace(run_options.stop,
+                           std::function<void()>([&run_stop] { run_stop.request_stop(); }));
+  }
+  const WaitOptions wait{run_options.deadline, run_stop.get_token()};
+  OpKernelContext::Env env;
+  env.resources = &resources_;
+  env.wait = &wait;
+  env.print = &print_;
+
+  const int n = static_cast<int>(plan->steps.size());
+  std::vector<std::vector<Tensor>> values(n);
+  std::vector<int> pending(n);
+  for (int i = 0; i < n; ++i) pending[i] = plan->steps[i].num_deps;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<int> ready;
+  int in_flight = 0, done = 0;
+  absl::Status status;
+  std::vector<std::string> executed;
+  for (int i = 0; i < n; ++i) {
+    if (pending[i] == 0) ready.push_back(i);
+  }
+
+  auto execute = [&](int i) -> absl::Status {
+    const Plan::Step& step = plan->steps[i];
+    std::vector<Tensor> inputs(step.inputs.size());
+    for (size_t k = 0; k < step.inputs.size(); ++k) {
+      const Plan::In& in = step.inputs[k];
+      if (in.ref_input) continue;
+      if (in.feed >= 0) {
+        inputs[k] = feeds[in.feed].second;
+      } else if (in.var != nullptr) {
+        SLUICE_RETURN_IF_ERROR(ReadVariableState(in.var, &resources_, &inputs[k]));
+      } else {
+        inputs[k] = values[in.producer][in.out];
+      }
+      // Host<->device copy insertion point: an edge between devices moves
+      // the tensor through host memory.
+      if (in.src_device != step.device) {
+        SLUICE_ASSIGN_OR_RETURN(Tensor host, in.src_device->context()->CopyToHost(inputs[k]));
+        SLUICE_ASSIGN_OR_RETURN(inputs[k], step.device->context()->CopyToDevice(host));
+      }
+    }
+    OpKernelContext::Env e = env;
+    e.device = step.device->context();
+    OpKernelContext ctx(step.node, std::move(inputs), e);
+    SLUICE_RETURN_IF_ERROR(Annotate(step.kernel->fn(&ctx), *step.node));
+    for (int k = 0; k < step.node->num_outputs(); ++k) {
+      if (!ctx.outputs()[k].IsInitialized()) {
+        return absl::InternalError(absl::StrCat("Kernel for '", step.node->name(), "' (",
+                                                step.node->type(), ") did not set output ", k));
+      }
+    }
+    values[i] = std::move(ctx.outputs());
+    return absl::OkStatus();
+  };
+  auto finish = [&](int i, absl::Status s) {
+    std::lock_guard<std::mutex> l(mu);
+    --in_flight;
+    ++done;
+    if (metadata != nullptr && s.ok()) executed.push_back(plan->steps[i].node->name());
+    if (!s.ok()) {
+      if (status.ok()) status = std::move(s);
+    } else if (status.ok()) {
+      for (int succ : plan->steps[i].successors) {
+        if (--pending[succ] == 0) ready.push_back(succ);
+      }
+    }
+    cv.notify_all();
+  };
+
+  tbb::task_group tasks;
+  {
+    std::unique_lock<std::mutex> l(mu);
+    while (true) {
+      cv.wait(l, [&] { return !ready.empty() || in_flight == 0; });
+      if (!status.ok() || (ready.empty() && in_flight == 0)) break;
+      if (absl::Now() > run_options.deadline) {
+        status = absl::DeadlineExceededError("Run deadline exceeded");
+        break;
+      }
+      if (run_stop.stop_requested()) {
+        status = absl::CancelledError("Run cancelled (session closed or stop requested)");
+        break;
+      }
+      const int i = ready.front();
+      ready.pop_front();
+      ++in_flight;
+      const KernelDef* k = plan->steps[i].kernel;
+      // Blocking kernels stay off the TBB workers; cheap ones and lone
+      // ready nodes are not worth a task.
+      if (k->blocking || k->inexpensive || ready.empty()) {
+        l.unlock();
+        absl::Status s = execute(i);
+        finish(i, std::move(s));
+        l.lock();
+      } else {
+        tasks.run([&, i] { finish(i, execute(i)); });
+      }
+    }
+  }
+  // Wait for tasks in flight (also on error: they reference this frame).
+  tasks.wait();
+  if (!status.ok()) return status;
+  if (done != n) return absl::InternalError("Run finished with nodes not executed");
+
+  if (outputs != nullptr) {
+    outputs->clear();
+    for (const Plan::Fetch& f : plan->fetches) {
+      Tensor t;
+      if (f.feed >= 0) {
+        t = feeds[f.feed].second;
+      } else if (f.var != nullptr) {
+        SLUICE_RETURN_IF_ERROR(ReadVariableState(f.var, &resources_, &t));
+      } else {
+        t = values[f.step][f.out];
+      }
+      const Device* dev = f.step >= 0 ? plan->steps[f.step].device : devices_->cpu();
+      SLUICE_ASSIGN_OR_RETURN(t, dev->context()->CopyToHost(t));
+      outputs->push_back(std::move(t));
+    }
+  }
+  if (metadata != nullptr) {
+    metadata->nodes_executed = n;
+    metadata->executed = std::move(executed);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Tensor> Session::ReadVariable(const Variable& var) {
+  if (!var.valid()) return absl::InvalidArgumentError("ReadVariable: invalid variable");
+  Tensor t;
+  SLUICE_RETURN_IF_ERROR(ReadVariableState(var.record()->var, &resources_, &t));
+  return t;
+}
+
+absl::Status Session::AssignVariable(const Variable& var, const Tensor& value) {
+  if (!var.valid()) return absl::InvalidArgumentError("AssignVariable: invalid variable");
+  if (value.dtype() != var.dtype()) {
+    return absl::InvalidArgumentError(absl::StrCat("AssignVariable ", var.op_name(), ": dtype ",
+                                                   Sv(DTypeName(value.dtype())), " != ",
+                                                   Sv(DTypeName(var.dtype()))));
+  }
+  if (var.record()->validate_shape && !value.shape().IsCompatibleWith(var.shape())) {
+    return absl::InvalidArgumentError(absl::StrCat("AssignVariable ", var.op_name(), ": shape ",
+                                                   value.shape().DebugString(), " != ",
+                                                   var.shape().DebugString()));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> state,
+                          GetVariableState(&resources_, var.record()->var));
+  absl::MutexLock l(&state->mu);
+  state->value = value;
+  state->initialized = true;
+  return absl::OkStatus();
+}
+
+bool Session::IsVariableInitialized(const Variable& var) {
+  if (!var.valid()) return false;
+  auto state = GetVariableState(&resources_, var.record()->var);
+  if (!state.ok()) return false;
+  absl::MutexLock l(&(*state)->mu);
+  return (*state)->initialized;
+}
+
+}  // namespace sluice
+
+namespace sluice {
+
+absl::StatusOr<std::shared_ptr<QueueInterface>> Session::GetQueue(const Output& queue_handle) {
+  if (!queue_handle.valid() || queue_handle.graph() != graph_) {
+    return absl::InvalidArgumentError("GetQueue: not a queue handle of this session's graph");
+  }
+  if (auto q = resources_.Lookup<QueueInterface>(queue_handle.node())) return q;
+  // Running the queue op creates the queue in this session.
+  std::vector<Tensor> ignored;
+  SLUICE_RETURN_IF_ERROR(Run({}, {queue_handle}, &ignored));
+  auto q = resources_.Lookup<QueueInterface>(queue_handle.node());
+  if (q == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", queue_handle.node()->name(), "' is not a queue op"));
+  }
+  return q;
+}
+
+}  // namespace sluice

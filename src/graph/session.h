@@ -1,0 +1,147 @@
+#pragma once
+// Session: runs parts of a Graph (tf.compat.v1.Session / ClientSession).
+//
+//   Session s(&g, SessionOptions{.allow_soft_placement = true});
+//   std::vector<Tensor> out;
+//   absl::Status st = s.Run({{x, batch}}, {logits, loss}, {train_op}, &out);
+//
+// Run(feeds, fetches, targets):
+//   * prunes the graph to what the fetches and targets need (inputs and
+//     control inputs), stopping at fed tensors; everything else is not run;
+//   * evaluates each needed node once per run, however many fetches share
+//     it, running independent nodes in parallel (oneTBB tasks; blocking
+//     queue kernels run on the calling thread, never inside a task);
+//   * a needed Placeholder that is not fed fails with InvalidArgument "You
+//     must feed a value for placeholder tensor 'x' with dtype float";
+//     PlaceholderWithDefault yields its input when not fed;
+//   * RunOptions.deadline bounds blocking kernels (DeadlineExceeded) and the
+//     run itself; RunOptions.stop cancels them (Cancelled);
+//   * a fed tensor must match the declared dtype and (known) shape
+//     (InvalidArgument).
+// Fetching a variable gives its value at the end of the run (TensorFlow's
+// reference semantics), so run([print_after_assign, var]) sees the update.
+//
+// Plans (pruned, placed node lists) are built once per distinct
+// (feeds, fetches, targets) signature and cached.
+//
+// Close() cancels every blocked kernel (queue ops return Cancelled) and
+// makes later runs fail with FailedPrecondition. The destructor closes.
+//
+// Thread-safe: Run may be called from many threads at once (queue runner
+// threads do). The graph must outlive the session.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/status.h"
+#include "core/tensor.h"
+#include "graph/device.h"
+#include "graph/graph.h"
+#include "graph/resource_mgr.h"
+#include "graph/variables.h"
+#include "queues/queue.h"
+
+namespace sluice {
+
+struct SessionOptions {
+  // Nodes requesting a device without a kernel there run on the CPU
+  // instead of failing (ConfigProto.allow_soft_placement).
+  bool allow_soft_placement = false;
+  // Record every placement decision (ConfigProto.log_device_placement):
+  // lines go to log_sink (stderr when empty) and to placement_log().
+  bool log_device_placement = false;
+  std::function<void(std::string_view)> log_sink;
+  // Where Print ops write (stdout when empty).
+  std::function<void(std::string_view)> print_sink;
+  // Devices to place on; null: DeviceSet::Local().
+  std::shared_ptr<const DeviceSet> devices;
+};
+
+struct RunOptions {
+  absl::Time deadline = absl::InfiniteFuture();
+  std::stop_token stop;
+  static RunOptions Timeout(absl::Duration d) { return RunOptions{absl::Now() + d, {}}; }
+};
+
+// Filled when passed to Run: what ran, for tests and profiling.
+struct RunMetadata {
+  int64_t nodes_executed = 0;
+  std::vector<std::string> executed;  // node names, in completion order
+};
+
+using FeedItem = std::pair<Output, Tensor>;
+using FeedList = std::vector<FeedItem>;
+
+class Session {
+ public:
+  explicit Session(Graph* graph, SessionOptions options = {});
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session();
+
+  Graph* graph() const { return graph_; }
+  const SessionOptions& options() const { return options_; }
+
+  absl::Status Run(const FeedList& feeds, const std::vector<Output>& fetches,
+                   std::vector<Tensor>* outputs);
+  absl::Status Run(const FeedList& feeds, const std::vector<Output>& fetches,
+                   const std::vector<Operation>& targets, std::vector<Tensor>* outputs);
+  absl::Status Run(const RunOptions& run_options, const FeedList& feeds,
+                   const std::vector<Output>& fetches, const std::vector<Operation>& targets,
+                   std::vector<Tensor>* outputs, RunMetadata* metadata = nullptr);
+
+  // Cancels blocked kernels; later runs fail. Idempotent.
+  absl::Status Close();
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
+
+  // Placement log lines so far (log_device_placement), in placement order.
+  std::vector<std::string> placement_log() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Direct variable access (the Saver's path): FailedPrecondition
+  // "Attempting to use uninitialized value x" when not initialised.
+  absl::StatusOr<Tensor> ReadVariable(const Variable& var);
+  // Stores `value` (dtype must match; shape too unless the variable was
+  // made with validate_shape = false).
+  absl::Status AssignVariable(const Variable& var, const Tensor& value);
+  bool IsVariableInitialized(const Variable& var);
+
+  // The queue behind a queue op's handle output, created on first use.
+  absl::StatusOr<std::shared_ptr<QueueInterface>> GetQueue(const Output& queue_handle);
+
+  ResourceMgr* resources() { return &resources_; }
+
+ private:
+  struct Plan;
+  absl::StatusOr<std::shared_ptr<const Plan>> GetPlan(const FeedList& feeds,
+                                                      const std::vector<Output>& fetches,
+                                                      const std::vector<Operation>& targets)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::shared_ptr<const Plan>> BuildPlan(const FeedList& feeds,
+                                                        const std::vector<Output>& fetches,
+                                                        const std::vector<Operation>& targets);
+
+  Graph* const graph_;
+  const SessionOptions options_;
+  std::shared_ptr<const DeviceSet> devices_;
+  std::function<void(std::string_view)> print_;
+  ResourceMgr resources_;
+  std::stop_source close_source_;
+  std::atomic<bool> closed_{false};
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const Plan>> plans_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<const Node*, std::string> placed_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> placement_log_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace sluice
