@@ -39,6 +39,7 @@ void Scope::UpdateStatus(const absl::Status& s) const {
 Scope Scope::NewSubScope(std::string_view name) const {
   Scope s = *this;
   s.op_name_.clear();
+  s.exact_name_ = false;
   if (name.empty()) return s;
   s.name_scope_ = graph_->UniqueName(Join(name_scope_, name));
   return s;
@@ -47,6 +48,7 @@ Scope Scope::NewSubScope(std::string_view name) const {
 Scope Scope::WithOpName(std::string_view name) const {
   Scope s = *this;
   s.op_name_ = std::string(name);
+  s.exact_name_ = false;
   return s;
 }
 
@@ -101,14 +103,23 @@ Scope Scope::VariableScope(const Scope& captured, VariableScopeOptions options) 
   return s;
 }
 
+Scope Scope::WithExactOpName(std::string_view full_name) const {
+  Scope s = *this;
+  s.op_name_ = std::string(full_name);
+  s.exact_name_ = true;
+  return s;
+}
+
 Scope Scope::WithAbsoluteNameScope(std::string_view prefix) const {
   Scope s = *this;
   s.op_name_.clear();
+  s.exact_name_ = false;
   s.name_scope_ = std::string(prefix);
   return s;
 }
 
 std::string Scope::GetUniqueNameForOp(std::string_view default_name) const {
+  if (exact_name_) return op_name_;
   const std::string_view base = op_name_.empty() ? default_name : std::string_view(op_name_);
   return graph_->UniqueName(Join(name_scope_, base));
 }

@@ -82,6 +82,11 @@ class Scope {
   Scope WithDevice(std::string_view device) const;
   Scope VariableScope(std::string_view name, VariableScopeOptions options = {}) const;
   Scope VariableScope(const Scope& captured, VariableScopeOptions options = {}) const;
+  // For composite builders: the next op gets exactly `full_name` (no
+  // prefix, not made unique), as TensorFlow names a composite's final op
+  // after its own name scope ("shuffle_batch" inside "shuffle_batch/").
+  // AddNode fails if a node already has that name.
+  Scope WithExactOpName(std::string_view full_name) const;
   // For composite builders (variables): a scope whose name scope is exactly
   // `prefix` (absolute, not made unique), keeping everything else.
   Scope WithAbsoluteNameScope(std::string_view prefix) const;
@@ -111,6 +116,7 @@ class Scope {
   std::shared_ptr<StatusHolder> status_;
   std::string name_scope_;
   std::string op_name_;
+  bool exact_name_ = false;
   std::vector<Node*> control_deps_;
   std::string device_;
   std::string var_scope_;

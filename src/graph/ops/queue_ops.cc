@@ -135,8 +135,7 @@ std::vector<Output> BatchImpl(const Scope& scope, const char* name, bool shuffle
   AddQueueRunner(s, q, enqueues);
   // The dequeue op takes the scope's own name ("shuffle_batch"), as
   // TensorFlow names it.
-  Scope out_scope = scope.WithAbsoluteNameScope(scope.name_scope()).WithOpName(s.name_scope().substr(
-      scope.name_scope().empty() ? 0 : scope.name_scope().size() + 1));
+  Scope out_scope = scope.WithExactOpName(s.name_scope());
   return options.allow_smaller_final_batch ? QueueDequeueUpTo(out_scope, q, static_cast<int>(batch_size))
                                            : QueueDequeueMany(out_scope, q, static_cast<int>(batch_size));
 }
