@@ -44,6 +44,16 @@ absl::Status CountListValues(const WireContext& ctx, FeatureKind kind,
   const char* p = list.data();
   const char* end = p + list.size();
   int64_t n = 0;
+  if (kind == FeatureKind::kBytesList) {
+    // Fast path: a run of `value` fields, as every writer emits them.
+    while (p < end && *p == '\x0a') {
+      const char* at = p;
+      std::string_view v;
+      p = ReadLengthDelimited(p + 1, end, &v);
+      if (p == nullptr) return ctx.Malformed(at, "truncated value", key);
+      ++n;
+    }
+  }
   while (p < end) {
     const char* at = p;
     uint32_t field, wt;
