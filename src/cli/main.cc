@@ -7,7 +7,11 @@
 #include <iostream>
 #include <string_view>
 
+#include "cli/convert.h"
 #include "cli/inspect.h"
+#if SLUICE_CLI_HAVE_TRAIN
+#include "cli/train.h"
+#endif
 
 namespace {
 
@@ -18,10 +22,18 @@ struct Command {
 };
 
 int Inspect(int argc, char** argv) { return sluice::cli::RunInspect(argc, argv, std::cout, std::cerr); }
+int Convert(int argc, char** argv) { return sluice::cli::RunConvert(argc, argv, std::cout, std::cerr); }
+#if SLUICE_CLI_HAVE_TRAIN
+int Train(int argc, char** argv) { return sluice::cli::RunTrain(argc, argv, std::cout, std::cerr); }
+#endif
 
 constexpr Command kCommands[] = {
     {"inspect", "records, CRC status, compression, payload kind and features of TFRecord files",
      Inspect},
+    {"convert", "IDX images and labels (MNIST, Fashion-MNIST) to sharded TFRecords", Convert},
+#if SLUICE_CLI_HAVE_TRAIN
+    {"train", "train softmax / mlp / cnn on Fashion-MNIST TFRecords (CPU or GPU)", Train},
+#endif
 };
 
 void PrintHelp(std::ostream& out) {

@@ -1,0 +1,192 @@
+#include "cli/train.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "cli/convert.h"
+#include "train/trainer.h"
+
+namespace sluice::cli {
+namespace {
+
+void PrintUsage(std::ostream& out) {
+  out << "usage: sluice train [options]\n"
+         "\n"
+         "Trains on Fashion-MNIST and reports test accuracy after each epoch.\n"
+         "  --model M          mlp (784-256-10, default), softmax, cnn\n"
+         "  --device D         auto (GPU when present, default), cpu, gpu\n"
+         "  --epochs N         default: softmax 5, mlp 12, cnn 4\n"
+         "  --batch-size N     default 128\n"
+         "  --seed N           default 1\n"
+         "  --deterministic    same results for the same seed (sequential pipeline order)\n"
+         "  --lr X             learning rate (momentum SGD, momentum 0.9)\n"
+         "  --data DIR         converted TFRecords (default $SLUICE_CACHE_DIR or\n"
+         "                     ~/.cache/sluice/fashion-mnist); converted from --idx-dir once\n"
+         "  --idx-dir DIR      IDX files (default /usr/share/datasets/fashion-mnist)\n"
+         "  --logdir DIR       events and checkpoints (default sluice-runs/MODEL; '' for none)\n"
+         "  --resume           continue from the latest checkpoint in --logdir\n"
+         "  --max-steps N      stop after N training steps\n"
+         "  --json             end with one JSON line\n"
+         "  --quiet            no progress lines\n"
+         "  --log-device-placement  print where each op runs\n";
+}
+
+std::string DefaultDataDir() {
+  if (const char* c = std::getenv("SLUICE_CACHE_DIR"); c != nullptr && *c) return c;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x) {
+    return (std::filesystem::path(x) / "sluice" / "fashion-mnist").string();
+  }
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h) {
+    return (std::filesystem::path(h) / ".cache" / "sluice" / "fashion-mnist").string();
+  }
+  return "sluice-cache/fashion-mnist";
+}
+
+// The converted split `prefix` in `dir`, converting it from `idx_dir` first
+// when there is none.
+absl::StatusOr<ConvertedDataset> EnsureSplit(const std::string& dir, const std::string& idx_dir,
+                                             const std::string& prefix, const std::string& idx_name,
+                                             int shards, std::ostream& out, bool quiet) {
+  absl::StatusOr<ConvertedDataset> d = ReadConvertManifest(dir, prefix);
+  if (d.ok() || !absl::IsNotFound(d.status())) return d;
+  ConvertIdxOptions o;
+  for (const char* ext : {"-images-idx3-ubyte.gz", "-images-idx3-ubyte"}) {
+    const std::string p = (std::filesystem::path(idx_dir) / (idx_name + ext)).string();
+    if (std::filesystem::exists(p)) o.images = p;
+  }
+  for (const char* ext : {"-labels-idx1-ubyte.gz", "-labels-idx1-ubyte"}) {
+    const std::string p = (std::filesystem::path(idx_dir) / (idx_name + ext)).string();
+    if (std::filesystem::exists(p)) o.labels = p;
+  }
+  if (o.images.empty() || o.labels.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no converted data in ", dir, " and no IDX files '", idx_name, "-*-idx?-ubyte[.gz]' in ",
+        idx_dir, " (apt-get install dataset-fashion-mnist, or pass --data / --idx-dir)"));
+  }
+  o.out_dir = dir;
+  o.prefix = prefix;
+  o.shards = shards;
+  if (!quiet) out << "converting " << o.images << " into " << dir << " (once)\n" << std::flush;
+  return ConvertIdx(o);
+}
+
+}  // namespace
+
+int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  train::TrainOptions o;
+  std::string model = "mlp", data = DefaultDataDir(), idx_dir = "/usr/share/datasets/fashion-mnist";
+  std::optional<std::string> logdir;
+  int epochs = 0;
+  bool json = false, quiet = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      PrintUsage(out);
+      return 0;
+    }
+    if (arg == "--deterministic") {
+      o.deterministic = true;
+      continue;
+    }
+    if (arg == "--resume") {
+      o.resume = true;
+      continue;
+    }
+    if (arg == "--json") {
+      json = true;
+      continue;
+    }
+    if (arg == "--quiet") {
+      quiet = true;
+      continue;
+    }
+    if (arg == "--log-device-placement") {
+      o.log_device_placement = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      err << "sluice train: " << arg << " needs a value (or is unknown; see --help)\n";
+      return 2;
+    }
+    const std::string v = argv[++i];
+    auto bad = [&] {
+      err << "sluice train: bad value '" << v << "' for " << arg << "\n";
+      return 2;
+    };
+    if (arg == "--model") {
+      model = v;
+    } else if (arg == "--device") {
+      if (v != "auto" && v != "cpu" && v != "gpu") return bad();
+      o.device = v;
+    } else if (arg == "--epochs") {
+      if (!absl::SimpleAtoi(v, &epochs) || epochs < 1) return bad();
+    } else if (arg == "--batch-size") {
+      if (!absl::SimpleAtoi(v, &o.batch_size) || o.batch_size < 1) return bad();
+    } else if (arg == "--seed") {
+      if (!absl::SimpleAtoi(v, &o.seed)) return bad();
+    } else if (arg == "--lr") {
+      if (!absl::SimpleAtod(v, &o.learning_rate) || o.learning_rate <= 0) return bad();
+    } else if (arg == "--max-steps") {
+      if (!absl::SimpleAtoi(v, &o.max_steps) || o.max_steps < 1) return bad();
+    } else if (arg == "--data") {
+      data = v;
+    } else if (arg == "--idx-dir") {
+      idx_dir = v;
+    } else if (arg == "--logdir") {
+      logdir = v;
+    } else {
+      err << "sluice train: unknown option '" << arg << "' (see --help)\n";
+      return 2;
+    }
+  }
+  absl::StatusOr<train::ModelKind> kind = train::ParseModelKind(model);
+  if (!kind.ok()) {
+    err << "sluice train: " << kind.status().message() << "\n";
+    return 2;
+  }
+  o.model = *kind;
+  o.epochs = epochs > 0 ? epochs : (o.model == train::ModelKind::kSoftmax ? 5
+                                    : o.model == train::ModelKind::kCnn   ? 4
+                                                                          : 12);
+  o.logdir = logdir.has_value() ? *logdir : (std::filesystem::path("sluice-runs") / model).string();
+  if (o.deterministic) o.parse_threads = 1;
+  o.progress = quiet ? nullptr : &out;
+
+  auto train_split = EnsureSplit(data, idx_dir, "train", "train", 4, out, quiet);
+  if (!train_split.ok()) {
+    err << "sluice train: " << train_split.status().message() << "\n";
+    return 1;
+  }
+  auto test_split = EnsureSplit(data, idx_dir, "test", "t10k", 1, out, quiet);
+  if (!test_split.ok()) {
+    err << "sluice train: " << test_split.status().message() << "\n";
+    return 1;
+  }
+  o.train = {train_split->files, train_split->records, train_split->compression};
+  o.test = {test_split->files, test_split->records, test_split->compression};
+  o.height = train_split->height;
+  o.width = train_split->width;
+  if (!quiet) {
+    out << "training " << model << " on " << o.train.records << " images (" << data << "), "
+        << o.epochs << " epochs, batch " << o.batch_size << ", device " << o.device << "\n"
+        << std::flush;
+  }
+  absl::StatusOr<train::TrainResult> r = train::Train(o);
+  if (!r.ok()) {
+    err << "sluice train: " << r.status() << "\n";
+    return 1;
+  }
+  if (!quiet) {
+    out << "finished: " << r->epochs << " epochs on " << r->device << ", test accuracy "
+        << r->test_accuracy << ", " << static_cast<int64_t>(r->samples_per_second)
+        << " samples/s, input wait " << 100 * r->input_wait_fraction << "%, " << r->seconds
+        << " s\n";
+  }
+  if (json) out << train::TrainResultJson(*r) << "\n";
+  return 0;
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,355 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/absl_compat.h"
+#include "graph/checkpoint_state.h"
+#include "graph/ops/ops.h"
+#include "graph/png_encoder.h"
+#include "graph/saver.h"
+#include "graph/session.h"
+#include "graph/summary_writer.h"
+#include "pipeline/dataset/tfrecord_dataset.h"
+#include "pipeline/image_label_parser.h"
+#include "pipeline/stage_metrics.h"
+#include "train/device_prefetch.h"
+#include "train/optimizer_ops.h"
+#if SLUICE_TRAIN_HAVE_GPU
+#include "kernels/cuda/gpu_device.h"
+#endif
+
+namespace sluice::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double DefaultLearningRate(ModelKind k) {
+  switch (k) {
+    case ModelKind::kSoftmax: return 0.02;
+    case ModelKind::kMlp: return 0.05;
+    case ModelKind::kCnn: return 0.02;
+  }
+  return 0.05;
+}
+
+std::string Compact(double v) {
+  if (v >= 1e6) return absl::StrFormat("%.2fM", v / 1e6);
+  if (v >= 1e3) return absl::StrFormat("%.1fk", v / 1e3);
+  return absl::StrFormat("%.0f", v);
+}
+
+// "read 12% busy 80% in-wait | parse ..." — where each stage spends time.
+std::string StagesLine(const PipelineMetrics& m) {
+  std::string out;
+  for (const StageSnapshot& s : m.Snapshot()) {
+    const double total = static_cast<double>(std::max<int64_t>(1, s.wall_ns)) * std::max(1, s.threads);
+    absl::StrAppend(&out, " | ", s.name, absl::StrFormat(" %.0f%% busy %.0f%% in-wait %.0f%% out-wait",
+                                                         100.0 * s.busy_ns / total,
+                                                         100.0 * s.input_wait_ns / total,
+                                                         100.0 * s.output_wait_ns / total));
+  }
+  return out;
+}
+
+struct Graphs {
+  Output images;  // uint8 [batch, pixels]
+  Output labels;  // int64 [batch]
+  Output loss;
+  Output predictions;
+  Operation train_op;
+  Variable global_step;
+  std::vector<Variable> weights;
+};
+
+absl::StatusOr<Graphs> BuildGraph(Graph* g, const TrainOptions& o, bool gpu) {
+  Scope root = Scope::Root(g);
+  g->set_seed(o.seed);
+  Scope dev = gpu ? root.WithDevice("/gpu:0") : root;
+  Graphs gr;
+  const int64_t pixels = o.height * o.width;
+  gr.images = ops::Placeholder(root.WithOpName("images"), DType::kUInt8, TensorShape{-1, pixels});
+  gr.labels = ops::Placeholder(root.WithOpName("labels"), DType::kInt64, TensorShape{-1});
+  Output x = ops::Mul(dev.WithOpName("scale"), ops::Cast(dev, gr.images, DType::kFloat32),
+                      1.0f / 255.0f);
+  SLUICE_ASSIGN_OR_RETURN(Model m, BuildModel(dev, o.model, x, o.height, o.width, o.num_classes,
+                                              o.seed));
+  gr.weights = m.weights;
+  auto xent = ops::SparseSoftmaxCrossEntropyWithLogits(dev, gr.labels, m.logits);
+  gr.loss = ops::ReduceMean(dev.WithOpName("loss"), xent.loss);
+  gr.predictions = ops::ArgMax(dev.WithOpName("predictions"), m.logits, 1);
+  VariableOptions gs;
+  gs.name = "global_step";
+  gs.trainable = false;
+  gr.global_step = NewVariable(root.WithDevice("/cpu:0"), Tensor::Scalar<int64_t>(0), gs);
+  SLUICE_RETURN_IF_ERROR(root.status());
+  MomentumOptimizerOptions mo;
+  mo.learning_rate = o.learning_rate > 0 ? o.learning_rate : DefaultLearningRate(o.model);
+  mo.momentum = o.momentum;
+  SLUICE_ASSIGN_OR_RETURN(gr.train_op,
+                          MinimizeWithMomentum(dev, gr.loss, m.weights, gr.global_step, mo));
+  SLUICE_RETURN_IF_ERROR(root.status());
+  return gr;
+}
+
+Dataset InputDataset(const RecordFiles& files, const TrainOptions& o, int64_t batch,
+                     std::optional<uint64_t> shuffle_seed, const ImageLabelParser& parser,
+                     PipelineMetrics* metrics) {
+  TFRecordDatasetOptions ro;
+  ro.compression_type = CompressionName(files.compression);
+  if (files.files.size() > 1) ro.num_parallel_reads = std::min<int>(4, files.files.size());
+  ro.metrics = metrics ? metrics->Stage("read") : nullptr;
+  Dataset ds = TFRecordDataset(files.files, ro);
+  if (shuffle_seed.has_value()) ds = ds.Shuffle(10000, *shuffle_seed);
+  ds = ds.Batch(batch, /*drop_remainder=*/shuffle_seed.has_value());
+  MapOptions mo;
+  mo.num_parallel_calls = std::max(1, o.parse_threads);
+  mo.deterministic = true;
+  mo.metrics = metrics ? metrics->Stage("parse") : nullptr;
+  ds = ds.Map(
+      [parser](TensorTuple t) -> absl::StatusOr<TensorTuple> { return parser.Parse(t[0]); }, mo);
+  return ds.Prefetch(4, metrics ? metrics->Stage("prefetch") : nullptr);
+}
+
+// Stores each variable's value back as a host tensor (fetching copies it
+// off the device), so the Saver can read it. GPU kernels take host inputs
+// and copy them on their next use.
+absl::Status StageVariablesOnHost(Session* s, const std::vector<Variable>& vars) {
+  std::vector<Output> fetch;
+  for (const Variable& v : vars) fetch.push_back(v.value());
+  std::vector<Tensor> values;
+  SLUICE_RETURN_IF_ERROR(s->Run({}, fetch, &values));
+  for (size_t i = 0; i < vars.size(); ++i) SLUICE_RETURN_IF_ERROR(s->AssignVariable(vars[i], values[i]));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool GpuAvailable() {
+#if SLUICE_TRAIN_HAVE_GPU
+  return GpuDeviceCount() > 0;
+#else
+  return false;
+#endif
+}
+
+absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
+  if (o.batch_size < 1) return absl::InvalidArgumentError("batch size must be positive");
+  if (o.train.files.empty()) return absl::InvalidArgumentError("no training files");
+  bool gpu = false;
+  if (o.device == "gpu") {
+    if (!GpuAvailable()) {
+      return absl::NotFoundError(
+          "--device gpu: no CUDA device (or this build has no CUDA support)");
+    }
+    gpu = true;
+  } else if (o.device == "auto") {
+    gpu = GpuAvailable();
+  } else if (o.device != "cpu") {
+    return absl::InvalidArgumentError(absl::StrCat("unknown device '", o.device, "'"));
+  }
+  std::ostream* log = o.progress;
+
+  Graph g("train");
+  SLUICE_ASSIGN_OR_RETURN(Graphs gr, BuildGraph(&g, o, gpu));
+  SessionOptions so;
+  so.allow_soft_placement = true;
+  so.log_device_placement = o.log_device_placement;
+  if (log != nullptr) so.log_sink = [log](std::string_view line) { *log << line << "\n"; };
+  DeviceContext* device = CpuDeviceContext::Get();
+#if SLUICE_TRAIN_HAVE_GPU
+  if (gpu) {
+    SLUICE_RETURN_IF_ERROR(RegisterGpuKernels());
+    SLUICE_ASSIGN_OR_RETURN(so.devices, GpuDeviceSet());
+    device = so.devices->devices()[1]->context();
+  }
+#endif
+  Session session(&g, so);
+  std::vector<Variable> globals = GlobalVariables(g);
+  SLUICE_RETURN_IF_ERROR(session.Run({}, {}, {GlobalVariablesInitializer(Scope::Root(&g))}, nullptr));
+
+  const int64_t steps_per_epoch = o.train.records / o.batch_size;
+  if (steps_per_epoch < 1) return absl::InvalidArgumentError("fewer records than one batch");
+  Saver saver(globals, SaverOptions{.max_to_keep = 3});
+  std::unique_ptr<FileWriter> events;
+  int first_epoch = 0;
+  if (!o.logdir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.logdir, ec);
+    if (o.resume) {
+      if (std::optional<std::string> last = LatestCheckpoint(o.logdir)) {
+        SLUICE_RETURN_IF_ERROR(saver.Restore(&session, *last));
+        SLUICE_ASSIGN_OR_RETURN(Tensor step, session.ReadVariable(gr.global_step));
+        first_epoch = static_cast<int>(step.scalar<int64_t>() / steps_per_epoch);
+        if (log) *log << "resumed from " << *last << " (epoch " << first_epoch << " done)\n";
+      } else if (log) {
+        *log << "no checkpoint in " << o.logdir << "; starting fresh\n";
+      }
+    }
+    SLUICE_ASSIGN_OR_RETURN(events, FileWriter::Create(o.logdir));
+  }
+
+  SLUICE_ASSIGN_OR_RETURN(ImageLabelParser parser, ImageLabelParser::Create(o.height * o.width));
+  TrainResult result;
+  result.model = ModelKindName(o.model);
+  result.device = gpu ? "gpu" : "cpu";
+  result.epochs = first_epoch;
+  double train_seconds = 0, wait_seconds = 0;
+  const auto start = Clock::now();
+  bool images_logged = false;
+
+  for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
+    PipelineMetrics metrics;
+    Dataset ds = InputDataset(o.train, o, o.batch_size,
+                              static_cast<uint64_t>(o.seed) * 1000003u + epoch + 1, parser,
+                              &metrics);
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> it, ds.MakeIterator());
+    DevicePrefetcher prefetch(std::move(it), device, o.prefetch_depth, {0, 1},
+                              metrics.Stage("device_copy"));
+    EpochStats es;
+    es.epoch = epoch + 1;
+    double loss_sum = 0, epoch_wait = 0;
+    int64_t loss_n = 0, epoch_steps = 0;
+    const auto epoch_start = Clock::now();
+    auto last_progress = epoch_start;
+    std::vector<Tensor> out;
+    while (true) {
+      const auto t0 = Clock::now();
+      SLUICE_ASSIGN_OR_RETURN(std::optional<TensorTuple> batch, prefetch.Next());
+      const auto t1 = Clock::now();
+      if (!batch.has_value()) break;
+      epoch_wait += Seconds(t1 - t0);
+      // Fetching the loss waits for the step; do it only now and then so
+      // that the host runs ahead of an asynchronous device.
+      const bool fetch_loss = epoch_steps % 50 == 0 || !gpu;
+      SLUICE_RETURN_IF_ERROR(session.Run({{gr.images, (*batch)[0]}, {gr.labels, (*batch)[1]}},
+                                         fetch_loss ? std::vector<Output>{gr.loss}
+                                                    : std::vector<Output>{},
+                                         {gr.train_op}, &out));
+      ++epoch_steps;
+      ++result.steps;
+      if (fetch_loss) {
+        const float l = out[0].scalar<float>();
+        if (!std::isfinite(l)) {
+          return absl::InternalError(absl::StrCat("loss is ", l, " at step ", result.steps));
+        }
+        loss_sum += l;
+        ++loss_n;
+        if (events && result.steps % 100 < 50 && epoch_steps % 50 == 0) {
+          SummaryBuilder sb;
+          sb.AddScalar("loss", l);
+          sb.AddScalar(absl::StrCat("queue/device_prefetch/fraction_of_", o.prefetch_depth, "_full"),
+                       static_cast<float>(prefetch.last_fill_fraction()));
+          (void)events->AddSummary(sb.bytes(), epoch * steps_per_epoch + epoch_steps);
+        }
+      }
+      const auto now = Clock::now();
+      if (log != nullptr && Seconds(now - last_progress) >= o.progress_seconds) {
+        last_progress = now;
+        const double el = Seconds(now - epoch_start);
+        *log << absl::StrFormat("epoch %d/%d step %d/%d loss %.4f | %s samples/s | input wait %.1f%%",
+                                epoch + 1, o.epochs, epoch_steps, steps_per_epoch,
+                                loss_n ? loss_sum / loss_n : 0.0,
+                                Compact(epoch_steps * o.batch_size / el), 100.0 * epoch_wait / el)
+             << StagesLine(metrics) << "\n"
+             << std::flush;
+      }
+      if (o.max_steps > 0 && result.steps >= o.max_steps) break;
+    }
+    // The last steps may still be running on the device.
+    SLUICE_RETURN_IF_ERROR(device->Sync());
+    es.seconds = Seconds(Clock::now() - epoch_start);
+    es.mean_loss = loss_n ? loss_sum / loss_n : 0;
+    es.samples_per_second = epoch_steps * o.batch_size / std::max(1e-9, es.seconds);
+    es.input_wait_fraction = epoch_wait / std::max(1e-9, es.seconds);
+    train_seconds += es.seconds;
+    wait_seconds += epoch_wait;
+
+    if (o.evaluate && !o.test.files.empty()) {
+      PipelineMetrics eval_metrics;
+      SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> tit,
+                              InputDataset(o.test, o, 1000, std::nullopt, parser, nullptr)
+                                  .MakeIterator());
+      int64_t correct = 0, total = 0;
+      while (true) {
+        absl::StatusOr<TensorTuple> b = tit->GetNext();
+        if (absl::IsOutOfRange(b.status())) break;
+        SLUICE_RETURN_IF_ERROR(b.status());
+        if (events && !images_logged) {
+          images_logged = true;
+          SummaryBuilder sb;
+          for (int i = 0; i < 3 && i < (*b)[0].dim(0); ++i) {
+            auto png = EncodePng(absl::Span<const uint8_t>((*b)[0].data<uint8_t>() +
+                                                               i * o.height * o.width,
+                                                           o.height * o.width),
+                                 o.height, o.width, 1);
+            if (png.ok()) sb.AddImage(absl::StrCat("input/image/", i), o.height, o.width, 1, *png);
+          }
+          (void)events->AddSummary(sb.bytes(), 0);
+        }
+        SLUICE_RETURN_IF_ERROR(session.Run({{gr.images, (*b)[0]}}, {gr.predictions}, &out));
+        const int64_t* p = out[0].data<int64_t>();
+        const int64_t* y = (*b)[1].data<int64_t>();
+        for (int64_t i = 0; i < out[0].NumElements(); ++i) correct += p[i] == y[i];
+        total += out[0].NumElements();
+      }
+      es.test_accuracy = total ? static_cast<double>(correct) / total : 0;
+      result.test_accuracy = es.test_accuracy;
+    }
+    result.epochs = epoch + 1;
+    result.per_epoch.push_back(es);
+    if (log != nullptr) {
+      *log << absl::StrFormat(
+                  "epoch %d/%d done: loss %.4f, test accuracy %.4f, %s samples/s, input wait "
+                  "%.1f%%, %.1fs",
+                  epoch + 1, o.epochs, es.mean_loss, es.test_accuracy,
+                  Compact(es.samples_per_second), 100 * es.input_wait_fraction, es.seconds)
+           << "\n"
+           << std::flush;
+    }
+    if (events) {
+      SummaryBuilder sb;
+      const int64_t step = (epoch + 1) * steps_per_epoch;
+      if (es.test_accuracy >= 0) sb.AddScalar("accuracy", es.test_accuracy);
+      sb.AddScalar("samples_per_second", es.samples_per_second);
+      sb.AddScalar("input_wait_fraction", es.input_wait_fraction);
+      std::vector<Output> wf;
+      for (const Variable& v : gr.weights) wf.push_back(v.value());
+      std::vector<Tensor> wv;
+      SLUICE_RETURN_IF_ERROR(session.Run({}, wf, &wv));
+      for (size_t i = 0; i < wv.size(); ++i) {
+        std::vector<double> vals(wv[i].flat<float>().begin(), wv[i].flat<float>().end());
+        (void)sb.AddHistogram(gr.weights[i].op_name(), vals);
+      }
+      SLUICE_RETURN_IF_ERROR(events->AddSummary(sb.bytes(), step));
+      SLUICE_RETURN_IF_ERROR(events->Flush());
+      if (gpu) SLUICE_RETURN_IF_ERROR(StageVariablesOnHost(&session, globals));
+      SLUICE_RETURN_IF_ERROR(
+          saver.Save(&session, (std::filesystem::path(o.logdir) / "model.ckpt").string(), step)
+              .status());
+    }
+    if (o.max_steps > 0 && result.steps >= o.max_steps) break;
+  }
+  result.seconds = Seconds(Clock::now() - start);
+  result.samples_per_second =
+      train_seconds > 0 ? result.steps * o.batch_size / train_seconds : 0;
+  result.input_wait_fraction = train_seconds > 0 ? wait_seconds / train_seconds : 0;
+  if (events) SLUICE_RETURN_IF_ERROR(events->Close());
+  return result;
+}
+
+std::string TrainResultJson(const TrainResult& r) {
+  return absl::StrFormat(
+      "{\"model\":\"%s\",\"device\":\"%s\",\"epochs\":%d,\"test_accuracy\":%.4f,"
+      "\"samples_per_second\":%.1f,\"input_wait_fraction\":%.4f}",
+      r.model, r.device, r.epochs, r.test_accuracy, r.samples_per_second, r.input_wait_fraction);
+}
+
+}  // namespace sluice::train
