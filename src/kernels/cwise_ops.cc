@@ -326,6 +326,36 @@ absl::Status UnaryCwise(UnaryOp op, const Tensor& in, Tensor* out) {
   });
 }
 
+absl::Status BinaryCwiseInPlace(BinaryOp op, Tensor* a, const Tensor& b) {
+  if (a->dtype() != b.dtype() || (a->shape() != b.shape() && b.NumElements() != 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(BinaryOpName(op), " in place: ",
+                                                   a->DebugString(2), " vs ", b.DebugString(2)));
+  }
+  return internal::DispatchNumeric(BinaryOpName(op), a->dtype(), [&](auto tag) -> absl::Status {
+    using T = typename decltype(tag)::type;
+    const int64_t n = a->NumElements();
+    Arr<T> x(a->data<T>(), n);
+    const bool scalar = b.NumElements() == 1 && n != 1;
+    switch (op) {
+      case BinaryOp::kAdd:
+        if (scalar) x += b.data<T>()[0];
+        else x += ConstArr<T>(b.data<T>(), n);
+        return absl::OkStatus();
+      case BinaryOp::kSub:
+        if (scalar) x -= b.data<T>()[0];
+        else x -= ConstArr<T>(b.data<T>(), n);
+        return absl::OkStatus();
+      case BinaryOp::kMul:
+        if (scalar) x *= b.data<T>()[0];
+        else x *= ConstArr<T>(b.data<T>(), n);
+        return absl::OkStatus();
+      default:
+        return absl::InvalidArgumentError(
+            absl::StrCat(BinaryOpName(op), " has no in-place form"));
+    }
+  });
+}
+
 absl::Status Cast(const Tensor& in, DType to, Tensor* out) {
   if (in.dtype() == to) {
     *out = in;

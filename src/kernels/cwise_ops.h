@@ -40,6 +40,9 @@ absl::StatusOr<TensorShape> BroadcastShapes(const TensorShape& a, const TensorSh
 
 absl::Status BinaryCwise(BinaryOp op, const Tensor& a, const Tensor& b, Tensor* out);
 absl::Status UnaryCwise(UnaryOp op, const Tensor& in, Tensor* out);
+// a = a op b in place, for the variable updates (AssignAdd/AssignSub):
+// shapes must be equal (or b a scalar) and `a` must not be shared.
+absl::Status BinaryCwiseInPlace(BinaryOp op, Tensor* a, const Tensor& b);
 // Numeric and bool conversions (C++ static_cast semantics; float -> int
 // truncates toward zero as TensorFlow's Cast does).
 absl::Status Cast(const Tensor& in, DType to, Tensor* out);

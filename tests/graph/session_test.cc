@@ -163,6 +163,25 @@ TEST(SessionTest, TwoSessionsHaveSeparateVariables) {
   EXPECT_EQ(out[0].scalar<float>(), 7.0f);
 }
 
+TEST(SessionTest, VariableUpdatesNeverChangeValuesAlreadyFetched) {
+  Graph g;
+  Scope root = Scope::Root(&g);
+  Variable v = NewVariable(root, {1.0f, 2.0f});
+  Output sub = ops::AssignSub(root, v, {0.5f, 0.5f});
+  Output init_value = v.initial_value();
+  Session s(&g);
+  ASSERT_TRUE(s.Run({}, {}, {v.initializer()}, nullptr).ok());
+  std::vector<Tensor> before;
+  ASSERT_TRUE(s.Run({}, {v}, &before).ok());
+  std::vector<Tensor> out;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s.Run({}, {}, {sub.op()}, nullptr).ok());
+  EXPECT_EQ(before[0].data<float>()[0], 1.0f);  // still the value when fetched
+  ASSERT_TRUE(s.Run({}, {v, init_value}, &out).ok());
+  EXPECT_EQ(out[0].data<float>()[0], -0.5f);
+  EXPECT_EQ(out[0].data<float>()[1], 0.5f);
+  EXPECT_EQ(out[1].data<float>()[0], 1.0f);  // the constant was not updated in place
+}
+
 TEST(SessionTest, RunDeadlineWakesBlockedDequeue) {
   Graph g;
   Scope root = Scope::Root(&g);

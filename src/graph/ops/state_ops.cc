@@ -1,5 +1,7 @@
 #include "graph/ops/state_ops.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "graph/internal/op_util.h"
@@ -64,10 +66,6 @@ absl::Status AssignKernel(OpKernelContext* ctx, bool validate_shape) {
         var_node->output_shape(0).DebugString(), " rhs shape= ", value.shape().DebugString()));
   }
   absl::MutexLock l(&var->mu);
-  if (validate_shape && var->initialized && var->value.shape() != value.shape() &&
-      !var_validates) {
-    // A variable declared without a shape fixes it at first assignment.
-  }
   var->value = value;
   var->initialized = true;
   ctx->set_output(0, value);
@@ -86,6 +84,17 @@ absl::Status UpdateKernel(OpKernelContext* ctx, BinaryOp op) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Must have the same shape: variable ", var->value.shape().DebugString(), " vs update ",
         ctx->input(1).shape().DebugString()));
+  }
+  // In place when this variable holds the only reference to its buffer
+  // (the optimizers' hot path); otherwise a reader holds the old value and
+  // the update goes to a new tensor.
+  if (var->value.buffer()->ref_count() == 1 && var->value.dtype() != DType::kString &&
+      var->value.dtype() != DType::kBool) {
+    // Pairs with the release in the last other holder's unref.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    SLUICE_RETURN_IF_ERROR(BinaryCwiseInPlace(op, &var->value, ctx->input(1)));
+    ctx->set_output(0, var->value);
+    return absl::OkStatus();
   }
   Tensor out;
   SLUICE_RETURN_IF_ERROR(BinaryCwise(op, var->value, ctx->input(1), &out));
