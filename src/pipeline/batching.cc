@@ -123,9 +123,8 @@ absl::StatusOr<Batcher> MakeBatcher(std::vector<TensorSource> sources, BatchOpti
     steps.push_back([src = std::move(src), keep, weak, many,
                      metrics](const WaitOptions& w) -> absl::Status {
       PhaseClock clock(metrics, /*count_thread=*/false);
-      clock.Switch(StagePhase::kInputWait);
-      SLUICE_ASSIGN_OR_RETURN(TensorTuple t, src(w));
       clock.Switch(StagePhase::kBusy);
+      SLUICE_ASSIGN_OR_RETURN(TensorTuple t, src(w));
       if (keep.has_value()) {
         SLUICE_ASSIGN_OR_RETURN(Tensor k, keep->fn(t));
         if (k.dtype() != DType::kBool || k.rank() != keep->rank) {

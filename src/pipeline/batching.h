@@ -68,8 +68,10 @@ struct BatchOptions {
   // Shuffle forms:
   int64_t min_after_dequeue = 0;
   uint64_t seed = 0;  // 0: nondeterministic
-  // Time of the enqueue threads (input wait = in the source, busy =
-  // filtering, output wait = in the queue's enqueue). May be null.
+  // Time of the enqueue threads: busy = in the source and filtering,
+  // output wait = blocked in the queue's enqueue, input wait = what the
+  // source marks with ScopedPhase(kInputWait) (e.g. a dequeue from the
+  // queue it reads). May be null.
   StageMetrics* metrics = nullptr;
 };
 

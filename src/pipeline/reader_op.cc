@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "pipeline/stage_metrics.h"
 
 namespace sluice {
 
@@ -44,7 +45,12 @@ absl::StatusOr<TensorTuple> TFRecordReaderOp::ReadLocked(QueueInterface* q, int6
   if (q == nullptr) return absl::InvalidArgumentError("filename queue is null");
   while (true) {
     if (reader_ == nullptr) {
-      SLUICE_ASSIGN_OR_RETURN(TensorTuple name, q->Dequeue(w));
+      absl::StatusOr<TensorTuple> dequeued;
+      {
+        ScopedPhase wait(StagePhase::kInputWait);
+        dequeued = q->Dequeue(w);
+      }
+      SLUICE_ASSIGN_OR_RETURN(TensorTuple name, std::move(dequeued));
       if (name.size() != 1 || name[0].dtype() != DType::kString || name[0].NumElements() != 1) {
         return absl::InvalidArgumentError("filename queue must hold scalar strings");
       }

@@ -57,11 +57,24 @@ std::string StageMetrics::SummaryLine() const {
                          s.items, s.threads, s.threads == 1 ? "" : "s");
 }
 
-PhaseClock::PhaseClock(StageMetrics* metrics, bool count_thread) : metrics_(metrics) {
+namespace {
+thread_local PhaseClock* current_clock = nullptr;
+}  // namespace
+
+PhaseClock* PhaseClock::Current() { return current_clock; }
+
+PhaseClock::PhaseClock(StageMetrics* metrics, bool count_thread)
+    : metrics_(metrics), outer_(current_clock) {
   if (metrics_ != nullptr) {
     since_ns_ = MonotonicNanos();
     if (count_thread) metrics_->ThreadStarted(since_ns_);
+    current_clock = this;
   }
+}
+
+PhaseClock::~PhaseClock() {
+  Switch(StagePhase::kIdle);
+  if (metrics_ != nullptr) current_clock = outer_;
 }
 
 void PhaseClock::Switch(StagePhase phase) {

@@ -71,17 +71,46 @@ class StageMetrics {
 class PhaseClock {
  public:
   explicit PhaseClock(StageMetrics* metrics, bool count_thread = true);
-  ~PhaseClock() { Switch(StagePhase::kIdle); }
+  ~PhaseClock();
   PhaseClock(const PhaseClock&) = delete;
   PhaseClock& operator=(const PhaseClock&) = delete;
 
   // Ends the current phase and starts `phase`.
   void Switch(StagePhase phase);
+  StagePhase phase() const { return phase_; }
+
+  // The innermost clock alive on this thread (null when none): lets code
+  // running inside a stage (a batcher's TensorSource, a map function) mark
+  // where it blocks without knowing the stage. See ScopedPhase.
+  static PhaseClock* Current();
 
  private:
   StageMetrics* const metrics_;
   StagePhase phase_ = StagePhase::kIdle;
   int64_t since_ns_ = 0;
+  PhaseClock* const outer_;  // the Current() this clock hides
+};
+
+// Switches this thread's current clock (if any) to `phase` for the scope,
+// then back: e.g. ScopedPhase wait(StagePhase::kInputWait) around a queue
+// dequeue inside a TensorSource.
+class ScopedPhase {
+ public:
+  explicit ScopedPhase(StagePhase phase) : clock_(PhaseClock::Current()) {
+    if (clock_ != nullptr) {
+      saved_ = clock_->phase();
+      clock_->Switch(phase);
+    }
+  }
+  ~ScopedPhase() {
+    if (clock_ != nullptr) clock_->Switch(saved_);
+  }
+  ScopedPhase(const ScopedPhase&) = delete;
+  ScopedPhase& operator=(const ScopedPhase&) = delete;
+
+ private:
+  PhaseClock* const clock_;
+  StagePhase saved_ = StagePhase::kIdle;
 };
 
 // The stages of one pipeline, in data-flow order. Thread-safe.

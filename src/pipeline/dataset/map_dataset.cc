@@ -28,6 +28,7 @@ class MapDataset final : public DatasetBase {
   std::string DebugName() const override { return "Map"; }
   absl::StatusOr<std::unique_ptr<IteratorBase>> MakeIteratorBase() const override {
     SLUICE_ASSIGN_OR_RETURN(auto in, in_->MakeIteratorBase());
+    if (o_.metrics != nullptr) o_.metrics->AddThreads(o_.num_parallel_calls.value_or(1));
     if (!o_.num_parallel_calls.has_value()) {
       return std::unique_ptr<IteratorBase>(std::make_unique<SeqIt>(this, std::move(in)));
     }

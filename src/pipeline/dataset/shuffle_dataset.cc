@@ -8,12 +8,14 @@
 // buffer_size; no element is ever favoured).
 //
 // Memory (the ≤ 1.25× payload target, tensorflow#54299/#60599): when
-// elements are single strings (serialized records) each is copied into
-// its own exact-size allocation, so the buffer keeps no reader chunk
-// alive and holds payload + ~16 B of allocator header + 16 B of index per
-// record. Emitted records are handed over without a copy: a GetNextMany
-// result owns its records and frees them when dropped. The index shrinks
-// when the buffer drains.
+// elements are single strings (serialized records) each is copied into a
+// RecordPool (64-byte size classes carved from 1 MiB slabs, no malloc per
+// record), so the buffer keeps no reader chunk alive and holds payload
+// rounded up to 64 bytes + 16 B of index per record. Emitted records are
+// handed over without a copy: a GetNextMany result owns its records and
+// returns them to the pool when dropped. The index shrinks when the buffer
+// drains, and the pool's slabs are freed once the input has ended and
+// every record is gone.
 //
 // Seeds: seed 0 draws fresh seeds. With a seed and reshuffle_each_iteration
 // each new iterator (each Repeat pass) uses the next seed of a sequence
@@ -29,13 +31,21 @@
 #include "core/absl_compat.h"
 #include "core/random.h"
 #include "pipeline/dataset/dataset.h"
+#include "pipeline/internal/record_pool.h"
 
 namespace sluice {
 namespace {
 
 struct Record {
   char* data;
-  size_t size;
+  uint32_t size;
+};
+
+// The records one GetNextMany result owns.
+struct Handed {
+  std::shared_ptr<internal::RecordPool> pool;
+  std::vector<char*> ptrs;
+  std::vector<uint32_t> sizes;
 };
 
 class ShuffleDataset final : public DatasetBase {
@@ -61,7 +71,14 @@ class ShuffleDataset final : public DatasetBase {
     It(const ShuffleDataset* d, std::unique_ptr<IteratorBase> in, uint64_t s, uint64_t s2)
         : d_(d), in_(std::move(in)), rng_(s, s2) {}
     ~It() override {
-      for (Record& r : records_) std::free(r.data);
+      std::vector<char*> ptrs;
+      std::vector<uint32_t> sizes;
+      for (const Record& r : records_) {
+        ptrs.push_back(r.data);
+        sizes.push_back(r.size);
+      }
+      pool_->FreeAll(ptrs, sizes);
+      pool_->MarkDrained();
     }
 
     absl::Status GetNext(TensorTuple* out, bool* end) override {
@@ -76,7 +93,7 @@ class ShuffleDataset final : public DatasetBase {
         Record r = TakeRecord(i);
         Tensor t(DType::kString, TensorShape{});
         t.SetString(0, std::string_view(r.data, r.size));
-        std::free(r.data);
+        pool_->FreeAll({&r.data, 1}, {&r.size, 1});
         *out = {std::move(t)};
       } else {
         *out = std::move(elements_[i]);
@@ -98,16 +115,18 @@ class ShuffleDataset final : public DatasetBase {
       if (!compact_) return IteratorBase::GetNextMany(n, out, end);
       const int64_t k = std::min<int64_t>(n, Size());
       // The result owns the picked records: one owner for all of them.
-      auto* picked = new std::vector<char*>();
-      picked->reserve(k);
-      RefPtr owner = Buffer::Wrap(nullptr, 0, HostAllocator(), [picked] {
-        for (char* p : *picked) std::free(p);
-        delete picked;
+      auto* handed = new Handed{pool_, {}, {}};
+      handed->ptrs.reserve(k);
+      handed->sizes.reserve(k);
+      RefPtr owner = Buffer::Wrap(nullptr, 0, HostAllocator(), [handed] {
+        handed->pool->FreeAll(handed->ptrs, handed->sizes);
+        delete handed;
       });
       Tensor t(DType::kString, TensorShape{k});
       for (int64_t j = 0; j < k; ++j) {
         Record r = TakeRecord(static_cast<int64_t>(rng_.Uniform(Size())));
-        picked->push_back(r.data);
+        handed->ptrs.push_back(r.data);
+        handed->sizes.push_back(r.size);
         t.SetStringView(j, std::string_view(r.data, r.size), owner);
       }
       *out = {std::move(t)};
@@ -155,6 +174,7 @@ class ShuffleDataset final : public DatasetBase {
         SLUICE_RETURN_IF_ERROR(in_->GetNextMany(room, &batch, &e));
         if (e) {
           input_ended_ = true;
+          pool_->MarkDrained();
           break;
         }
         const int64_t k = internal::BatchRows(batch);
@@ -166,13 +186,13 @@ class ShuffleDataset final : public DatasetBase {
           if (batch.size() != 1 || batch[0].dtype() != DType::kString || batch[0].rank() != 1) {
             return absl::InvalidArgumentError("Shuffle: element structure changed");
           }
+          absl::Span<const std::string_view> views(batch[0].data<std::string_view>(), k);
+          if (!pool_->StoreAll(views, &stored_)) {
+            return absl::ResourceExhaustedError("Shuffle: out of memory");
+          }
           for (int64_t i = 0; i < k; ++i) {
-            std::string_view v = batch[0].string(i);
-            char* p = static_cast<char*>(std::malloc(v.size() == 0 ? 1 : v.size()));
-            if (p == nullptr) return absl::ResourceExhaustedError("Shuffle: out of memory");
-            std::memcpy(p, v.data(), v.size());
-            records_.push_back({p, v.size()});
-            bytes_ += static_cast<int64_t>(v.size());
+            records_.push_back({stored_[i], static_cast<uint32_t>(views[i].size())});
+            bytes_ += static_cast<int64_t>(views[i].size());
           }
         } else {
           for (int64_t i = 0; i < k; ++i) {
@@ -198,6 +218,8 @@ class ShuffleDataset final : public DatasetBase {
     int64_t bytes_ = 0;
     int64_t seen_ = 0;        // elements read from the input
     int64_t seen_bytes_ = 0;  // and their payload bytes
+    std::shared_ptr<internal::RecordPool> pool_ = std::make_shared<internal::RecordPool>();
+    std::vector<char*> stored_;         // scratch for StoreAll
     std::vector<Record> records_;       // compact_
     std::vector<TensorTuple> elements_;  // !compact_
   };

@@ -1,0 +1,119 @@
+#include "pipeline/internal/record_pool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace sluice::internal {
+
+RecordPool::~RecordPool() = default;
+
+char* RecordPool::AllocateLocked(size_t n) {
+  if (n > kLargeRecord) {
+    char* p = static_cast<char*>(std::malloc(n));
+    if (p != nullptr) large_bytes_ += n;
+    return p;
+  }
+  const size_t cls = std::max<size_t>((n + kClass - 1) / kClass, 1);  // an empty record: 1
+  const size_t bytes = cls * kClass;
+  if (cls < free_.size() && !free_[cls].empty()) {
+    char* p = free_[cls].back();
+    free_[cls].pop_back();
+    return p;
+  }
+  if (slab_used_ + bytes > kSlabBytes) {
+    char* slab = new (std::nothrow) char[kSlabBytes];
+    if (slab == nullptr) return nullptr;
+    // The unused tail of the previous slab goes to the free lists so that
+    // nothing is stranded.
+    if (!slabs_.empty()) {
+      char* base = slabs_.back().get();
+      while (slab_used_ + kClass <= kSlabBytes) {
+        const size_t left = (kSlabBytes - slab_used_) / kClass;
+        const size_t c = std::min(left, kLargeRecord / kClass);
+        if (c >= free_.size()) free_.resize(c + 1);
+        free_[c].push_back(base + slab_used_);
+        slab_used_ += c * kClass;
+      }
+    }
+    slabs_.emplace_back(slab);
+    slab_used_ = 0;
+  }
+  char* p = slabs_.back().get() + slab_used_;
+  slab_used_ += bytes;
+  return p;
+}
+
+bool RecordPool::StoreAll(absl::Span<const std::string_view> records, std::vector<char*>* out) {
+  out->clear();
+  out->reserve(records.size());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (std::string_view r : records) {
+    char* p = AllocateLocked(r.size());
+    if (p == nullptr) {
+      for (size_t i = 0; i < out->size(); ++i) {
+        // Give back what was taken (sizes known from records).
+        const size_t n = records[i].size();
+        if (n > kLargeRecord) {
+          std::free((*out)[i]);
+          large_bytes_ -= n;
+        } else {
+          const size_t cls = std::max<size_t>((n + kClass - 1) / kClass, 1);
+          if (cls >= free_.size()) free_.resize(cls + 1);
+          free_[cls].push_back((*out)[i]);
+        }
+      }
+      out->clear();
+      return false;
+    }
+    std::memcpy(p, r.data(), r.size());
+    out->push_back(p);
+  }
+  live_ += static_cast<int64_t>(records.size());
+  return true;
+}
+
+void RecordPool::FreeAll(absl::Span<char* const> ptrs, absl::Span<const uint32_t> sizes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < ptrs.size(); ++i) {
+    const size_t n = sizes[i];
+    if (n > kLargeRecord) {
+      std::free(ptrs[i]);
+      large_bytes_ -= n;
+      continue;
+    }
+    const size_t cls = std::max<size_t>((n + kClass - 1) / kClass, 1);
+    if (cls >= free_.size()) free_.resize(cls + 1);
+    free_[cls].push_back(ptrs[i]);
+  }
+  live_ -= static_cast<int64_t>(ptrs.size());
+  ReleaseIfEmptyLocked();
+}
+
+void RecordPool::MarkDrained() {
+  std::lock_guard<std::mutex> lock(mu_);
+  drained_ = true;
+  ReleaseIfEmptyLocked();
+}
+
+void RecordPool::ReleaseIfEmptyLocked() {
+  if (live_ != 0 || !drained_) return;
+  free_.clear();
+  free_.shrink_to_fit();
+  slabs_.clear();
+  slabs_.shrink_to_fit();
+  slab_used_ = kSlabBytes;
+}
+
+size_t RecordPool::bytes_held() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return slabs_.size() * kSlabBytes + large_bytes_;
+}
+
+int64_t RecordPool::live_records() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return live_;
+}
+
+}  // namespace sluice::internal

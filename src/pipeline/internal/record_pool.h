@@ -1,0 +1,65 @@
+#pragma once
+// RecordPool: compact storage for the records a shuffle buffer holds.
+//
+// Records are carved from 1 MiB slabs in 64-byte size classes and reused
+// through per-class free lists, so storing a record costs a memcpy and no
+// malloc, and memory is payload rounded up to 64 bytes (838-byte records:
+// 1.07x) plus the slabs' free tail. Records above 64 KiB get their own
+// allocation. Once the owner calls MarkDrained() (its input ended), the
+// slabs are released as soon as every record has been freed, so a drained
+// buffer gives its memory back; before that, free slots are kept for reuse
+// (a buffer of one record must not map and unmap a slab per record).
+//
+// Lifetime: records may outlive the shuffle iterator (a batch tensor owns
+// the records it was handed), so the pool is shared: every holder keeps a
+// shared_ptr. Thread-safe (one mutex; callers allocate and free in batches).
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "absl/types/span.h"
+
+namespace sluice::internal {
+
+class RecordPool {
+ public:
+  static constexpr size_t kClass = 64;
+  static constexpr size_t kSlabBytes = 1 << 20;
+  static constexpr size_t kLargeRecord = 64 << 10;
+
+  RecordPool() = default;
+  ~RecordPool();
+  RecordPool(const RecordPool&) = delete;
+  RecordPool& operator=(const RecordPool&) = delete;
+
+  // Copies each of `records` into the pool; out[i] points at the copy.
+  // Returns false (having stored none) when memory cannot be had.
+  bool StoreAll(absl::Span<const std::string_view> records, std::vector<char*>* out);
+  // Frees records of the given sizes (sizes[i] is the size StoreAll saw).
+  void FreeAll(absl::Span<char* const> ptrs, absl::Span<const uint32_t> sizes);
+
+  // The owner will store no more records: release the slabs once every
+  // record has been freed (at once if none is live).
+  void MarkDrained();
+
+  // Bytes held in slabs and large records (for memory accounting).
+  size_t bytes_held() const;
+  int64_t live_records() const;
+
+ private:
+  char* AllocateLocked(size_t n);
+  void ReleaseIfEmptyLocked();
+
+  mutable std::mutex mu_;
+  std::vector<std::vector<char*>> free_;  // by size class; guarded by mu_
+  std::vector<std::unique_ptr<char[]>> slabs_;  // guarded by mu_
+  size_t slab_used_ = kSlabBytes;               // in the last slab; guarded by mu_
+  size_t large_bytes_ = 0;                      // guarded by mu_
+  int64_t live_ = 0;                            // guarded by mu_
+  bool drained_ = false;                        // guarded by mu_
+};
+
+}  // namespace sluice::internal
