@@ -19,6 +19,8 @@ struct Registries {
     internal::RegisterStateOps(&ops, &kernels);
     internal::RegisterLoggingOps(&ops, &kernels);
     internal::RegisterQueueOps(&ops, &kernels);
+    internal::RegisterParsingOps(&ops, &kernels);
+    internal::RegisterIoOps(&ops, &kernels);
   }
 };
 

@@ -188,6 +188,7 @@ struct QueueRunnerSpec {
 // TensorFlow's GraphKeys spellings.
 inline constexpr char kGlobalVariablesKey[] = "variables";
 inline constexpr char kTrainableVariablesKey[] = "trainable_variables";
+inline constexpr char kLocalVariablesKey[] = "local_variables";
 inline constexpr char kSummariesKey[] = "summaries";
 inline constexpr char kQueueRunnersKey[] = "queue_runners";
 inline constexpr char kTrainOpKey[] = "train_op";

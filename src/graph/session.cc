@@ -291,7 +291,11 @@ absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
     on_caller_stop.emplace(run_options.stop,
                            std::function<void()>([&run_stop] { run_stop.request_stop(); }));
   }
-  const WaitOptions wait{run_options.deadline, run_stop.get_token()};
+  absl::Time deadline = run_options.deadline;
+  if (options_.operation_timeout != absl::InfiniteDuration()) {
+    deadline = std::min(deadline, absl::Now() + options_.operation_timeout);
+  }
+  const WaitOptions wait{deadline, run_stop.get_token()};
   OpKernelContext::Env env;
   env.resources = &resources_;
   env.wait = &wait;
@@ -366,7 +370,7 @@ absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
     while (true) {
       cv.wait(l, [&] { return !ready.empty() || in_flight == 0; });
       if (!status.ok() || (ready.empty() && in_flight == 0)) break;
-      if (absl::Now() > run_options.deadline) {
+      if (absl::Now() > deadline) {
         status = absl::DeadlineExceededError("Run deadline exceeded");
         break;
       }

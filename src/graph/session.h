@@ -10,7 +10,10 @@
 //     control inputs), stopping at fed tensors; everything else is not run;
 //   * evaluates each needed node once per run, however many fetches share
 //     it, running independent nodes in parallel (oneTBB tasks; blocking
-//     queue kernels run on the calling thread, never inside a task);
+//     queue kernels run on the calling thread, never inside a task, one at
+//     a time: a run whose nodes must unblock each other, e.g. an enqueue
+//     and a dequeue of one empty queue in the same run, waits for its
+//     deadline);
 //   * a needed Placeholder that is not fed fails with InvalidArgument "You
 //     must feed a value for placeholder tensor 'x' with dtype float";
 //     PlaceholderWithDefault yields its input when not fed;
@@ -63,6 +66,9 @@ struct SessionOptions {
   std::function<void(std::string_view)> log_sink;
   // Where Print ops write (stdout when empty).
   std::function<void(std::string_view)> print_sink;
+  // Deadline of every run that gives none shorter
+  // (ConfigProto.operation_timeout_in_ms).
+  absl::Duration operation_timeout = absl::InfiniteDuration();
   // Devices to place on; null: DeviceSet::Local().
   std::shared_ptr<const DeviceSet> devices;
 };

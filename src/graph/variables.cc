@@ -22,7 +22,8 @@ Tensor ShapeLiteral(const TensorShape& shape) {
 // Creates the VariableV2 node named exactly `name`, its Assign from
 // `init`, and the record; adds it to the collections.
 Variable MakeVariable(const Scope& scope, const std::string& name, const Output& init, DType dtype,
-                      const TensorShape& shape, bool validate_shape, bool trainable) {
+                      const TensorShape& shape, bool validate_shape, bool trainable,
+                      bool local = false) {
   if (!scope.ok() || !init.valid()) return Variable();
   NodeSpec spec;
   spec.op = "VariableV2";
@@ -49,6 +50,10 @@ Variable MakeVariable(const Scope& scope, const std::string& name, const Output&
   r.trainable = trainable;
   r.validate_shape = validate_shape;
   const VariableRecord* rec = scope.graph()->AddVariable(std::move(r));
+  if (local) {
+    scope.graph()->AddToCollection(kLocalVariablesKey, rec);
+    return Variable(rec);
+  }
   scope.graph()->AddToCollection(kGlobalVariablesKey, rec);
   if (trainable) scope.graph()->AddToCollection(kTrainableVariablesKey, rec);
   return Variable(rec);
@@ -111,7 +116,8 @@ Variable NewVariable(const Scope& scope, const Input& initial_value, VariableOpt
   }
   TensorShape shape = options.shape.value_or(init.shape());
   bool validate = options.validate_shape && (options.shape.has_value() || init.rank_known());
-  return MakeVariable(scope, name, init, init.dtype(), shape, validate, options.trainable);
+  return MakeVariable(scope, name, init, init.dtype(), shape, validate,
+                      options.trainable && !options.local, options.local);
 }
 
 Variable GetVariable(const Scope& scope, std::string_view name, const TensorShape& shape,
@@ -224,6 +230,18 @@ Operation VariablesInitializer(const Scope& scope, const std::vector<Variable>& 
 
 Operation GlobalVariablesInitializer(const Scope& scope) {
   return VariablesInitializer(scope, GlobalVariables(*scope.graph()));
+}
+
+Operation LocalVariablesInitializer(const Scope& scope) {
+  return Operation(scope.WithControlDependencies([&] {
+    std::vector<Operation> inits;
+    for (const Variable& v : LocalVariables(*scope.graph())) inits.push_back(v.initializer());
+    return inits;
+  }()).AddNode("NoOp", "init_1", {}));
+}
+
+std::vector<Variable> LocalVariables(const Graph& graph) {
+  return FromCollection(graph, kLocalVariablesKey);
 }
 
 std::vector<Variable> GlobalVariables(const Graph& graph) {

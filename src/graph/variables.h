@@ -63,6 +63,10 @@ struct VariableOptions {
   // false: the variable may later hold values of any shape (its declared
   // shape becomes unknown), as tf.Variable(validate_shape=False).
   bool validate_shape = true;
+  // A LOCAL_VARIABLES entry (epoch counters, metrics) instead of a global
+  // one: not saved, initialised by LocalVariablesInitializer. Never
+  // trainable.
+  bool local = false;
 };
 
 // tf.Variable(initial_value, ...). Adds to GLOBAL_VARIABLES and, when
@@ -105,7 +109,11 @@ Operation VariablesInitializer(const Scope& scope, const std::vector<Variable>& 
 // tf.global_variables_initializer(): VariablesInitializer(GLOBAL_VARIABLES).
 Operation GlobalVariablesInitializer(const Scope& scope);
 
+// tf.local_variables_initializer().
+Operation LocalVariablesInitializer(const Scope& scope);
+
 std::vector<Variable> GlobalVariables(const Graph& graph);
+std::vector<Variable> LocalVariables(const Graph& graph);
 std::vector<Variable> TrainableVariables(const Graph& graph);
 
 }  // namespace sluice

@@ -217,6 +217,75 @@ TEST(SessionTest, CloseCancelsBlockedDequeue) {
   EXPECT_EQ(s.Run({}, {deq[0]}, &out).code(), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST(SessionTest, TrainingStyleUpdatesReuseTheVariablesBuffer) {
+  Graph g;
+  Scope root = Scope::Root(&g);
+  Variable w = NewVariable(root, {1.0f, 2.0f, 3.0f});
+  Output x = ops::Placeholder(root, DType::kFloat32, {3});
+  // The update reads w (through the gradient-like product) in the same run.
+  Output step = ops::AssignSub(root, w, ops::Mul(root, ops::Mul(root, w, x), 0.5f));
+  Session s(&g);
+  ASSERT_TRUE(s.Run({}, {}, {w.initializer()}, nullptr).ok());
+  Tensor ones = Tensor::FromVector<float>({1, 1, 1}, {3});
+  ASSERT_TRUE(s.Run({{x, ones}}, {}, {step.op()}, nullptr).ok());
+  const void* before = s.ReadVariable(w)->raw_data();
+  ASSERT_TRUE(s.Run({{x, ones}}, {}, {step.op()}, nullptr).ok());
+  Tensor now = *s.ReadVariable(w);
+  EXPECT_EQ(now.raw_data(), before);
+  EXPECT_EQ(now.data<float>()[2], 0.75f);  // 3 * 0.5 * 0.5
+}
+
+// Checklist 47: closing the session fails every blocked queue op with
+// Cancelled "was cancelled".
+TEST(SessionTest, CloseCancelsEveryKindOfBlockedQueueOp) {
+  Graph g;
+  Scope root = Scope::Root(&g);
+  Output full = ops::FIFOQueue(root, {.dtypes = {DType::kFloat32}, .shapes = {TensorShape{}}, .capacity = 1});
+  Output empty = ops::FIFOQueue(root, {.dtypes = {DType::kFloat32}, .shapes = {TensorShape{}}, .capacity = 1});
+  Operation fill = ops::QueueEnqueue(root, full, {1.0f});
+  Operation enq = ops::QueueEnqueue(root, full, {2.0f});
+  Operation enq_many = ops::QueueEnqueueMany(root, full, {{3.0f, 4.0f}});
+  Output deq = ops::QueueDequeue(root, empty)[0];
+  Output deq_many = ops::QueueDequeueMany(root, empty, 2)[0];
+  ASSERT_TRUE(root.ok()) << root.status();
+  Session s(&g);
+  ASSERT_TRUE(s.Run({}, {}, {fill}, nullptr).ok());
+  const RunOptions bounded = RunOptions::Timeout(absl::Seconds(30));
+  std::vector<std::future<absl::Status>> blocked;
+  blocked.push_back(std::async(std::launch::async, [&] { return s.Run(bounded, {}, {}, {enq}, nullptr); }));
+  blocked.push_back(std::async(std::launch::async, [&] { return s.Run(bounded, {}, {}, {enq_many}, nullptr); }));
+  blocked.push_back(std::async(std::launch::async, [&] { std::vector<Tensor> o; return s.Run(bounded, {}, {deq}, {}, &o); }));
+  blocked.push_back(std::async(std::launch::async, [&] { std::vector<Tensor> o; return s.Run(bounded, {}, {deq_many}, {}, &o); }));
+  for (auto& f : blocked) EXPECT_EQ(f.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  ASSERT_TRUE(s.Close().ok());
+  for (auto& f : blocked) {
+    ASSERT_EQ(f.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+    absl::Status st = f.get();
+    EXPECT_EQ(st.code(), absl::StatusCode::kCancelled) << st;
+    EXPECT_THAT(std::string(st.message()), HasSubstr("was cancelled"));
+  }
+}
+
+// Checklists 48-49: a session-wide operation timeout; timed-out dequeues
+// consume nothing and the queue stays usable.
+TEST(SessionTest, OperationTimeoutAndReuseAfterTimeout) {
+  Graph g;
+  Scope root = Scope::Root(&g);
+  Output q = ops::FIFOQueue(root, {.dtypes = {DType::kInt32}, .shapes = {TensorShape{}}, .capacity = 4});
+  Output deq = ops::QueueDequeue(root, q)[0];
+  Operation enq = ops::QueueEnqueue(root, q, {37});
+  Session s(&g, SessionOptions{.operation_timeout = absl::Milliseconds(20)});
+  std::vector<Tensor> out;
+  for (int i = 0; i < 2; ++i) {
+    absl::Status st = s.Run({}, {deq}, &out);
+    EXPECT_EQ(st.code(), absl::StatusCode::kDeadlineExceeded);
+    EXPECT_THAT(std::string(st.message()), HasSubstr("Timed out waiting for notification"));
+  }
+  ASSERT_TRUE(s.Run({}, {}, {enq}, nullptr).ok());
+  ASSERT_TRUE(s.Run({}, {deq}, &out).ok());
+  EXPECT_EQ(out[0].scalar<int32_t>(), 37);
+}
+
 TEST(SessionTest, EnqueueThenDequeueThroughTheGraph) {
   Graph g;
   Scope root = Scope::Root(&g);

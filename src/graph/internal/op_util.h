@@ -80,5 +80,7 @@ void RegisterRandomOps(OpRegistry* ops, KernelRegistry* kernels);
 void RegisterStateOps(OpRegistry* ops, KernelRegistry* kernels);
 void RegisterLoggingOps(OpRegistry* ops, KernelRegistry* kernels);
 void RegisterQueueOps(OpRegistry* ops, KernelRegistry* kernels);
+void RegisterParsingOps(OpRegistry* ops, KernelRegistry* kernels);
+void RegisterIoOps(OpRegistry* ops, KernelRegistry* kernels);
 
 }  // namespace sluice::internal

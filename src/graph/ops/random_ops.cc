@@ -45,11 +45,51 @@ Output RandomUniform(const Scope& scope, const Input& shape, double minval, doub
   return RandomOp(scope, "RandomUniform", "random_uniform", shape, minval, maxval, options);
 }
 
+Output RandomShuffle(const Scope& scope, const Input& x, int64_t seed) {
+  Output in = x.ToOutput(scope);
+  auto [s1, s2] = OpSeeds(scope, seed);
+  return internal::BuildOp(scope, "RandomShuffle", "RandomShuffle", {in},
+                           {{"seed", s1}, {"seed2", s2}});
+}
+
 }  // namespace ops
 
 namespace internal {
 
 void RegisterRandomOps(OpRegistry* ops, KernelRegistry* kernels) {
+  OpDef shuffle{"RandomShuffle", shape_fns::UnchangedShape};
+  shuffle.stateful = true;
+  RegisterOp(ops, std::move(shuffle));
+  RegisterCpuKernel(kernels, "RandomShuffle", [](OpKernelContext* ctx) -> absl::Status {
+    const Tensor& in = ctx->input(0);
+    if (in.rank() == 0 || in.dim(0) <= 1) {
+      ctx->set_output(0, in);
+      return absl::OkStatus();
+    }
+    SLUICE_ASSIGN_OR_RETURN(int64_t seed, ctx->GetAttr<int64_t>("seed"));
+    SLUICE_ASSIGN_OR_RETURN(int64_t seed2, ctx->GetAttr<int64_t>("seed2"));
+    SLUICE_ASSIGN_OR_RETURN(
+        std::shared_ptr<RandomState> state,
+        ctx->resources()->LookupOrCreate<RandomState>(
+            &ctx->node(), [&]() -> absl::StatusOr<std::shared_ptr<RandomState>> {
+              return std::make_shared<RandomState>(static_cast<uint64_t>(seed),
+                                                   static_cast<uint64_t>(seed2));
+            }));
+    const int64_t n = in.dim(0);
+    std::vector<int64_t> perm(n);
+    for (int64_t i = 0; i < n; ++i) perm[i] = i;
+    {
+      std::lock_guard<std::mutex> l(state->mu);
+      for (int64_t i = n - 1; i > 0; --i) {
+        std::swap(perm[i], perm[state->rng.Uniform(static_cast<uint64_t>(i + 1))]);
+      }
+    }
+    Tensor out(in.dtype(), in.shape());
+    for (int64_t i = 0; i < n; ++i) Tensor::CopyRows(in, perm[i], &out, i, 1);
+    ctx->set_output(0, out);
+    return absl::OkStatus();
+  });
+
   for (const char* name : {"RandomStandardNormal", "TruncatedNormal", "RandomUniform"}) {
     OpDef def{name, [](InferenceContext* c) {
                 SLUICE_ASSIGN_OR_RETURN(DType dt, c->GetAttr<DType>("dtype"));

@@ -26,4 +26,7 @@ Output TruncatedNormal(const Scope& scope, const Input& shape, double mean = 0.0
 Output RandomUniform(const Scope& scope, const Input& shape, double minval = 0.0,
                      double maxval = 1.0, RandomOptions options = {});
 
+// tf.random.shuffle: a permutation of x's rows (dim 0), fresh each run.
+Output RandomShuffle(const Scope& scope, const Input& x, int64_t seed = 0);
+
 }  // namespace sluice::ops

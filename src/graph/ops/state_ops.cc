@@ -41,6 +41,13 @@ Output AssignSub(const Scope& scope, const Input& ref, const Input& value) {
   return AssignLike(scope, "AssignSub", "AssignSub", ref, value, {});
 }
 
+Output CountUpTo(const Scope& scope, const Input& ref, int64_t limit) {
+  Output r = ref.ToOutput(scope);
+  if (!r.valid()) return Output();
+  return internal::BuildOp(scope, "CountUpTo", "CountUpTo", {r},
+                           {{"T", r.dtype()}, {"limit", limit}});
+}
+
 }  // namespace ops
 
 namespace internal {
@@ -122,10 +129,12 @@ void RegisterStateOps(OpRegistry* ops, KernelRegistry* kernels) {
   RegisterCpuKernel(kernels, "VariableV2", [](OpKernelContext* ctx) {
     SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> v,
                             GetVariableState(ctx->resources(), &ctx->node()));
-    absl::MutexLock l(&v->mu);
-    // Output 0 of a ref node is never read by the session (it reads the
-    // state); hand out the current value or an empty scalar placeholder.
-    ctx->set_output(0, v->initialized ? v->value : Tensor::Zeros(DType::kFloat32, TensorShape{}));
+    (void)v;
+    // The session never reads a ref node's output (consumers and fetches
+    // read the state), so a marker stands in for it: holding the value here
+    // for the whole run would defeat the in-place updates.
+    static const Tensor* marker = new Tensor(Tensor::Zeros(DType::kFloat32, TensorShape{}));
+    ctx->set_output(0, *marker);
     return absl::OkStatus();
   }, {}, /*inexpensive=*/true);
 
@@ -156,6 +165,33 @@ void RegisterStateOps(OpRegistry* ops, KernelRegistry* kernels) {
     const bool* v = ctx->node().attr<bool>("validate_shape");
     return AssignKernel(ctx, v == nullptr || *v);
   }, {}, true);
+  OpDef count{"CountUpTo", [](InferenceContext* c) {
+                 c->set_output(0, c->input_dtype(0), TensorShape{});
+                 return absl::OkStatus();
+               }};
+  count.stateful = true;
+  count.ref_inputs = {0};
+  RegisterOp(ops, std::move(count));
+  RegisterCpuKernel(kernels, "CountUpTo", [](OpKernelContext* ctx) -> absl::Status {
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> var, ctx->variable(0));
+    SLUICE_ASSIGN_OR_RETURN(int64_t limit, ctx->GetAttr<int64_t>("limit"));
+    absl::MutexLock l(&var->mu);
+    if (!var->initialized) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "Attempting to use uninitialized value ", ctx->node().input(0).node()->name()));
+    }
+    const Tensor& v = var->value;
+    int64_t now;
+    if (v.dtype() == DType::kInt32) now = v.scalar<int32_t>();
+    else if (v.dtype() == DType::kInt64) now = v.scalar<int64_t>();
+    else return absl::InvalidArgumentError("CountUpTo needs an int32 or int64 variable");
+    if (now >= limit) return absl::OutOfRangeError(absl::StrCat("Reached limit of ", limit));
+    ctx->set_output(0, v.dtype() == DType::kInt32 ? Tensor::Scalar<int32_t>(now)
+                                                 : Tensor::Scalar<int64_t>(now));
+    var->value = v.dtype() == DType::kInt32 ? Tensor::Scalar<int32_t>(now + 1)
+                                            : Tensor::Scalar<int64_t>(now + 1);
+    return absl::OkStatus();
+  }, {DType::kInt32, DType::kInt64});
   RegisterCpuKernel(kernels, "AssignAdd",
                     [](OpKernelContext* ctx) { return UpdateKernel(ctx, BinaryOp::kAdd); });
   RegisterCpuKernel(kernels, "AssignSub",

@@ -23,5 +23,8 @@ struct AssignOptions {
 Output Assign(const Scope& scope, const Input& ref, const Input& value, AssignOptions options = {});
 Output AssignAdd(const Scope& scope, const Input& ref, const Input& value);
 Output AssignSub(const Scope& scope, const Input& ref, const Input& value);
+// tf.count_up_to: the variable's value before incrementing it; OutOfRange
+// "Reached limit of <limit>" once it has reached `limit` (int32/int64).
+Output CountUpTo(const Scope& scope, const Input& ref, int64_t limit);
 
 }  // namespace sluice::ops
