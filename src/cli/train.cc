@@ -18,7 +18,7 @@ void PrintUsage(std::ostream& out) {
          "Trains on Fashion-MNIST and reports test accuracy after each epoch.\n"
          "  --model M          mlp (784-256-10, default), softmax, cnn\n"
          "  --device D         auto (GPU when present, default), cpu, gpu\n"
-         "  --epochs N         default: softmax 5, mlp 12, cnn 4\n"
+         "  --epochs N         default: softmax 15, mlp 12, cnn 4\n"
          "  --batch-size N     default 128\n"
          "  --seed N           default 1\n"
          "  --deterministic    same results for the same seed (sequential pipeline order)\n"
@@ -148,7 +148,7 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return 2;
   }
   o.model = *kind;
-  o.epochs = epochs > 0 ? epochs : (o.model == train::ModelKind::kSoftmax ? 5
+  o.epochs = epochs > 0 ? epochs : (o.model == train::ModelKind::kSoftmax ? 15
                                     : o.model == train::ModelKind::kCnn   ? 4
                                                                           : 12);
   o.logdir = logdir.has_value() ? *logdir : (std::filesystem::path("sluice-runs") / model).string();

@@ -33,7 +33,7 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 
 double DefaultLearningRate(ModelKind k) {
   switch (k) {
-    case ModelKind::kSoftmax: return 0.02;
+    case ModelKind::kSoftmax: return 0.05;
     case ModelKind::kMlp: return 0.05;
     case ModelKind::kCnn: return 0.02;
   }
@@ -50,6 +50,7 @@ std::string Compact(double v) {
 std::string StagesLine(const PipelineMetrics& m) {
   std::string out;
   for (const StageSnapshot& s : m.Snapshot()) {
+    if (s.threads < 1 || s.wall_ns <= 0) continue;  // not started (or not clocked)
     const double total = static_cast<double>(std::max<int64_t>(1, s.wall_ns)) * std::max(1, s.threads);
     absl::StrAppend(&out, " | ", s.name, absl::StrFormat(" %.0f%% busy %.0f%% in-wait %.0f%% out-wait",
                                                          100.0 * s.busy_ns / total,

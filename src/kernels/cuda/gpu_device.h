@@ -1,0 +1,44 @@
+#pragma once
+// The GPUs of this process for the engine (plain C++: no CUDA headers).
+//
+//   if (GpuDeviceCount() > 0) {
+//     SLUICE_RETURN_IF_ERROR(RegisterGpuKernels());
+//     SLUICE_ASSIGN_OR_RETURN(auto devices, GpuDeviceSet());
+//     Session s(&g, {.allow_soft_placement = true, .devices = devices});
+//   }
+//
+// GpuDeviceCount is 0 without a driver or device (never an error).
+// GpuDeviceSet: CPU:0 and GPU:0 (one GpuDeviceContext, made once per
+// process); FailedPrecondition when there is no GPU, Internal for CUDA
+// failures. RegisterGpuKernels registers DeviceType::kGPU kernels (float32
+// unless noted) in the global KernelRegistry for: Const, Identity, NoOp,
+// Shape, Reshape (host/metadata), VariableV2, Assign, Cast, Add, Sub, Mul,
+// RealDiv, Maximum, Minimum, SquaredDifference (broadcasting over <= 4
+// dims), OnesLike, ZerosLike, Relu, ReluGrad, BiasAdd, BiasAddGrad, Sum,
+// Mean, SluiceBroadcastReduced, Softmax, LogSoftmax,
+// SparseSoftmaxCrossEntropyWithLogits, ArgMax, MatMul (cuBLAS),
+// ApplyGradientDescent, ApplyMomentum, Conv2D, Conv2DBackpropInput,
+// Conv2DBackpropFilter, MaxPool, MaxPoolGrad. Idempotent.
+//
+// GPU kernels accept host inputs (fed tensors, restored variables,
+// constants): data is copied onto the device, and scalars and shapes that
+// the kernel needs on the host are read there. Const and Shape produce
+// host tensors (TensorFlow's HostMemory outputs), so hyperparameters never
+// cost a copy per step.
+//
+// Thread-safe.
+
+#include <memory>
+
+#include "core/status.h"
+#include "graph/device.h"
+#include "kernels/device_context.h"
+
+namespace sluice {
+
+int GpuDeviceCount();
+absl::StatusOr<std::shared_ptr<const DeviceSet>> GpuDeviceSet();
+absl::StatusOr<DeviceContext*> GpuContext();
+absl::Status RegisterGpuKernels();
+
+}  // namespace sluice

@@ -1,0 +1,488 @@
+// CUDA kernels behind launchers.h. Straightforward one-thread-per-output
+// kernels (block reductions where an output sums many inputs); no atomics,
+// so results are deterministic.
+
+#include <cfloat>
+#include <cmath>
+
+#include "kernels/cuda/launchers.h"
+
+namespace sluice::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+inline unsigned Blocks(int64_t n) {
+  int64_t b = (n + kThreads - 1) / kThreads;
+  if (b < 1) b = 1;
+  if (b > 65535LL * 32) b = 65535LL * 32;
+  return static_cast<unsigned>(b);
+}
+
+#define GRID_LOOP(i, n) \
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < (n); i += int64_t{blockDim.x} * gridDim.x)
+
+__device__ inline float Apply(BinaryOp op, float a, float b) {
+  switch (op) {
+    case BinaryOp::kAdd: return a + b;
+    case BinaryOp::kSub: return a - b;
+    case BinaryOp::kMul: return a * b;
+    case BinaryOp::kDiv: return a / b;
+    case BinaryOp::kMax: return fmaxf(a, b);
+    case BinaryOp::kMin: return fminf(a, b);
+    case BinaryOp::kSquaredDifference: return (a - b) * (a - b);
+  }
+  return 0.f;
+}
+
+__global__ void BinaryKernel(BinaryOp op, const float* a, const float* b, float* out, int64_t n,
+                             Broadcast4 bc) {
+  GRID_LOOP(i, n) {
+    int64_t rem = i, ia = 0, ib = 0;
+    for (int d = 3; d >= 0; --d) {
+      const int64_t idx = rem % bc.out_dims[d];
+      rem /= bc.out_dims[d];
+      ia += idx * bc.a_strides[d];
+      ib += idx * bc.b_strides[d];
+    }
+    out[i] = Apply(op, a[ia], b[ib]);
+  }
+}
+
+template <typename From, typename To>
+__global__ void CastKernel(const From* in, To* out, int64_t n) {
+  GRID_LOOP(i, n) out[i] = static_cast<To>(in[i]);
+}
+
+template <typename From>
+cudaError_t CastTo(const From* in, ElemType to, void* out, int64_t n, cudaStream_t s) {
+  switch (to) {
+    case ElemType::kFloat32: CastKernel<<<Blocks(n), kThreads, 0, s>>>(in, static_cast<float*>(out), n); break;
+    case ElemType::kFloat64: CastKernel<<<Blocks(n), kThreads, 0, s>>>(in, static_cast<double*>(out), n); break;
+    case ElemType::kInt32: CastKernel<<<Blocks(n), kThreads, 0, s>>>(in, static_cast<int32_t*>(out), n); break;
+    case ElemType::kInt64: CastKernel<<<Blocks(n), kThreads, 0, s>>>(in, static_cast<int64_t*>(out), n); break;
+    case ElemType::kUInt8: CastKernel<<<Blocks(n), kThreads, 0, s>>>(in, static_cast<uint8_t*>(out), n); break;
+    case ElemType::kBool: CastKernel<<<Blocks(n), kThreads, 0, s>>>(in, static_cast<bool*>(out), n); break;
+  }
+  return cudaGetLastError();
+}
+
+__global__ void FillKernel(float* out, float v, int64_t n) {
+  GRID_LOOP(i, n) out[i] = v;
+}
+__global__ void ReluKernel(const float* x, float* y, int64_t n) {
+  GRID_LOOP(i, n) y[i] = x[i] > 0.f ? x[i] : 0.f;
+}
+__global__ void ReluGradKernel(const float* g, const float* f, float* out, int64_t n) {
+  GRID_LOOP(i, n) out[i] = f[i] > 0.f ? g[i] : 0.f;
+}
+__global__ void BiasAddKernel(const float* x, const float* b, float* y, int64_t n, int64_t cols) {
+  GRID_LOOP(i, n) y[i] = x[i] + b[i % cols];
+}
+
+// One block per output element (o, i): threads stride over r.
+__global__ void ReduceKernel(const float* x, float* out, int64_t outer, int64_t reduce,
+                             int64_t inner, float scale) {
+  __shared__ float partial[kThreads];
+  for (int64_t k = blockIdx.x; k < outer * inner; k += gridDim.x) {
+    const int64_t o = k / inner, in = k % inner;
+    float acc = 0.f;
+    for (int64_t r = threadIdx.x; r < reduce; r += blockDim.x) acc += x[(o * reduce + r) * inner + in];
+    partial[threadIdx.x] = acc;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+      if (threadIdx.x < w) partial[threadIdx.x] += partial[threadIdx.x + w];
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) out[k] = partial[0] * scale;
+    __syncthreads();
+  }
+}
+
+__global__ void BroadcastReducedKernel(const float* g, float* out, int64_t n, int64_t reduce,
+                                       int64_t inner, float scale) {
+  GRID_LOOP(i, n) {
+    const int64_t in = i % inner, o = i / (inner * reduce);
+    out[i] = scale * g[o * inner + in];
+  }
+}
+
+// One block per row; cols is small (classes) so threads stride over it.
+template <typename Label>
+__global__ void XentKernel(const float* logits, const Label* labels, float* loss, float* backprop,
+                           int64_t rows, int64_t cols) {
+  __shared__ float red[kThreads];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const float* x = logits + r * cols;
+    float m = -FLT_MAX;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, x[c]);
+    red[threadIdx.x] = m;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+      if (threadIdx.x < w) red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + w]);
+      __syncthreads();
+    }
+    m = red[0];
+    __syncthreads();
+    float sum = 0.f;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += expf(x[c] - m);
+    red[threadIdx.x] = sum;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+      if (threadIdx.x < w) red[threadIdx.x] += red[threadIdx.x + w];
+      __syncthreads();
+    }
+    sum = red[0];
+    __syncthreads();
+    const int64_t label = static_cast<int64_t>(labels[r]);
+    const bool ok = label >= 0 && label < cols;
+    const float lse = logf(sum) + m;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+      const float p = expf(x[c] - m) / sum;
+      backprop[r * cols + c] = ok ? p - (c == label ? 1.f : 0.f) : NAN;
+    }
+    if (threadIdx.x == 0) loss[r] = ok ? lse - x[label] : NAN;
+    __syncthreads();
+  }
+}
+
+__global__ void SoftmaxKernel(const float* xs, float* ys, int64_t rows, int64_t cols, bool log) {
+  __shared__ float red[kThreads];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const float* x = xs + r * cols;
+    float m = -FLT_MAX;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, x[c]);
+    red[threadIdx.x] = m;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+      if (threadIdx.x < w) red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + w]);
+      __syncthreads();
+    }
+    m = red[0];
+    __syncthreads();
+    float sum = 0.f;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += expf(x[c] - m);
+    red[threadIdx.x] = sum;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+      if (threadIdx.x < w) red[threadIdx.x] += red[threadIdx.x + w];
+      __syncthreads();
+    }
+    sum = red[0];
+    __syncthreads();
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+      ys[r * cols + c] = log ? x[c] - m - logf(sum) : expf(x[c] - m) / sum;
+    }
+    __syncthreads();
+  }
+}
+
+__global__ void ArgMaxKernel(const float* x, int64_t* out, int64_t outer, int64_t reduce,
+                             int64_t inner) {
+  GRID_LOOP(k, outer * inner) {
+    const int64_t o = k / inner, in = k % inner;
+    int64_t best = 0;
+    float bv = x[o * reduce * inner + in];
+    for (int64_t r = 1; r < reduce; ++r) {
+      const float v = x[(o * reduce + r) * inner + in];
+      if (v > bv) {
+        bv = v;
+        best = r;
+      }
+    }
+    out[k] = best;
+  }
+}
+
+__global__ void MomentumKernel(const float* w, const float* a, const float* g, float* nw,
+                               float* na, float lr, float mom, bool nesterov, int64_t n) {
+  GRID_LOOP(i, n) {
+    const float acc = a[i] * mom + g[i];
+    na[i] = acc;
+    nw[i] = nesterov ? w[i] - (g[i] * lr + acc * mom * lr) : w[i] - lr * acc;
+  }
+}
+__global__ void GradientDescentKernel(const float* w, const float* d, float* nw, float alpha,
+                                      int64_t n) {
+  GRID_LOOP(i, n) nw[i] = w[i] - alpha * d[i];
+}
+
+__global__ void Conv2DKernel(const float* in, const float* f, float* out, ConvGeometry g) {
+  GRID_LOOP(i, g.n * g.oh * g.ow * g.oc) {
+    const int64_t oc = i % g.oc;
+    int64_t t = i / g.oc;
+    const int64_t ox = t % g.ow;
+    t /= g.ow;
+    const int64_t oy = t % g.oh;
+    const int64_t b = t / g.oh;
+    float acc = 0.f;
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      const int64_t iy = oy * g.sh + ky - g.pad_t;
+      if (iy < 0 || iy >= g.h) continue;
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        const int64_t ix = ox * g.sw + kx - g.pad_l;
+        if (ix < 0 || ix >= g.w) continue;
+        const float* px = in + ((b * g.h + iy) * g.w + ix) * g.c;
+        const float* pf = f + ((ky * g.kw + kx) * g.c) * g.oc + oc;
+        for (int64_t c = 0; c < g.c; ++c) acc += px[c] * pf[c * g.oc];
+      }
+    }
+    out[i] = acc;
+  }
+}
+
+__global__ void Conv2DBackpropInputKernel(const float* dy, const float* f, float* dx,
+                                          ConvGeometry g) {
+  GRID_LOOP(i, g.n * g.h * g.w * g.c) {
+    const int64_t c = i % g.c;
+    int64_t t = i / g.c;
+    const int64_t ix = t % g.w;
+    t /= g.w;
+    const int64_t iy = t % g.h;
+    const int64_t b = t / g.h;
+    float acc = 0.f;
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      const int64_t ny = iy + g.pad_t - ky;
+      if (ny < 0 || ny % g.sh != 0) continue;
+      const int64_t oy = ny / g.sh;
+      if (oy >= g.oh) continue;
+      for (int64_t kx = 0; kx < g.kw; ++kx) {
+        const int64_t nx = ix + g.pad_l - kx;
+        if (nx < 0 || nx % g.sw != 0) continue;
+        const int64_t ox = nx / g.sw;
+        if (ox >= g.ow) continue;
+        const float* pdy = dy + ((b * g.oh + oy) * g.ow + ox) * g.oc;
+        const float* pf = f + ((ky * g.kw + kx) * g.c + c) * g.oc;
+        for (int64_t oc = 0; oc < g.oc; ++oc) acc += pdy[oc] * pf[oc];
+      }
+    }
+    dx[i] = acc;
+  }
+}
+
+// One block per filter element; threads stride over (batch, oy, ox).
+__global__ void Conv2DBackpropFilterKernel(const float* x, const float* dy, float* df,
+                                           ConvGeometry g) {
+  __shared__ float partial[kThreads];
+  const int64_t nf = g.kh * g.kw * g.c * g.oc;
+  const int64_t positions = g.n * g.oh * g.ow;
+  for (int64_t k = blockIdx.x; k < nf; k += gridDim.x) {
+    const int64_t oc = k % g.oc;
+    int64_t t = k / g.oc;
+    const int64_t c = t % g.c;
+    t /= g.c;
+    const int64_t kx = t % g.kw;
+    const int64_t ky = t / g.kw;
+    float acc = 0.f;
+    for (int64_t p = threadIdx.x; p < positions; p += blockDim.x) {
+      const int64_t ox = p % g.ow;
+      const int64_t oy = (p / g.ow) % g.oh;
+      const int64_t b = p / (g.ow * g.oh);
+      const int64_t iy = oy * g.sh + ky - g.pad_t, ix = ox * g.sw + kx - g.pad_l;
+      if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+      acc += x[((b * g.h + iy) * g.w + ix) * g.c + c] * dy[p * g.oc + oc];
+    }
+    partial[threadIdx.x] = acc;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+      if (threadIdx.x < w) partial[threadIdx.x] += partial[threadIdx.x + w];
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) df[k] = partial[0];
+    __syncthreads();
+  }
+}
+
+// Index of the max of window (b, oy, ox, ch), -1 when the window is empty.
+__device__ inline int64_t WindowArgMax(const float* x, const ConvGeometry& g, int64_t b, int64_t oy,
+                                       int64_t ox, int64_t ch) {
+  int64_t best = -1;
+  float bv = -FLT_MAX;
+  for (int64_t ky = 0; ky < g.kh; ++ky) {
+    const int64_t iy = oy * g.sh + ky - g.pad_t;
+    if (iy < 0 || iy >= g.h) continue;
+    for (int64_t kx = 0; kx < g.kw; ++kx) {
+      const int64_t ix = ox * g.sw + kx - g.pad_l;
+      if (ix < 0 || ix >= g.w) continue;
+      const int64_t at = ((b * g.h + iy) * g.w + ix) * g.c + ch;
+      if (best < 0 || x[at] > bv) {
+        best = at;
+        bv = x[at];
+      }
+    }
+  }
+  return best;
+}
+
+__global__ void MaxPoolKernel(const float* x, float* y, ConvGeometry g) {
+  GRID_LOOP(i, g.n * g.oh * g.ow * g.c) {
+    const int64_t ch = i % g.c;
+    int64_t t = i / g.c;
+    const int64_t ox = t % g.ow;
+    t /= g.ow;
+    const int64_t oy = t % g.oh;
+    const int64_t b = t / g.oh;
+    const int64_t at = WindowArgMax(x, g, b, oy, ox, ch);
+    y[i] = at < 0 ? 0.f : x[at];
+  }
+}
+
+__global__ void MaxPoolGradKernel(const float* x, const float* dy, float* dx, ConvGeometry g) {
+  GRID_LOOP(i, g.n * g.h * g.w * g.c) {
+    const int64_t ch = i % g.c;
+    int64_t t = i / g.c;
+    const int64_t ix = t % g.w;
+    t /= g.w;
+    const int64_t iy = t % g.h;
+    const int64_t b = t / g.h;
+    float acc = 0.f;
+    // Windows that contain (iy, ix): oy*sh - pad_t <= iy < oy*sh - pad_t + kh.
+    const int64_t oy_lo = max(int64_t{0}, (iy + g.pad_t - g.kh + g.sh) / g.sh);
+    const int64_t oy_hi = min(g.oh - 1, (iy + g.pad_t) / g.sh);
+    const int64_t ox_lo = max(int64_t{0}, (ix + g.pad_l - g.kw + g.sw) / g.sw);
+    const int64_t ox_hi = min(g.ow - 1, (ix + g.pad_l) / g.sw);
+    for (int64_t oy = oy_lo; oy <= oy_hi; ++oy) {
+      for (int64_t ox = ox_lo; ox <= ox_hi; ++ox) {
+        if (WindowArgMax(x, g, b, oy, ox, ch) == i) acc += dy[((b * g.oh + oy) * g.ow + ox) * g.c + ch];
+      }
+    }
+    dx[i] = acc;
+  }
+}
+
+unsigned RowBlocks(int64_t rows) { return static_cast<unsigned>(rows < 65535 * 16 ? (rows < 1 ? 1 : rows) : 65535 * 16); }
+
+}  // namespace
+
+cudaError_t LaunchBinary(BinaryOp op, const float* a, const float* b, float* out, int64_t n,
+                         const Broadcast4& bc, cudaStream_t s) {
+  if (n == 0) return cudaSuccess;
+  BinaryKernel<<<Blocks(n), kThreads, 0, s>>>(op, a, b, out, n, bc);
+  return cudaGetLastError();
+}
+
+cudaError_t LaunchCast(ElemType from, const void* in, ElemType to, void* out, int64_t n,
+                       cudaStream_t s) {
+  if (n == 0) return cudaSuccess;
+  switch (from) {
+    case ElemType::kFloat32: return CastTo(static_cast<const float*>(in), to, out, n, s);
+    case ElemType::kFloat64: return CastTo(static_cast<const double*>(in), to, out, n, s);
+    case ElemType::kInt32: return CastTo(static_cast<const int32_t*>(in), to, out, n, s);
+    case ElemType::kInt64: return CastTo(static_cast<const int64_t*>(in), to, out, n, s);
+    case ElemType::kUInt8: return CastTo(static_cast<const uint8_t*>(in), to, out, n, s);
+    case ElemType::kBool: return CastTo(static_cast<const bool*>(in), to, out, n, s);
+  }
+  return cudaErrorInvalidValue;
+}
+
+cudaError_t LaunchFill(float* out, float value, int64_t n, cudaStream_t s) {
+  if (n == 0) return cudaSuccess;
+  FillKernel<<<Blocks(n), kThreads, 0, s>>>(out, value, n);
+  return cudaGetLastError();
+}
+cudaError_t LaunchRelu(const float* x, float* y, int64_t n, cudaStream_t s) {
+  if (n == 0) return cudaSuccess;
+  ReluKernel<<<Blocks(n), kThreads, 0, s>>>(x, y, n);
+  return cudaGetLastError();
+}
+cudaError_t LaunchReluGrad(const float* g, const float* f, float* out, int64_t n, cudaStream_t s) {
+  if (n == 0) return cudaSuccess;
+  ReluGradKernel<<<Blocks(n), kThreads, 0, s>>>(g, f, out, n);
+  return cudaGetLastError();
+}
+cudaError_t LaunchBiasAdd(const float* x, const float* b, float* y, int64_t rows, int64_t cols,
+                          cudaStream_t s) {
+  if (rows * cols == 0) return cudaSuccess;
+  BiasAddKernel<<<Blocks(rows * cols), kThreads, 0, s>>>(x, b, y, rows * cols, cols);
+  return cudaGetLastError();
+}
+cudaError_t LaunchBiasAddGrad(const float* g, float* out, int64_t rows, int64_t cols,
+                              cudaStream_t s) {
+  return LaunchReduceSum(g, out, 1, rows, cols, 1.f, s);
+}
+cudaError_t LaunchReduceSum(const float* x, float* out, int64_t outer, int64_t reduce,
+                            int64_t inner, float scale, cudaStream_t s) {
+  if (outer * inner == 0) return cudaSuccess;
+  ReduceKernel<<<RowBlocks(outer * inner), kThreads, 0, s>>>(x, out, outer, reduce, inner, scale);
+  return cudaGetLastError();
+}
+cudaError_t LaunchBroadcastReduced(const float* g, float* out, int64_t outer, int64_t reduce,
+                                   int64_t inner, float scale, cudaStream_t s) {
+  const int64_t n = outer * reduce * inner;
+  if (n == 0) return cudaSuccess;
+  BroadcastReducedKernel<<<Blocks(n), kThreads, 0, s>>>(g, out, n, reduce, inner, scale);
+  return cudaGetLastError();
+}
+cudaError_t LaunchSoftmax(const float* x, float* y, int64_t rows, int64_t cols, bool log,
+                          cudaStream_t s) {
+  if (rows * cols == 0) return cudaSuccess;
+  SoftmaxKernel<<<RowBlocks(rows), kThreads, 0, s>>>(x, y, rows, cols, log);
+  return cudaGetLastError();
+}
+cudaError_t LaunchSparseXent(const float* logits, const void* labels, bool labels_int64,
+                             float* loss, float* backprop, int64_t rows, int64_t cols,
+                             cudaStream_t s) {
+  if (rows == 0) return cudaSuccess;
+  if (labels_int64) {
+    XentKernel<<<RowBlocks(rows), kThreads, 0, s>>>(logits, static_cast<const int64_t*>(labels),
+                                                   loss, backprop, rows, cols);
+  } else {
+    XentKernel<<<RowBlocks(rows), kThreads, 0, s>>>(logits, static_cast<const int32_t*>(labels),
+                                                   loss, backprop, rows, cols);
+  }
+  return cudaGetLastError();
+}
+cudaError_t LaunchArgMax(const float* x, int64_t* out, int64_t outer, int64_t reduce,
+                         int64_t inner, cudaStream_t s) {
+  if (outer * inner == 0) return cudaSuccess;
+  ArgMaxKernel<<<Blocks(outer * inner), kThreads, 0, s>>>(x, out, outer, reduce, inner);
+  return cudaGetLastError();
+}
+cudaError_t LaunchMomentum(const float* w, const float* a, const float* g, float* nw, float* na,
+                           float lr, float momentum, bool nesterov, int64_t n, cudaStream_t s) {
+  if (n == 0) return cudaSuccess;
+  MomentumKernel<<<Blocks(n), kThreads, 0, s>>>(w, a, g, nw, na, lr, momentum, nesterov, n);
+  return cudaGetLastError();
+}
+cudaError_t LaunchGradientDescent(const float* w, const float* d, float* nw, float alpha,
+                                  int64_t n, cudaStream_t s) {
+  if (n == 0) return cudaSuccess;
+  GradientDescentKernel<<<Blocks(n), kThreads, 0, s>>>(w, d, nw, alpha, n);
+  return cudaGetLastError();
+}
+cudaError_t LaunchConv2D(const float* in, const float* f, float* out, const ConvGeometry& g,
+                         cudaStream_t s) {
+  const int64_t n = g.n * g.oh * g.ow * g.oc;
+  if (n == 0) return cudaSuccess;
+  Conv2DKernel<<<Blocks(n), kThreads, 0, s>>>(in, f, out, g);
+  return cudaGetLastError();
+}
+cudaError_t LaunchConv2DBackpropInput(const float* dy, const float* f, float* dx,
+                                      const ConvGeometry& g, cudaStream_t s) {
+  const int64_t n = g.n * g.h * g.w * g.c;
+  if (n == 0) return cudaSuccess;
+  Conv2DBackpropInputKernel<<<Blocks(n), kThreads, 0, s>>>(dy, f, dx, g);
+  return cudaGetLastError();
+}
+cudaError_t LaunchConv2DBackpropFilter(const float* x, const float* dy, float* df,
+                                       const ConvGeometry& g, cudaStream_t s) {
+  const int64_t nf = g.kh * g.kw * g.c * g.oc;
+  if (nf == 0) return cudaSuccess;
+  Conv2DBackpropFilterKernel<<<RowBlocks(nf), kThreads, 0, s>>>(x, dy, df, g);
+  return cudaGetLastError();
+}
+cudaError_t LaunchMaxPool(const float* x, float* y, const ConvGeometry& g, cudaStream_t s) {
+  const int64_t n = g.n * g.oh * g.ow * g.c;
+  if (n == 0) return cudaSuccess;
+  MaxPoolKernel<<<Blocks(n), kThreads, 0, s>>>(x, y, g);
+  return cudaGetLastError();
+}
+cudaError_t LaunchMaxPoolGrad(const float* x, const float* dy, float* dx, const ConvGeometry& g,
+                              cudaStream_t s) {
+  const int64_t n = g.n * g.h * g.w * g.c;
+  if (n == 0) return cudaSuccess;
+  MaxPoolGradKernel<<<Blocks(n), kThreads, 0, s>>>(x, dy, dx, g);
+  return cudaGetLastError();
+}
+
+}  // namespace sluice::cuda
