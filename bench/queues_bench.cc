@@ -338,13 +338,19 @@ void BM_MoodycamelBulk(benchmark::State& state, int P, int C, bool str) {
                TensorTuple out[kBatch];
                size_t got = q.wait_dequeue_bulk(out, kBatch);
                queued.fetch_sub(got, std::memory_order_acq_rel);
-               bool end = false;
+               size_t ends = 0;
                for (size_t i = 0; i < got; ++i) {
-                 if (out[i].empty()) { end = true; continue; }
+                 if (out[i].empty()) {
+                   ++ends;
+                   continue;
+                 }
                  *sum += ValueOf(out[i][0], 0);
                  ++*count;
                }
-               return !end;
+               // One end marker per consumer: hand back any extra this bulk
+               // dequeue took, so every other consumer still gets its own.
+               for (size_t i = 1; i < ends; ++i) q.enqueue(TensorTuple());
+               return ends == 0;
              },
              [&] {
                for (int c = 0; c < C; ++c) q.enqueue(TensorTuple());

@@ -46,6 +46,9 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
         order_.push_back(name);
       }
       Result& r = results_[name];
+      // Progress on stderr: a full run takes minutes.
+      std::fprintf(stderr, "  %s: %s\n", name.c_str(),
+                   run.error_occurred ? "error" : "done");
       if (run.error_occurred) {
         r.error = run.error_message;
         continue;
