@@ -57,12 +57,14 @@ absl::Status ReduceTyped(ReduceOp op, const Tensor& in, const std::vector<bool>&
   const T* pi = in.data<T>();
   // Fast path: the reduced axes are a suffix, so each output reduces one
   // contiguous run (row sums, the mean of a loss vector).
-  bool suffix = true;
+  bool suffix = true, prefix = true;
   {
-    bool seen = false;
+    bool seen = false, kept = false;
     for (int d = 0; d < r; ++d) {
       if (mask[d]) seen = true;
       else if (seen) suffix = false;
+      if (!mask[d]) kept = true;
+      else if (kept) prefix = false;
     }
   }
   if (suffix && count > 0) {
@@ -75,6 +77,22 @@ absl::Status ReduceTyped(ReduceOp op, const Tensor& in, const std::vector<bool>&
         case ReduceOp::kMax: po[i] = x.maxCoeff(); break;
         case ReduceOp::kMin: po[i] = x.minCoeff(); break;
         case ReduceOp::kProd: po[i] = x.prod(); break;
+      }
+    }
+  } else if (prefix && n > 0) {
+    // The reduced axes are a prefix (bias gradients, column sums): fold
+    // rows of length `on` into the output.
+    using Arr = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+    using CArr = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+    Arr o(po, on);
+    for (int64_t k = 0; k < count; ++k) {
+      CArr x(pi + k * on, on);
+      switch (op) {
+        case ReduceOp::kSum:
+        case ReduceOp::kMean: o += x; break;
+        case ReduceOp::kMax: o = o.max(x); break;
+        case ReduceOp::kMin: o = o.min(x); break;
+        case ReduceOp::kProd: o *= x; break;
       }
     }
   } else if (n > 0) {

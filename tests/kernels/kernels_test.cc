@@ -116,6 +116,13 @@ TEST(ReductionOpsTest, SumMeanMaxOverAxes) {
   ASSERT_TRUE(Reduce(ReduceOp::kMean, x, {0, 1}, false, &out).ok());
   EXPECT_EQ(out.shape(), TensorShape({}));
   EXPECT_FLOAT_EQ(out.scalar<float>(), 3.5f);
+  Tensor x3 = Tensor::FromVector<float>({1, 2, 3, 4, 5, 6, 7, 8}, {2, 2, 2});
+  ASSERT_TRUE(Reduce(ReduceOp::kSum, x3, {0, 1}, false, &out).ok());  // prefix
+  EXPECT_THAT(V<float>(out), ElementsAre(16, 20));
+  ASSERT_TRUE(Reduce(ReduceOp::kSum, x3, {0, 2}, false, &out).ok());  // neither
+  EXPECT_THAT(V<float>(out), ElementsAre(14, 22));
+  ASSERT_TRUE(Reduce(ReduceOp::kMin, x3, {0}, false, &out).ok());
+  EXPECT_THAT(V<float>(out), ElementsAre(1, 2, 3, 4));
   ASSERT_TRUE(Reduce(ReduceOp::kMax, x, {-2}, false, &out).ok());
   EXPECT_THAT(V<float>(out), ElementsAre(4, 5, 6));
   ASSERT_TRUE(Reduce(ReduceOp::kMean, Tensor::FromVector<int32_t>({1, 2}, {2}), {0}, false, &out).ok());
