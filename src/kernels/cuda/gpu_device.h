@@ -14,7 +14,7 @@
 // unless noted) in the global KernelRegistry for: Const, Identity, NoOp,
 // Shape, Reshape (host/metadata), VariableV2, Assign, Cast, Add, Sub, Mul,
 // RealDiv, Maximum, Minimum, SquaredDifference (broadcasting over <= 4
-// dims), OnesLike, ZerosLike, Relu, ReluGrad, BiasAdd, BiasAddGrad, Sum,
+// dims), AddN, OnesLike, ZerosLike, Relu, ReluGrad, BiasAdd, BiasAddGrad, Sum,
 // Mean, SluiceBroadcastReduced, Softmax, LogSoftmax,
 // SparseSoftmaxCrossEntropyWithLogits, ArgMax, MatMul (cuBLAS),
 // ApplyGradientDescent, ApplyMomentum, Conv2D, Conv2DBackpropInput,

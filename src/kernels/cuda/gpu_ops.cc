@@ -633,6 +633,24 @@ void RegisterAll() {
     const BinaryOp o = op;
     Reg(name, kF32, [o](OpKernelContext* ctx) { return BinaryKernel(ctx, o); });
   }
+  // AddN: gradients summed where a tensor feeds several ops.
+  Reg("AddN", kF32, [](OpKernelContext* ctx) -> absl::Status {
+    SLUICE_ASSIGN_OR_RETURN(Tensor acc, In(ctx, 0));
+    cuda::Broadcast4 same{{1, 1, 1, acc.NumElements()}, {0, 0, 0, 1}, {0, 0, 0, 1}};
+    for (int i = 1; i < ctx->num_inputs(); ++i) {
+      SLUICE_ASSIGN_OR_RETURN(Tensor x, In(ctx, i));
+      if (x.shape() != acc.shape()) {
+        return absl::InvalidArgumentError(absl::StrCat(OpName(ctx), ": inputs must have the same shape"));
+      }
+      SLUICE_ASSIGN_OR_RETURN(Tensor sum, NewOutput(ctx, DType::kFloat32, acc.shape()));
+      SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchBinary(BinaryOp::kAdd, acc.data<float>(), x.data<float>(),
+                                                               sum.data<float>(), sum.NumElements(), same,
+                                                               Stream(ctx))));
+      acc = sum;
+    }
+    ctx->set_output(0, acc);
+    return absl::OkStatus();
+  });
   Reg("OnesLike", kF32, [](OpKernelContext* ctx) { return FillLike(ctx, 1.f); });
   Reg("ZerosLike", kF32, [](OpKernelContext* ctx) { return FillLike(ctx, 0.f); });
   Reg("Relu", kF32, [](OpKernelContext* ctx) -> absl::Status {

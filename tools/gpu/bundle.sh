@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the GPU test binary and the sluice CLI with nvcc (sm_90) and packs
+# them, every non-system shared library they load, and converted
+# Fashion-MNIST TFRecords into gpu_bundle/ (ignored by git), with
+# gpu_bundle/run_gpu_checks.sh to run on a GPU machine:
+#   tools/gpu/bundle.sh                 # build in build-gpu, pack
+#   SLUICE_GPU_BUILD=build tools/gpu/bundle.sh   # reuse a CUDA-enabled tree
+# Data: $SLUICE_CACHE_DIR or ~/.cache/sluice/fashion-mnist (converted by
+# `sluice train` / `sluice convert`), converted here when missing.
+# cuBLAS (libcublas + libcublasLt, ~0.6 GB) is not packed: the GPU machine's
+# CUDA toolkit provides it (run_gpu_checks.sh searches the usual places).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${SLUICE_GPU_BUILD:-$root/build-gpu}
+case "$build" in /*) ;; *) build=$root/$build ;; esac
+out=$root/gpu_bundle
+SLUICE_CMAKE_ARGS="${SLUICE_CMAKE_ARGS:-} -DCMAKE_CUDA_ARCHITECTURES=90" \
+  "$root/tools/build.sh" "$build" -- --target gpu_kernels_test sluice
+rm -rf "$out"
+mkdir -p "$out/bin" "$out/lib" "$out/data"
+cp "$build/tests/gpu/gpu_kernels_test" "$build/src/cli/sluice" "$out/bin/"
+[ -x "$build/bench/sluice-bench" ] && cp "$build/bench/sluice-bench" "$out/bin/" || true
+strip --strip-debug "$out"/bin/* || true
+# Non-system libraries (the GPU machine has no Debian packages).
+for b in "$out"/bin/*; do
+  ldd "$b" | awk '/=> \//{print $3}'
+done | sort -u | while read -r lib; do
+  case "$(basename "$lib")" in
+    libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|ld-linux*|libgcc_s.so*|libcuda.so*) ;;
+    libcublas.so*|libcublasLt.so*) ;;
+    *) cp -L "$lib" "$out/lib/" ;;
+  esac
+done
+data=${SLUICE_CACHE_DIR:-$HOME/.cache/sluice/fashion-mnist}
+if [ ! -f "$data/train.manifest" ] || [ ! -f "$data/test.manifest" ]; then
+  "$out/bin/sluice" train --data "$data" --epochs 1 --max-steps 1 --logdir "" --quiet --device cpu
+fi
+cp "$data"/train* "$data"/test* "$out/data/"
+cat > "$out/run_gpu_checks.sh" <<'RUN'
+#!/usr/bin/env bash
+# Runs the GPU checks; writes everything to $OUT (default ./gpu_out).
+here=$(cd "$(dirname "$0")" && pwd)
+OUT=${OUT:-$PWD/gpu_out}
+mkdir -p "$OUT"
+cublas=""
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
+         $(python3 -c 'import nvidia.cublas, os; print(os.path.join(nvidia.cublas.__path__[0], "lib"))' 2>/dev/null); do
+  [ -e "$d/libcublas.so.13" ] && cublas="$d" && break
+done
+export LD_LIBRARY_PATH="$here/lib${cublas:+:$cublas}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+{
+  echo "== device"; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
+  echo "cublas from: ${cublas:-not found}"
+} > "$OUT/summary.txt"
+rc=0
+echo "== gpu_kernels_test" | tee -a "$OUT/summary.txt"
+timeout 300 "$here/bin/gpu_kernels_test" > "$OUT/gpu_tests.log" 2>&1 || rc=1
+tail -25 "$OUT/gpu_tests.log" >> "$OUT/summary.txt"
+for model in mlp softmax; do
+  echo "== sluice train --model $model --device gpu" | tee -a "$OUT/summary.txt"
+  timeout 240 "$here/bin/sluice" train --model "$model" --device gpu --batch-size 256 \
+      --data "$here/data" --logdir "$OUT/run-$model" --json > "$OUT/train-$model.log" 2>&1 || rc=1
+  grep -E "done|finished|^\{" "$OUT/train-$model.log" >> "$OUT/summary.txt"
+  tail -3 "$OUT/train-$model.log" >> "$OUT/summary.txt"
+done
+if [ -x "$here/bin/sluice-bench" ]; then
+  timeout 200 "$here/bin/sluice-bench" --json --filter gpu > "$OUT/bench.json" 2>&1 || rc=1
+fi
+rm -rf "$OUT"/run-*  # events and checkpoints: not needed back
+echo "rc=$rc" >> "$OUT/summary.txt"
+exit $rc
+RUN
+chmod +x "$out/run_gpu_checks.sh"
+du -sh "$out"
