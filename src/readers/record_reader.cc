@@ -55,6 +55,19 @@ RecordReader::RecordReader(std::unique_ptr<internal::ByteSource> source,
     : options_(options), name_(std::move(name)) {
   if (options_.compression == Compression::kNone) {
     source_ = std::move(source);
+    // A stream already in memory is read in place: records are views into
+    // it, so nothing is copied into chunks.
+    std::string_view all;
+    RefPtr mapped = source_->Mapped(&all);
+    if (mapped && (options_.max_decompressed_bytes == 0 ||
+                   all.size() <= options_.max_decompressed_bytes)) {
+      chunk_ = std::move(mapped);
+      data_ = const_cast<char*>(all.data());
+      cap_ = end_ = all.size();
+      total_read_ = all.size();
+      eof_ = true;
+      (void)source_->Seek(all.size());
+    }
   } else {
     source_ = internal::NewInflateSource(std::move(source), options_.compression,
                                          options_.inflater, options_.buffer_size, name_);
@@ -248,6 +261,11 @@ absl::Status RecordReader::Seek(uint64_t offset) {
   }
   if (source_->CanSeek() && options_.compression == Compression::kNone) {
     SLUICE_RETURN_IF_ERROR(source_->Seek(offset));
+    // Start a fresh chunk: the old one may be memory read in place, which
+    // must never be written.
+    chunk_ = RefPtr();
+    data_ = nullptr;
+    cap_ = 0;
     base_offset_ = offset;
     total_read_ = offset;
     pos_ = end_ = 0;

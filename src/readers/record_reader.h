@@ -105,7 +105,9 @@ class RecordReader {
   // InvalidArgument for bad options. `path` names the file in messages.
   static absl::StatusOr<std::unique_ptr<RecordReader>> Open(std::string path,
                                                             RecordReaderOptions options);
-  // Reads `data`, which must outlive the reader; `name` is used in messages.
+  // Reads `data` in place (uncompressed: records are views into it, with no
+  // copy). `data` must outlive the reader and every record, chunk() or
+  // RecordBatch owner taken from it; `name` is used in messages.
   static absl::StatusOr<std::unique_ptr<RecordReader>> FromMemory(
       std::string_view data, RecordReaderOptions options, std::string name = "<memory>");
 

@@ -326,3 +326,41 @@ TEST(RecordReaderTest, StatsCountRecordsAndPayloadBytes) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(RecordReaderInPlaceTest, MemoryStreamRecordsAreViewsIntoTheCallersBytes) {
+  const std::string data = ::sluice::testing::FrameRecords({"alpha", "", "gamma"});
+  auto reader = *RecordReader::FromMemory(data, {});
+  auto first = reader->Next();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->data, "alpha");
+  // No copy: the view points into `data` itself (12-byte header first).
+  EXPECT_EQ(first->data.data(), data.data() + 12);
+  RecordBatch batch;
+  ASSERT_TRUE(reader->ReadMany(10, &batch).ok());
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch.record(1), "gamma");
+  EXPECT_TRUE(absl::IsOutOfRange(reader->Next().status()));
+}
+
+TEST(RecordReaderInPlaceTest, SeekBackwardAndPastTheEndOfAnInPlaceStream) {
+  const std::string data = ::sluice::testing::FrameRecords({"a", "bb", "ccc"});
+  auto reader = *RecordReader::FromMemory(data, {});
+  ASSERT_TRUE(reader->Next().ok());
+  auto second = reader->Next();
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(reader->Seek(0).ok());
+  EXPECT_EQ(reader->Next()->data, "a");
+  ASSERT_TRUE(reader->Seek(second->offset).ok());
+  EXPECT_EQ(reader->Next()->data, "bb");
+  ASSERT_TRUE(reader->Seek(data.size() + 100).ok());
+  EXPECT_TRUE(absl::IsOutOfRange(reader->Next().status()));
+  // And back into the stream after a seek past its end.
+  ASSERT_TRUE(reader->Seek(0).ok());
+  EXPECT_EQ(reader->Next()->data, "a");
+}
+
+}  // namespace
+}  // namespace sluice

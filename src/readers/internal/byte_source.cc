@@ -53,6 +53,11 @@ class MemorySource final : public ByteSource {
     pos_ += k;
     return k;
   }
+  RefPtr Mapped(std::string_view* all) override {
+    *all = data_;
+    // The caller owns the bytes (and keeps them alive, per the contract).
+    return Buffer::Wrap(const_cast<char*>(data_.data()), data_.size(), HostAllocator(), [] {});
+  }
   absl::Status Rewind() override { return Seek(0); }
   bool CanSeek() const override { return true; }
   absl::Status Seek(uint64_t offset) override {

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "core/buffer.h"
 
 namespace sluice::internal {
 
@@ -26,6 +27,11 @@ class ByteSource {
 
   // Starts again from the first byte.
   virtual absl::Status Rewind() = 0;
+
+  // When every byte of the stream is already in memory: sets *all to them
+  // and returns a buffer that keeps them valid, so a reader can hand out
+  // records without copying. Null otherwise.
+  virtual RefPtr Mapped(std::string_view* all) { return RefPtr(); }
 
   // True when Seek works (uncompressed files and memory).
   virtual bool CanSeek() const { return false; }
