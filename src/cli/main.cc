@@ -8,6 +8,9 @@
 #include <string_view>
 
 #include "cli/convert.h"
+#if SLUICE_CLI_HAVE_GEN
+#include "cli/gen.h"
+#endif
 #include "cli/inspect.h"
 #if SLUICE_CLI_HAVE_TRAIN
 #include "cli/train.h"
@@ -23,6 +26,9 @@ struct Command {
 
 int Inspect(int argc, char** argv) { return sluice::cli::RunInspect(argc, argv, std::cout, std::cerr); }
 int Convert(int argc, char** argv) { return sluice::cli::RunConvert(argc, argv, std::cout, std::cerr); }
+#if SLUICE_CLI_HAVE_GEN
+int Gen(int argc, char** argv) { return sluice::cli::RunGen(argc, argv, std::cout, std::cerr); }
+#endif
 #if SLUICE_CLI_HAVE_TRAIN
 int Train(int argc, char** argv) { return sluice::cli::RunTrain(argc, argv, std::cout, std::cerr); }
 #endif
@@ -31,6 +37,10 @@ constexpr Command kCommands[] = {
     {"inspect", "records, CRC status, compression, payload kind and features of TFRecord files",
      Inspect},
     {"convert", "IDX images and labels (MNIST, Fashion-MNIST) to sharded TFRecords", Convert},
+#if SLUICE_CLI_HAVE_GEN
+    {"gen", "synthetic MNIST-like TFRecord shards with a manifest (sizes, compression, damage)",
+     Gen},
+#endif
 #if SLUICE_CLI_HAVE_TRAIN
     {"train", "train softmax / mlp / cnn on Fashion-MNIST TFRecords (CPU or GPU)", Train},
 #endif
