@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build ccache pkg-config
       libabsl-dev libtbb-dev libeigen3-dev libconcurrentqueue-dev zlib1g-dev
       libisal-dev libdeflate-dev libgtest-dev libgmock-dev libbenchmark-dev
-      libprotobuf-dev protobuf-compiler libssl-dev)
+      libprotobuf-dev protobuf-compiler libssl-dev
+      dataset-fashion-mnist)   # the main job's default data set (IDX files)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
