@@ -23,6 +23,15 @@ inline bool RegisterBaseline(const char* result, const char* baseline) {
   return true;
 }
 
+// Marks a result as not measurable here (no GPU, a peer not installed):
+// it is reported as skipped and, unlike SkipWithError, does not make
+// sluice-bench fail. Return from the benchmark function right after.
+inline constexpr char kSkipPrefix[] = "skipped: ";
+inline void Skip(benchmark::State& state, const std::string& why) {
+  state.SkipWithError((kSkipPrefix + why).c_str());
+}
+inline bool IsSkip(const std::string& error) { return error.rfind(kSkipPrefix, 0) == 0; }
+
 }  // namespace sluice::bench
 
 #define SLUICE_BENCH_CONCAT_INNER_(a, b) a##b

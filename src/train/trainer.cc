@@ -202,7 +202,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   result.model = ModelKindName(o.model);
   result.device = gpu ? "gpu" : "cpu";
   result.epochs = first_epoch;
-  double train_seconds = 0, wait_seconds = 0;
+  double measured_seconds = 0, measured_wait = 0;
   const auto start = Clock::now();
   bool images_logged = false;
 
@@ -236,6 +236,14 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                                          {gr.train_op}, &out));
       ++epoch_steps;
       ++result.steps;
+      if (result.steps > o.warmup_steps) {
+        measured_seconds += Seconds(Clock::now() - t0);
+        measured_wait += Seconds(t1 - t0);
+        ++result.measured_steps;
+      } else if (result.steps == o.warmup_steps) {
+        // Warm-up work still queued on an asynchronous device is not measured.
+        SLUICE_RETURN_IF_ERROR(device->Sync());
+      }
       if (fetch_loss) {
         const float l = out[0].scalar<float>();
         if (!std::isfinite(l)) {
@@ -265,13 +273,13 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       if (o.max_steps > 0 && result.steps >= o.max_steps) break;
     }
     // The last steps may still be running on the device.
+    const auto sync_start = Clock::now();
     SLUICE_RETURN_IF_ERROR(device->Sync());
+    if (result.steps > o.warmup_steps) measured_seconds += Seconds(Clock::now() - sync_start);
     es.seconds = Seconds(Clock::now() - epoch_start);
     es.mean_loss = loss_n ? loss_sum / loss_n : 0;
     es.samples_per_second = epoch_steps * o.batch_size / std::max(1e-9, es.seconds);
     es.input_wait_fraction = epoch_wait / std::max(1e-9, es.seconds);
-    train_seconds += es.seconds;
-    wait_seconds += epoch_wait;
 
     if (o.evaluate && !o.test.files.empty()) {
       PipelineMetrics eval_metrics;
@@ -339,9 +347,10 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     if (o.max_steps > 0 && result.steps >= o.max_steps) break;
   }
   result.seconds = Seconds(Clock::now() - start);
+  result.measured_seconds = measured_seconds;
   result.samples_per_second =
-      train_seconds > 0 ? result.steps * o.batch_size / train_seconds : 0;
-  result.input_wait_fraction = train_seconds > 0 ? wait_seconds / train_seconds : 0;
+      measured_seconds > 0 ? result.measured_steps * o.batch_size / measured_seconds : 0;
+  result.input_wait_fraction = measured_seconds > 0 ? measured_wait / measured_seconds : 0;
   if (events) SLUICE_RETURN_IF_ERROR(events->Close());
   return result;
 }

@@ -59,6 +59,9 @@ struct TrainOptions {
   std::string logdir;        // empty: no events, no checkpoints
   bool resume = false;
   int64_t max_steps = 0;     // > 0: stop after this many steps (benchmarks)
+  // The first `warmup_steps` steps (graph and pipeline start-up, first
+  // allocations) are left out of samples_per_second and input_wait_fraction.
+  int64_t warmup_steps = 0;
   bool evaluate = true;      // test accuracy after each epoch
   double progress_seconds = 5;
   int parse_threads = 2;
@@ -82,8 +85,13 @@ struct TrainResult {
   int epochs = 0;      // epochs completed, resumed ones included
   int64_t steps = 0;   // steps run by this call
   double test_accuracy = -1;
-  double samples_per_second = 0;   // over this call's training steps
-  double input_wait_fraction = 0;  // time waiting for the next batch / step time
+  // Over this call's training steps after the warm-up: samples / (time
+  // from asking for each batch to its step's return, plus the device
+  // syncs at epoch ends); evaluation and checkpoints are not counted.
+  double samples_per_second = 0;
+  double input_wait_fraction = 0;  // time waiting for the next batch / that time
+  int64_t measured_steps = 0;      // steps behind samples_per_second
+  double measured_seconds = 0;
   double seconds = 0;
   std::vector<EpochStats> per_epoch;
 };

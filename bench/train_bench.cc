@@ -1,0 +1,137 @@
+// train.mlp.cpu.end_to_end / train.mlp.gpu.end_to_end: the job behind
+// `sluice train --model mlp` (train::Train, the same code), from TFRecord
+// shards on disk through the whole input pipeline (read, shuffle, batch,
+// parse, prefetch, device copy) to the momentum/Adam step, with the test
+// evaluation and checkpoints switched off. Items are training samples;
+// time is the trainer's own measure over a fixed number of steps after a
+// warm-up (graph build, first allocations and the pipeline start-up are
+// left out), reported as manual time.
+//
+// Data: synthetic MNIST-like Examples (pipeline/synthetic_records.h,
+// 784-byte images, labels in [0, 10)) written once per process into a
+// temporary folder: uncompressed for the CPU result, gzip for the GPU one.
+// The GPU result needs a CUDA device; without one it is skipped
+// (sluice::bench::Skip), so a CPU-only run stays green.
+//
+// Counters: input_wait_fraction (the share of step time spent waiting for
+// the next batch).
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "bench/harness.h"
+#include "benchmark/benchmark.h"
+#include "pipeline/synthetic_records.h"
+#include "train/trainer.h"
+
+namespace sluice {
+namespace {
+
+constexpr int64_t kRecords = 16384;
+constexpr int kShards = 4;
+constexpr int64_t kWarmupSteps = 10;
+constexpr int64_t kMeasuredSteps = 120;
+
+// The shards for `compression`, written on first use; removed at exit.
+class BenchData {
+ public:
+  ~BenchData() {
+    std::error_code ec;
+    if (!root_.empty()) std::filesystem::remove_all(root_, ec);
+  }
+  absl::StatusOr<train::RecordFiles> Files(Compression compression) {
+    auto it = made_.find(compression);
+    if (it != made_.end()) return it->second;
+    if (root_.empty()) {
+      std::string tmpl =
+          (std::filesystem::temp_directory_path() / "sluice_train_bench_XXXXXX").string();
+      if (::mkdtemp(tmpl.data()) == nullptr) return absl::InternalError("mkdtemp failed");
+      root_ = tmpl;
+    }
+    SyntheticOptions so;
+    so.out_dir = (std::filesystem::path(root_) / CompressionName(compression)).string();
+    so.records = kRecords;
+    so.shards = kShards;
+    so.record_bytes = 28 * 28;
+    so.compression = compression;
+    so.seed = 7;
+    SLUICE_ASSIGN_OR_RETURN(Manifest m, GenerateSynthetic(so));
+    train::RecordFiles f{m.files(), m.records, compression};
+    made_.emplace(compression, f);
+    return f;
+  }
+
+ private:
+  std::string root_;
+  std::map<Compression, train::RecordFiles> made_;
+};
+
+BenchData& Data() {
+  static BenchData d;
+  return d;
+}
+
+void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
+                 Compression compression) {
+  if (std::string(device) == "gpu" && !train::GpuAvailable()) {
+    bench::Skip(state, "no CUDA device");
+    return;
+  }
+  absl::StatusOr<train::RecordFiles> files = Data().Files(compression);
+  if (!files.ok()) {
+    state.SkipWithError(std::string(files.status().message()).c_str());
+    return;
+  }
+  train::TrainOptions o;
+  o.model = train::ModelKind::kMlp;
+  o.device = device;
+  o.batch_size = batch;
+  o.train = *files;
+  o.epochs = 1000;  // max_steps ends the run
+  o.warmup_steps = kWarmupSteps;
+  o.max_steps = kWarmupSteps + kMeasuredSteps;
+  o.evaluate = false;
+  int64_t samples = 0;
+  double wait = 0;
+  for (auto _ : state) {
+    absl::StatusOr<train::TrainResult> r = train::Train(o);
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      return;
+    }
+    if (r->measured_steps != kMeasuredSteps || r->measured_seconds <= 0) {
+      state.SkipWithError("the trainer did not run the measured steps");
+      return;
+    }
+    state.SetIterationTime(r->measured_seconds);
+    samples += r->measured_steps * batch;
+    wait = r->input_wait_fraction;
+  }
+  state.SetItemsProcessed(samples);
+  state.counters["input_wait_fraction"] = wait;
+}
+
+void BM_TrainMlpCpu(benchmark::State& state) {
+  RunEndToEnd(state, "cpu", 128, Compression::kNone);
+}
+void BM_TrainMlpGpu(benchmark::State& state) {
+  RunEndToEnd(state, "gpu", 256, Compression::kGzip);
+}
+
+}  // namespace
+}  // namespace sluice
+
+// One Train per iteration (a few seconds each): the repetitions give the spread.
+BENCHMARK(sluice::BM_TrainMlpCpu)
+    ->Name("train.mlp.cpu.end_to_end")
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(sluice::BM_TrainMlpGpu)
+    ->Name("train.mlp.gpu.end_to_end")
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
