@@ -31,7 +31,9 @@
 // makes later runs fail with FailedPrecondition. The destructor closes.
 //
 // Thread-safe: Run may be called from many threads at once (queue runner
-// threads do). The graph must outlive the session.
+// threads do). The graph must outlive the session, and the session must
+// outlive every Run in flight: stop and join the threads that run in it
+// (Coordinator::RequestStop + Join) before destroying it.
 
 #include <atomic>
 #include <functional>
