@@ -29,6 +29,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr int64_t kSummarySteps = 100;
+
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 double DefaultLearningRate(ModelKind k) {
@@ -229,7 +231,12 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       epoch_wait += Seconds(t1 - t0);
       // Fetching the loss waits for the step; do it only now and then so
       // that the host runs ahead of an asynchronous device.
-      const bool fetch_loss = epoch_steps % 50 == 0 || !gpu;
+      // Summaries every kSummarySteps global steps and at each epoch's
+      // first step (short epochs get a loss point too).
+      const int64_t global_step = epoch * steps_per_epoch + epoch_steps + 1;
+      const bool summarize =
+          events != nullptr && (global_step % kSummarySteps == 0 || epoch_steps == 0);
+      const bool fetch_loss = epoch_steps % 50 == 0 || !gpu || summarize;
       SLUICE_RETURN_IF_ERROR(session.Run({{gr.images, (*batch)[0]}, {gr.labels, (*batch)[1]}},
                                          fetch_loss ? std::vector<Output>{gr.loss}
                                                     : std::vector<Output>{},
@@ -251,12 +258,12 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
         }
         loss_sum += l;
         ++loss_n;
-        if (events && result.steps % 100 < 50 && epoch_steps % 50 == 0) {
+        if (summarize) {
           SummaryBuilder sb;
           sb.AddScalar("loss", l);
           sb.AddScalar(absl::StrCat("queue/device_prefetch/fraction_of_", o.prefetch_depth, "_full"),
                        static_cast<float>(prefetch.last_fill_fraction()));
-          (void)events->AddSummary(sb.bytes(), epoch * steps_per_epoch + epoch_steps);
+          (void)events->AddSummary(sb.bytes(), global_step);
         }
       }
       const auto now = Clock::now();
@@ -329,6 +336,13 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       if (es.test_accuracy >= 0) sb.AddScalar("accuracy", es.test_accuracy);
       sb.AddScalar("samples_per_second", es.samples_per_second);
       sb.AddScalar("input_wait_fraction", es.input_wait_fraction);
+      for (const StageSnapshot& st : metrics.Snapshot()) {
+        if (st.threads < 1 || st.wall_ns <= 0) continue;
+        const double total = static_cast<double>(st.wall_ns) * st.threads;
+        sb.AddScalar(absl::StrCat("pipeline/", st.name, "/busy_fraction"), st.busy_ns / total);
+        sb.AddScalar(absl::StrCat("pipeline/", st.name, "/input_wait_fraction"),
+                     st.input_wait_ns / total);
+      }
       std::vector<Output> wf;
       for (const Variable& v : gr.weights) wf.push_back(v.value());
       std::vector<Tensor> wv;

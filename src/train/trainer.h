@@ -11,12 +11,14 @@
 //    read 12% busy ... | parse 35% busy ..."
 // and one line per epoch with the test accuracy.
 //
-// Events (logdir/events.out.tfevents.*): scalars "loss", "accuracy",
-// "samples_per_second", "input_wait_fraction" and
-// "queue/device_prefetch/fraction_of_N_full" (TensorFlow's queue fill tag),
-// "queue/prefetch/fraction_full"; a histogram per weight each epoch; three
-// test images once. Checkpoints: logdir/model.ckpt-STEP after every epoch
-// (Saver over every global variable: weights, momentum accumulators,
+// Events (logdir/events.out.tfevents.*): scalars "loss" and
+// "queue/device_prefetch/fraction_of_N_full" (TensorFlow's queue fill tag)
+// every 100 steps and at each epoch's first step; per epoch "accuracy",
+// "samples_per_second", "input_wait_fraction",
+// "pipeline/<stage>/busy_fraction" and ".../input_wait_fraction" for the
+// read, parse, prefetch and device_copy stages, and a histogram per
+// weight; three test images once. Checkpoints: logdir/model.ckpt-STEP
+// after every epoch (Saver over every global variable: weights, momentum accumulators,
 // global_step). With `resume`, the latest checkpoint in logdir is restored
 // and training continues with the epoch after the one it ended.
 //

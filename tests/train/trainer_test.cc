@@ -1,0 +1,247 @@
+// train::Train end to end on small synthetic IDX data converted by
+// cli::ConvertIdx: accuracy above chance, checkpoints, deterministic
+// resume, TensorBoard events and the --json line.
+
+#include "train/trainer.h"
+
+#include <filesystem>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cli/convert.h"
+#include "gmock/gmock.h"
+#include "graph/checkpoint_state.h"
+#include "graph_b/event_decoder.h"
+#include "graph_b/test_tmpdir.h"
+#include "gtest/gtest.h"
+#include "readers/record_reader.h"
+#include "synthetic_idx.h"
+
+namespace sluice::train {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kTrain = 640, kTest = 200, kBatch = 32;
+
+struct Data {
+  RecordFiles train, test;
+};
+
+Data Convert(const testing::TempDir& tmp) {
+  Data d;
+  const std::string idx = tmp.Join("idx");
+  const testing::IdxPair tr = testing::WriteBarIdx(idx, "train", kTrain, 11);
+  const testing::IdxPair te = testing::WriteBarIdx(idx, "t10k", kTest, 12);
+  cli::ConvertIdxOptions o;
+  o.images = tr.images;
+  o.labels = tr.labels;
+  o.out_dir = tmp.Join("data");
+  o.prefix = "train";
+  o.shards = 2;
+  auto train = cli::ConvertIdx(o);
+  EXPECT_TRUE(train.ok()) << train.status();
+  o.images = te.images;
+  o.labels = te.labels;
+  o.prefix = "test";
+  o.shards = 1;
+  auto test = cli::ConvertIdx(o);
+  EXPECT_TRUE(test.ok()) << test.status();
+  if (!train.ok() || !test.ok()) return d;
+  d.train = {train->files, train->records, train->compression};
+  d.test = {test->files, test->records, test->compression};
+  return d;
+}
+
+TrainOptions Options(const Data& d, ModelKind model, int epochs, const std::string& logdir) {
+  TrainOptions o;
+  o.model = model;
+  o.device = "cpu";
+  o.epochs = epochs;
+  o.batch_size = kBatch;
+  o.seed = 5;
+  o.deterministic = true;
+  o.parse_threads = 1;
+  o.train = d.train;
+  o.test = d.test;
+  o.logdir = logdir;
+  return o;
+}
+
+std::vector<testing::DecodedEvent> ReadEvents(const std::string& logdir) {
+  std::vector<testing::DecodedEvent> out;
+  for (const auto& entry : std::filesystem::directory_iterator(logdir)) {
+    if (entry.path().filename().string().rfind("events.out.tfevents", 0) != 0) continue;
+    auto reader = RecordReader::Open(entry.path().string(), {});
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    if (!reader.ok()) continue;
+    while (true) {
+      auto rec = (*reader)->Next();
+      if (!rec.ok()) {
+        EXPECT_EQ(rec.status().code(), absl::StatusCode::kOutOfRange) << rec.status();
+        break;
+      }
+      testing::DecodedEvent e;
+      EXPECT_TRUE(testing::DecodeEvent(rec->data, &e)) << "record " << out.size();
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+TEST(TrainerTest, MlpBeatsChanceAndCheckpointsEveryEpoch) {
+  testing::TempDir tmp;
+  const Data d = Convert(tmp);
+  ASSERT_EQ(d.train.records, kTrain);
+  const std::string logdir = tmp.Join("run");
+  absl::StatusOr<TrainResult> r = Train(Options(d, ModelKind::kMlp, 2, logdir));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->model, "mlp");
+  EXPECT_EQ(r->device, "cpu");
+  EXPECT_EQ(r->epochs, 2);
+  EXPECT_EQ(r->steps, 2 * (kTrain / kBatch));
+  ASSERT_EQ(r->per_epoch.size(), 2u);
+  // Ten classes: chance is 0.1; the bars are easy to tell apart.
+  EXPECT_GT(r->test_accuracy, 0.6);
+  EXPECT_EQ(r->test_accuracy, r->per_epoch[1].test_accuracy);
+  EXPECT_GT(r->samples_per_second, 0);
+  EXPECT_GE(r->input_wait_fraction, 0);
+  EXPECT_LE(r->input_wait_fraction, 1);
+  std::optional<std::string> last = LatestCheckpoint(logdir);
+  ASSERT_TRUE(last.has_value());
+  EXPECT_THAT(*last, ::testing::EndsWith(absl::StrCat("model.ckpt-", 2 * (kTrain / kBatch))));
+}
+
+TEST(TrainerTest, SoftmaxAndCnnTrainAboveChance) {
+  testing::TempDir tmp;
+  const Data d = Convert(tmp);
+  for (ModelKind k : {ModelKind::kSoftmax, ModelKind::kCnn}) {
+    TrainOptions o = Options(d, k, 1, "");
+    absl::StatusOr<TrainResult> r = Train(o);
+    ASSERT_TRUE(r.ok()) << ModelKindName(k) << ": " << r.status();
+    EXPECT_GT(r->test_accuracy, 0.3) << ModelKindName(k);
+  }
+}
+
+TEST(TrainerTest, DeterministicResumeContinuesFromTheSavedStepWithIdenticalResults) {
+  testing::TempDir tmp;
+  const Data d = Convert(tmp);
+  absl::StatusOr<TrainResult> whole = Train(Options(d, ModelKind::kMlp, 2, tmp.Join("whole")));
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_EQ(whole->per_epoch.size(), 2u);
+
+  const std::string split = tmp.Join("split");
+  absl::StatusOr<TrainResult> first = Train(Options(d, ModelKind::kMlp, 1, split));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->per_epoch[0].mean_loss, whole->per_epoch[0].mean_loss);
+  TrainOptions again = Options(d, ModelKind::kMlp, 2, split);
+  again.resume = true;
+  absl::StatusOr<TrainResult> rest = Train(again);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  // Only the second epoch ran, from the saved step, and it is the same
+  // computation as in the uninterrupted run.
+  EXPECT_EQ(rest->steps, kTrain / kBatch);
+  EXPECT_EQ(rest->epochs, 2);
+  ASSERT_EQ(rest->per_epoch.size(), 1u);
+  EXPECT_EQ(rest->per_epoch[0].epoch, 2);
+  EXPECT_EQ(rest->per_epoch[0].mean_loss, whole->per_epoch[1].mean_loss);
+  EXPECT_EQ(rest->test_accuracy, whole->test_accuracy);
+  EXPECT_THAT(LatestCheckpoint(split).value_or(""),
+              ::testing::EndsWith(absl::StrCat("model.ckpt-", 2 * (kTrain / kBatch))));
+
+  // Resuming a finished run trains nothing more.
+  absl::StatusOr<TrainResult> done = Train(again);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->steps, 0);
+  EXPECT_EQ(done->epochs, 2);
+}
+
+TEST(TrainerTest, EventsHaveLossAccuracyHistogramsAndImages) {
+  testing::TempDir tmp;
+  const Data d = Convert(tmp);
+  const std::string logdir = tmp.Join("run");
+  absl::StatusOr<TrainResult> r = Train(Options(d, ModelKind::kMlp, 2, logdir));
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<testing::DecodedEvent> events = ReadEvents(logdir);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0].file_version, "brain.Event:2");
+  std::set<std::string> scalars, histograms;
+  int images = 0, accuracy_points = 0;
+  for (const auto& e : events) {
+    for (const auto& v : e.values) {
+      if (v.simple_value.has_value()) scalars.insert(v.tag);
+      if (v.histo.has_value()) {
+        histograms.insert(v.tag);
+        EXPECT_GT(v.histo->num, 0) << v.tag;
+      }
+      if (v.image.has_value()) {
+        ++images;
+        EXPECT_EQ(v.image->height, 28);
+        EXPECT_EQ(v.image->width, 28);
+        EXPECT_EQ(v.image->encoded.substr(1, 3), "PNG");
+      }
+      if (v.tag == "accuracy") {
+        ++accuracy_points;
+        EXPECT_GT(*v.simple_value, 0.1f);
+        EXPECT_EQ(e.step % (kTrain / kBatch), 0);
+      }
+    }
+  }
+  EXPECT_TRUE(scalars.count("loss"));
+  EXPECT_TRUE(scalars.count("accuracy"));
+  EXPECT_TRUE(scalars.count("samples_per_second"));
+  EXPECT_TRUE(scalars.count("input_wait_fraction"));
+  EXPECT_TRUE(scalars.count("queue/device_prefetch/fraction_of_3_full"));
+  EXPECT_TRUE(scalars.count("pipeline/parse/busy_fraction"));
+  EXPECT_EQ(accuracy_points, 2);
+  // A histogram per weight (mlp: two kernels and two biases).
+  EXPECT_EQ(histograms.size(), 4u);
+  EXPECT_EQ(images, 3);
+}
+
+TEST(TrainerTest, JsonLineHasExactlyTheSixKeys) {
+  TrainResult r;
+  r.model = "mlp";
+  r.device = "cpu";
+  r.epochs = 3;
+  r.test_accuracy = 0.8812;
+  r.samples_per_second = 12345.6;
+  r.input_wait_fraction = 0.0123;
+  const std::string json = TrainResultJson(r);
+  EXPECT_EQ(json.find('\n'), std::string::npos);
+  std::vector<std::string> keys;
+  const std::regex key("\"([a-z_]+)\":");
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), key); it != std::sregex_iterator();
+       ++it) {
+    keys.push_back((*it)[1]);
+  }
+  EXPECT_THAT(keys, ::testing::ElementsAre("model", "device", "epochs", "test_accuracy",
+                                           "samples_per_second", "input_wait_fraction"));
+  EXPECT_THAT(json, HasSubstr("\"model\":\"mlp\""));
+  EXPECT_THAT(json, HasSubstr("\"epochs\":3"));
+  EXPECT_THAT(json, HasSubstr("\"test_accuracy\":0.8812"));
+}
+
+TEST(TrainerTest, BadOptionsAreInvalidArgument) {
+  testing::TempDir tmp;
+  const Data d = Convert(tmp);
+  TrainOptions o = Options(d, ModelKind::kMlp, 1, "");
+  o.device = "tpu";
+  EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.device = "cpu";
+  o.batch_size = kTrain + 1;
+  EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.batch_size = 0;
+  EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kInvalidArgument);
+  if (!GpuAvailable()) {
+    o.batch_size = kBatch;
+    o.device = "gpu";
+    EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kNotFound);
+  }
+}
+
+}  // namespace
+}  // namespace sluice::train
