@@ -307,6 +307,37 @@ void BM_ShuffleOverhead(benchmark::State& state) {
   state.SetItemsProcessed(buffered);
 }
 
+// The parse stage alone: ImageLabelParser on batches of 128 serialized
+// records already in memory (one thread).
+void BM_ParseStage(benchmark::State& state) {
+  absl::StatusOr<Manifest> m = Shards(Compression::kNone);
+  if (!m.ok()) {
+    state.SkipWithError(std::string(m.status().message()).c_str());
+    return;
+  }
+  auto it = TFRecordDataset({m->shards[0].file}).MakeIterator();
+  std::vector<TensorTuple> batches;
+  while (true) {
+    auto b = (*it)->GetNextMany(kBatch);
+    if (!b.ok()) break;
+    batches.push_back(*std::move(b));
+  }
+  auto parser = ImageLabelParser::Create(kImageBytes);
+  int64_t records = 0;
+  for (auto _ : state) {
+    for (const TensorTuple& b : batches) {
+      auto parsed = parser->Parse(b[0]);
+      if (!parsed.ok()) {
+        state.SkipWithError(std::string(parsed.status().message()).c_str());
+        return;
+      }
+      records += (*parsed)[0].dim(0);
+      benchmark::DoNotOptimize((*parsed)[0].raw_data());
+    }
+  }
+  state.SetItemsProcessed(records);
+}
+
 // The Python peer, run as a subprocess on the uncompressed shards.
 void BM_TorchDataLoader(benchmark::State& state) {
   // Debian's python3-torch lives under /usr/bin/python3 (a PATH python3
@@ -359,6 +390,7 @@ BENCHMARK(BM_QueueShuffleBatchGzip)->Name("pipeline.queue.shuffle_batch.gzip")->
 BENCHMARK(BM_Dataset)->Name("pipeline.dataset")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DatasetGzip)->Name("pipeline.dataset.gzip")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ShuffleOverhead)->Name("pipeline.memory.shuffle_overhead")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParseStage)->Name("pipeline.stage.parse")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TorchDataLoader)->Name("pipeline.baseline.torch_dataloader")->UseManualTime()->Unit(benchmark::kMillisecond);
 
 SLUICE_BENCH_BASELINE("pipeline.queue.shuffle_batch", "pipeline.baseline.torch_dataloader");

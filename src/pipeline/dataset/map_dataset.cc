@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "pipeline/dataset/dataset.h"
-#include "tbb/task_group.h"
+#include "pipeline/internal/task_runner.h"
 
 namespace sluice {
 namespace {
@@ -110,7 +110,7 @@ class MapDataset final : public DatasetBase {
       }
       sh_->cv.notify_all();
       if (runner_.joinable()) runner_.join();
-      tasks_->wait();
+      tasks_.Wait();
     }
     absl::Status GetNext(TensorTuple* out, bool* end) override {
       if (!runner_.joinable()) runner_ = std::thread([this] { Run(); });
@@ -175,7 +175,7 @@ class MapDataset final : public DatasetBase {
         std::shared_ptr<Shared> sh = sh_;
         const MapDataset* d = d_;
         auto arg = std::make_shared<TensorTuple>(std::move(in));
-        tasks_->run([sh, slot, d, arg] {
+        tasks_.Run([sh, slot, d, arg] {
           TensorTuple out;
           bool end = false;
           absl::Status st = d->Apply(std::move(*arg), &out, &end);
@@ -192,8 +192,7 @@ class MapDataset final : public DatasetBase {
     const MapDataset* d_;
     std::unique_ptr<IteratorBase> in_;  // used by runner_ only
     std::shared_ptr<Shared> sh_;
-    // unique_ptr: tbb::task_group's destructor may throw; ours must not.
-    std::unique_ptr<tbb::task_group> tasks_ = std::make_unique<tbb::task_group>();
+    internal::TaskRunner tasks_;  // oneTBB (plain threads under TSan)
     std::thread runner_;
   };
 
