@@ -22,7 +22,8 @@ void PrintUsage(std::ostream& out) {
          "  --batch-size N     default 128\n"
          "  --seed N           default 1\n"
          "  --deterministic    same results for the same seed (sequential pipeline order)\n"
-         "  --lr X             learning rate (momentum SGD, momentum 0.9)\n"
+         "  --optimizer O      sgd, momentum (0.9), nesterov, adam; default per model\n"
+         "  --lr X             learning rate (default per model and optimizer)\n"
          "  --data DIR         converted TFRecords (default $SLUICE_CACHE_DIR or\n"
          "                     ~/.cache/sluice/fashion-mnist); converted from --idx-dir once\n"
          "  --idx-dir DIR      IDX files (default /usr/share/datasets/fashion-mnist)\n"
@@ -127,6 +128,10 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
       if (!absl::SimpleAtoi(v, &o.batch_size) || o.batch_size < 1) return bad();
     } else if (arg == "--seed") {
       if (!absl::SimpleAtoi(v, &o.seed)) return bad();
+    } else if (arg == "--optimizer") {
+      absl::StatusOr<train::OptimizerKind> k = train::ParseOptimizerKind(v);
+      if (!k.ok()) return bad();
+      o.optimizer = *k;
     } else if (arg == "--lr") {
       if (!absl::SimpleAtod(v, &o.learning_rate) || o.learning_rate <= 0) return bad();
     } else if (arg == "--max-steps") {
@@ -148,9 +153,7 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return 2;
   }
   o.model = *kind;
-  o.epochs = epochs > 0 ? epochs : (o.model == train::ModelKind::kSoftmax ? 15
-                                    : o.model == train::ModelKind::kCnn   ? 4
-                                                                          : 12);
+  o.epochs = epochs > 0 ? epochs : train::DefaultEpochs(o.model);
   o.logdir = logdir.has_value() ? *logdir : (std::filesystem::path("sluice-runs") / model).string();
   if (o.deterministic) o.parse_threads = 1;
   o.progress = quiet ? nullptr : &out;
@@ -171,7 +174,9 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
   o.width = train_split->width;
   if (!quiet) {
     out << "training " << model << " on " << o.train.records << " images (" << data << "), "
-        << o.epochs << " epochs, batch " << o.batch_size << ", device " << o.device << "\n"
+        << o.epochs << " epochs, batch " << o.batch_size << ", "
+        << train::OptimizerKindName(o.optimizer.value_or(train::DefaultOptimizer(o.model)))
+        << ", device " << o.device << "\n"
         << std::flush;
   }
   absl::StatusOr<train::TrainResult> r = train::Train(o);

@@ -1,7 +1,8 @@
 #pragma once
 // `sluice train [--model mlp|softmax|cnn] [--device auto|cpu|gpu]
 //               [--epochs N] [--batch-size N] [--seed N] [--deterministic]
-//               [--lr X] [--data DIR] [--idx-dir DIR] [--logdir DIR]
+//               [--optimizer sgd|momentum|nesterov|adam] [--lr X]
+//               [--data DIR] [--idx-dir DIR] [--logdir DIR]
 //               [--resume] [--max-steps N] [--json] [--quiet]
 //               [--log-device-placement]`
 //

@@ -11,6 +11,9 @@
 #include "core/absl_compat.h"
 #include "graph/checkpoint_state.h"
 #include "graph/ops/ops.h"
+#include "graph/optimizers/adam.h"
+#include "graph/optimizers/gradient_descent.h"
+#include "graph/optimizers/momentum.h"
 #include "graph/png_encoder.h"
 #include "graph/saver.h"
 #include "graph/session.h"
@@ -19,7 +22,6 @@
 #include "pipeline/image_label_parser.h"
 #include "pipeline/stage_metrics.h"
 #include "train/device_prefetch.h"
-#include "train/optimizer_ops.h"
 #if SLUICE_TRAIN_HAVE_GPU
 #include "kernels/cuda/gpu_device.h"
 #endif
@@ -33,13 +35,17 @@ constexpr int64_t kSummarySteps = 100;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-double DefaultLearningRate(ModelKind k) {
-  switch (k) {
-    case ModelKind::kSoftmax: return 0.05;
-    case ModelKind::kMlp: return 0.05;
-    case ModelKind::kCnn: return 0.02;
+absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const TrainOptions& o) {
+  const OptimizerKind kind = o.optimizer.value_or(DefaultOptimizer(o.model));
+  const double lr = o.learning_rate > 0 ? o.learning_rate : DefaultLearningRate(o.model, kind);
+  switch (kind) {
+    case OptimizerKind::kSgd: return std::make_unique<GradientDescentOptimizer>(lr);
+    case OptimizerKind::kMomentum: return std::make_unique<MomentumOptimizer>(lr, o.momentum);
+    case OptimizerKind::kNesterov:
+      return std::make_unique<MomentumOptimizer>(lr, o.momentum, /*use_nesterov=*/true);
+    case OptimizerKind::kAdam: return std::make_unique<AdamOptimizer>(lr);
   }
-  return 0.05;
+  return absl::InvalidArgumentError("unknown optimizer");
 }
 
 std::string Compact(double v) {
@@ -93,11 +99,10 @@ absl::StatusOr<Graphs> BuildGraph(Graph* g, const TrainOptions& o, bool gpu) {
   gs.trainable = false;
   gr.global_step = NewVariable(root.WithDevice("/cpu:0"), Tensor::Scalar<int64_t>(0), gs);
   SLUICE_RETURN_IF_ERROR(root.status());
-  MomentumOptimizerOptions mo;
-  mo.learning_rate = o.learning_rate > 0 ? o.learning_rate : DefaultLearningRate(o.model);
-  mo.momentum = o.momentum;
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> opt, MakeOptimizer(o));
   SLUICE_ASSIGN_OR_RETURN(gr.train_op,
-                          MinimizeWithMomentum(dev, gr.loss, m.weights, gr.global_step, mo));
+                          opt->Minimize(dev, gr.loss,
+                                        {.var_list = m.weights, .global_step = gr.global_step}));
   SLUICE_RETURN_IF_ERROR(root.status());
   return gr;
 }
@@ -134,6 +139,49 @@ absl::Status StageVariablesOnHost(Session* s, const std::vector<Variable>& vars)
 }
 
 }  // namespace
+
+absl::StatusOr<OptimizerKind> ParseOptimizerKind(std::string_view name) {
+  if (name == "sgd") return OptimizerKind::kSgd;
+  if (name == "momentum") return OptimizerKind::kMomentum;
+  if (name == "nesterov") return OptimizerKind::kNesterov;
+  if (name == "adam") return OptimizerKind::kAdam;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown optimizer '", Sv(name), "' (sgd, momentum, nesterov, adam)"));
+}
+
+const char* OptimizerKindName(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::kSgd: return "sgd";
+    case OptimizerKind::kMomentum: return "momentum";
+    case OptimizerKind::kNesterov: return "nesterov";
+    case OptimizerKind::kAdam: return "adam";
+  }
+  return "?";
+}
+
+OptimizerKind DefaultOptimizer(ModelKind model) {
+  (void)model;
+  return OptimizerKind::kMomentum;
+}
+
+double DefaultLearningRate(ModelKind model, OptimizerKind kind) {
+  if (kind == OptimizerKind::kAdam) return 1e-3;
+  switch (model) {
+    case ModelKind::kSoftmax: return 0.05;
+    case ModelKind::kMlp: return 0.05;
+    case ModelKind::kCnn: return 0.02;
+  }
+  return 0.05;
+}
+
+int DefaultEpochs(ModelKind model) {
+  switch (model) {
+    case ModelKind::kSoftmax: return 15;
+    case ModelKind::kMlp: return 12;
+    case ModelKind::kCnn: return 4;
+  }
+  return 10;
+}
 
 bool GpuAvailable() {
 #if SLUICE_TRAIN_HAVE_GPU

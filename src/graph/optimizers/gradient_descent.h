@@ -1,5 +1,6 @@
 #pragma once
-// tf.train.GradientDescentOptimizer: var -= learning_rate * grad.
+// tf.train.GradientDescentOptimizer: var -= learning_rate * grad, one fused
+// ApplyGradientDescent op per variable (optimizers/training_ops.h).
 
 #include "graph/optimizers/optimizer.h"
 

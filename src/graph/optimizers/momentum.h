@@ -3,6 +3,7 @@
 //   accum = accum * momentum + grad
 //   var  -= lr * accum                                  (classic)
 //   var  -= lr * grad + lr * momentum * accum           (use_nesterov)
+// One fused ApplyMomentum op per variable (optimizers/training_ops.h).
 // Slot "<var>/Momentum", zero-initialised.
 
 #include "graph/optimizers/optimizer.h"
