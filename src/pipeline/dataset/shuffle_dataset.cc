@@ -9,9 +9,9 @@
 //
 // Memory (the ≤ 1.25× payload target, tensorflow#54299/#60599): when
 // elements are single strings (serialized records) each is copied into a
-// RecordPool (64-byte size classes carved from 1 MiB slabs, no malloc per
+// RecordPool (16-byte size classes carved from 256 KiB slabs, no malloc per
 // record), so the buffer keeps no reader chunk alive and holds payload
-// rounded up to 64 bytes + 16 B of index per record. Emitted records are
+// rounded up to 16 bytes + 16 B of index per record. Emitted records are
 // handed over without a copy: a GetNextMany result owns its records and
 // returns them to the pool when dropped. The index shrinks when the buffer
 // drains, and the pool's slabs are freed once the input has ended and

@@ -1,10 +1,10 @@
 #pragma once
 // RecordPool: compact storage for the records a shuffle buffer holds.
 //
-// Records are carved from 1 MiB slabs in 64-byte size classes and reused
+// Records are carved from 256 KiB slabs in 16-byte size classes and reused
 // through per-class free lists, so storing a record costs a memcpy and no
-// malloc, and memory is payload rounded up to 64 bytes (838-byte records:
-// 1.07x) plus the slabs' free tail. Records above 64 KiB get their own
+// malloc, and memory is payload rounded up to 16 bytes (835-byte records:
+// 1.016x) plus the slabs' free tail. Records above 64 KiB get their own
 // allocation. Once the owner calls MarkDrained() (its input ended), the
 // slabs are released as soon as every record has been freed, so a drained
 // buffer gives its memory back; before that, free slots are kept for reuse
@@ -26,8 +26,8 @@ namespace sluice::internal {
 
 class RecordPool {
  public:
-  static constexpr size_t kClass = 64;
-  static constexpr size_t kSlabBytes = 1 << 20;
+  static constexpr size_t kClass = 16;
+  static constexpr size_t kSlabBytes = 256 << 10;
   static constexpr size_t kLargeRecord = 64 << 10;
 
   RecordPool() = default;
