@@ -4,15 +4,23 @@
 // updates. graph.baseline.eigen_mlp does the same math as a hand-written
 // Eigen loop (same GEMM kernels, no graph), so the ratio is the Session's
 // cost. Items are samples.
+//
+// graph.session.step_overhead: ~50 cheap nodes on [4] float tensors (a
+// chain of Add/Mul/Relu, a few parallel branches, an AssignAdd on a
+// variable), run with the same fetch and target every step, so the time is
+// the Session's per-run and per-node host cost. Items are steps; the label
+// gives microseconds per node.
 
 #include <Eigen/Core>
 #include <random>
 
+#include "absl/strings/str_cat.h"
 #include "bench/harness.h"
 #include "benchmark/benchmark.h"
 #include "graph/ops/array_ops.h"
 #include "graph/ops/math_ops.h"
 #include "graph/ops/nn_ops.h"
+#include "graph/ops/state_ops.h"
 #include "graph/optimizers/gradient_descent.h"
 #include "graph/session.h"
 #include "graph/variables.h"
@@ -131,9 +139,60 @@ void BM_EigenMlp(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 
+void BM_StepOverhead(benchmark::State& state) {
+  Graph g;
+  Scope root = Scope::Root(&g);
+  Output x = ops::Const(root, {0.5f, -1.f, 2.f, -0.25f});
+  Output c = ops::Const(root, {1.f, 1.f, 1.f, 1.f});
+  Output half = ops::Const(root, {0.5f, 0.5f, 0.5f, 0.5f});
+  // Three independent branches of three nodes each, joined into the chain.
+  std::vector<Output> branches;
+  for (int b = 0; b < 3; ++b) {
+    Output t = ops::Mul(root, ops::Relu(root, ops::Add(root, x, c)), half);
+    branches.push_back(t);
+  }
+  Output h = ops::Add(root, ops::Add(root, branches[0], branches[1]), branches[2]);
+  for (int i = 0; i < 11; ++i) {
+    h = ops::Relu(root, ops::Mul(root, ops::Add(root, h, c), half));
+  }
+  Variable v = GetVariable(root, "acc", {4}, {.initializer = ZerosInitializer()});
+  Output update = ops::AssignAdd(root, v, h);
+  if (!root.status().ok()) {
+    state.SkipWithError(std::string(root.status().message()).c_str());
+    return;
+  }
+  Session sess(&g);
+  if (!sess.Run({}, {}, {GlobalVariablesInitializer(root)}, nullptr).ok()) {
+    state.SkipWithError("init failed");
+    return;
+  }
+  std::vector<Tensor> out;
+  RunMetadata meta;
+  if (!sess.Run(RunOptions{}, {}, {h}, {update.op()}, &out, &meta).ok()) {
+    state.SkipWithError("first run failed");
+    return;
+  }
+  const int64_t nodes = meta.nodes_executed;
+  for (auto _ : state) {
+    absl::Status s = sess.Run(RunOptions{}, {}, {h}, {update.op()}, &out);
+    if (!s.ok()) {
+      state.SkipWithError(std::string(s.message()).c_str());
+      return;
+    }
+  }
+  benchmark::DoNotOptimize(out.data());
+  state.SetItemsProcessed(state.iterations());
+  state.counters["nodes"] = static_cast<double>(nodes);
+  state.counters["us_per_node"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * nodes) / 1e6,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetLabel(absl::StrCat(nodes, " nodes"));
+}
+
 }  // namespace
 }  // namespace sluice
 
 BENCHMARK(sluice::BM_GraphMlp)->Name("graph.train.mlp.cpu")->UseRealTime();
+BENCHMARK(sluice::BM_StepOverhead)->Name("graph.session.step_overhead")->UseRealTime();
 BENCHMARK(sluice::BM_EigenMlp)->Name("graph.baseline.eigen_mlp")->UseRealTime();
 SLUICE_BENCH_BASELINE("graph.train.mlp.cpu", "graph.baseline.eigen_mlp");
