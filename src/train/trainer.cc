@@ -118,7 +118,11 @@ Dataset InputDataset(const RecordFiles& files, const TrainOptions& o, int64_t ba
   if (shuffle_seed.has_value()) ds = ds.Shuffle(10000, *shuffle_seed);
   ds = ds.Batch(batch, /*drop_remainder=*/shuffle_seed.has_value());
   MapOptions mo;
-  mo.num_parallel_calls = std::max(1, o.parse_threads);
+  // One parse thread: the Map runs inline in the prefetch thread. A parallel
+  // Map runs its calls as oneTBB tasks from a thread that then blocks, as
+  // the Session's executor does; on a 2-core machine (one TBB worker) the
+  // two starve each other and a step can hang (seen with `sluice train`).
+  if (o.parse_threads > 1) mo.num_parallel_calls = o.parse_threads;
   mo.deterministic = true;
   mo.metrics = metrics ? metrics->Stage("parse") : nullptr;
   ds = ds.Map(

@@ -84,7 +84,8 @@ struct TrainOptions {
   int64_t warmup_steps = 0;
   bool evaluate = true;      // test accuracy after each epoch
   double progress_seconds = 5;
-  int parse_threads = 2;
+  // > 1: a parallel parse Map on oneTBB (see trainer.cc before raising it).
+  int parse_threads = 1;
   int prefetch_depth = 3;
   bool log_device_placement = false;
   std::ostream* progress = nullptr;  // null: silent
