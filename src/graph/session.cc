@@ -2,7 +2,6 @@
 
 #include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <mutex>
 #include <optional>
 
@@ -42,20 +41,85 @@ struct Session::Plan {
   };
   std::vector<Step> steps;
   std::vector<Fetch> fetches;
+
+  // Per-run scratch, sized once per plan and reused so that a run makes no
+  // per-node heap allocation in the executor. Concurrent runs of one plan
+  // each take their own frame from the pool.
+  struct Frame {
+    explicit Frame(const Plan& plan);
+    std::vector<std::vector<Tensor>> values;  // step outputs
+    std::unique_ptr<std::atomic<int>[]> pending;
+    std::vector<int> ready;         // FIFO of runnable steps (each pushed once)
+    int head = 0, tail = 0;
+    std::vector<int> task_ready;    // made runnable by tasks; guarded by mu
+    std::vector<int> executed;      // completion order, for RunMetadata
+    std::mutex mu;
+    std::condition_variable cv;
+  };
+  std::unique_ptr<Frame> AcquireFrame() const;
+  void ReleaseFrame(std::unique_ptr<Frame> f) const;
+  mutable absl::Mutex pool_mu;
+  mutable std::vector<std::unique_ptr<Frame>> pool ABSL_GUARDED_BY(pool_mu);
 };
+
+Session::Plan::Frame::Frame(const Plan& plan)
+    : values(plan.steps.size()),
+      pending(new std::atomic<int>[plan.steps.size()]),
+      ready(plan.steps.size()) {
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    values[i].reserve(plan.steps[i].node->num_outputs());
+  }
+  task_ready.reserve(plan.steps.size());
+  executed.reserve(plan.steps.size());
+}
+
+std::unique_ptr<Session::Plan::Frame> Session::Plan::AcquireFrame() const {
+  {
+    absl::MutexLock l(&pool_mu);
+    if (!pool.empty()) {
+      std::unique_ptr<Frame> f = std::move(pool.back());
+      pool.pop_back();
+      return f;
+    }
+  }
+  return std::make_unique<Frame>(*this);
+}
+
+void Session::Plan::ReleaseFrame(std::unique_ptr<Frame> f) const {
+  // Drop this run's tensors (they may be large, or device memory) but keep
+  // the vectors' capacity.
+  for (auto& v : f->values) v.clear();
+  f->task_ready.clear();
+  f->executed.clear();
+  absl::MutexLock l(&pool_mu);
+  pool.push_back(std::move(f));
+}
 
 namespace {
 
-std::string PlanKey(const FeedList& feeds, const std::vector<Output>& fetches,
-                    const std::vector<Operation>& targets) {
-  std::string key;
-  for (const auto& f : feeds) absl::StrAppend(&key, f.first.name(), ",");
-  absl::StrAppend(&key, "|");
-  for (const auto& f : fetches) absl::StrAppend(&key, f.name(), ",");
-  absl::StrAppend(&key, "|");
-  for (const auto& t : targets) absl::StrAppend(&key, t.valid() ? t.name() : "<invalid>", ",");
-  return key;
+// The plan cache key: the (node, output) pairs of feeds, fetches and
+// targets as raw bytes. Nodes live as long as the graph, so their addresses
+// identify them; building it by names cost a few allocations per run.
+void PlanKey(const FeedList& feeds, const std::vector<Output>& fetches,
+             const std::vector<Operation>& targets, std::string* key) {
+  key->clear();
+  auto add = [key](const Node* n, int index) {
+    key->append(reinterpret_cast<const char*>(&n), sizeof(n));
+    key->append(reinterpret_cast<const char*>(&index), sizeof(index));
+  };
+  for (const auto& f : feeds) add(f.first.node(), f.first.index());
+  add(nullptr, -1);
+  for (const auto& f : fetches) add(f.node(), f.index());
+  add(nullptr, -2);
+  for (const auto& t : targets) add(t.valid() ? t.node() : nullptr, 0);
 }
+
+// Below this many input elements a CPU kernel is cheaper to run inline than
+// to hand to a oneTBB worker (a task hand-off costs a few microseconds).
+constexpr int64_t kParallelMinElements = 4096;
+// The run deadline is checked on the clock every this many nodes (and
+// before every blocking kernel, which also gets the deadline itself).
+constexpr int kDeadlineCheckEvery = 16;
 
 absl::Status ReadVariableState(const Node* var, ResourceMgr* resources, Tensor* out) {
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> state, GetVariableState(resources, var));
@@ -97,10 +161,11 @@ std::vector<std::string> Session::placement_log() const {
 absl::StatusOr<std::shared_ptr<const Session::Plan>> Session::GetPlan(
     const FeedList& feeds, const std::vector<Output>& fetches,
     const std::vector<Operation>& targets) {
-  const std::string key = PlanKey(feeds, fetches, targets);
+  thread_local std::string key;
+  PlanKey(feeds, fetches, targets, &key);
   {
-    absl::MutexLock l(&mu_);
-    auto it = plans_.find(key);
+    absl::ReaderMutexLock l(&mu_);
+    auto it = plans_.find(absl::string_view(key.data(), key.size()));
     if (it != plans_.end()) return it->second;
   }
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan, BuildPlan(feeds, fetches, targets));
@@ -283,37 +348,38 @@ absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
   }
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan, GetPlan(feeds, fetches, targets));
 
-  // One stop source per run, triggered by Close() and by the caller's token.
-  std::stop_source run_stop;
-  std::stop_callback on_close(close_source_.get_token(), [&run_stop] { run_stop.request_stop(); });
-  std::optional<std::stop_callback<std::function<void()>>> on_caller_stop;
+  // The run's stop token: Close()'s own when the caller gives none (no
+  // allocation), else one source triggered by either.
+  std::optional<std::stop_source> run_stop;
+  std::optional<std::stop_callback<std::function<void()>>> on_close, on_caller_stop;
+  std::stop_token stop_token = close_source_.get_token();
   if (run_options.stop.stop_possible()) {
+    run_stop.emplace();
+    on_close.emplace(stop_token, std::function<void()>([&run_stop] { run_stop->request_stop(); }));
     on_caller_stop.emplace(run_options.stop,
-                           std::function<void()>([&run_stop] { run_stop.request_stop(); }));
+                           std::function<void()>([&run_stop] { run_stop->request_stop(); }));
+    stop_token = run_stop->get_token();
   }
   absl::Time deadline = run_options.deadline;
   if (options_.operation_timeout != absl::InfiniteDuration()) {
     deadline = std::min(deadline, absl::Now() + options_.operation_timeout);
   }
-  const WaitOptions wait{deadline, run_stop.get_token()};
+  const bool has_deadline = deadline != absl::InfiniteFuture();
+  const WaitOptions wait{deadline, stop_token};
   OpKernelContext::Env env;
   env.resources = &resources_;
   env.wait = &wait;
   env.print = &print_;
 
   const int n = static_cast<int>(plan->steps.size());
-  std::vector<std::vector<Tensor>> values(n);
-  std::vector<int> pending(n);
-  for (int i = 0; i < n; ++i) pending[i] = plan->steps[i].num_deps;
-
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<int> ready;
-  int in_flight = 0, done = 0;
-  absl::Status status;
-  std::vector<std::string> executed;
+  std::unique_ptr<Plan::Frame> frame = plan->AcquireFrame();
+  Plan::Frame& f = *frame;
+  auto& values = f.values;
+  f.head = f.tail = 0;
   for (int i = 0; i < n; ++i) {
-    if (pending[i] == 0) ready.push_back(i);
+    const int deps = plan->steps[i].num_deps;
+    f.pending[i].store(deps, std::memory_order_relaxed);
+    if (deps == 0) f.ready[f.tail++] = i;
   }
 
   auto execute = [&](int i) -> absl::Status {
@@ -349,76 +415,157 @@ absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
     values[i] = std::move(ctx.outputs());
     return absl::OkStatus();
   };
-  auto finish = [&](int i, absl::Status s) {
-    std::lock_guard<std::mutex> l(mu);
-    --in_flight;
-    ++done;
-    if (metadata != nullptr && s.ok()) executed.push_back(plan->steps[i].node->name());
-    if (!s.ok()) {
-      if (status.ok()) status = std::move(s);
-    } else if (status.ok()) {
-      for (int succ : plan->steps[i].successors) {
-        if (--pending[succ] == 0) ready.push_back(succ);
+  // Worth a oneTBB task: a CPU kernel with enough input to amortise the
+  // hand-off. Device kernels only queue work on their stream: never.
+  auto worth_a_task = [&](int i) {
+    const Plan::Step& step = plan->steps[i];
+    if (step.kernel->blocking || step.kernel->inexpensive ||
+        step.device->type() != DeviceType::kCPU) {
+      return false;
+    }
+    int64_t elements = 0;
+    for (const Plan::In& in : step.inputs) {
+      if (in.feed >= 0) {
+        elements += feeds[in.feed].second.NumElements();
+      } else if (in.var == nullptr && in.producer >= 0) {
+        elements += values[in.producer][in.out].NumElements();
       }
     }
-    cv.notify_all();
+    return elements >= kParallelMinElements;
   };
 
-  tbb::task_group tasks;
-  {
-    std::unique_lock<std::mutex> l(mu);
-    while (true) {
-      cv.wait(l, [&] { return !ready.empty() || in_flight == 0; });
-      if (!status.ok() || (ready.empty() && in_flight == 0)) break;
-      if (absl::Now() > deadline) {
-        status = absl::DeadlineExceededError("Run deadline exceeded");
-        break;
-      }
-      if (run_stop.stop_requested()) {
-        status = absl::CancelledError("Run cancelled (session closed or stop requested)");
-        break;
-      }
-      const int i = ready.front();
-      ready.pop_front();
-      ++in_flight;
-      const KernelDef* k = plan->steps[i].kernel;
-      // Blocking kernels stay off the TBB workers; cheap ones and lone
-      // ready nodes are not worth a task.
-      if (k->blocking || k->inexpensive || ready.empty()) {
-        l.unlock();
-        absl::Status s = execute(i);
-        finish(i, std::move(s));
-        l.lock();
-      } else {
-        tasks.run([&, i] { finish(i, execute(i)); });
+  // The calling thread runs nodes inline in topological (FIFO) order with
+  // no lock; only while tasks are in flight do finished tasks hand their
+  // newly ready successors back through f.mu / f.task_ready.
+  absl::Status status;
+  int done = 0;
+  std::atomic<int> tasks_done{0};
+  int tasks_in_flight = 0;  // guarded by f.mu once a task is started
+  absl::Status task_status;  // guarded by f.mu
+  std::optional<tbb::task_group> tasks;
+  auto release_successors = [&](int i, std::vector<int>* out, int* tail) {
+    for (int succ : plan->steps[i].successors) {
+      if (f.pending[succ].fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        if (tail != nullptr) {
+          f.ready[(*tail)++] = succ;
+        } else {
+          out->push_back(succ);
+        }
       }
     }
+  };
+  int dispatched = 0;
+  bool tasks_started = false;
+  while (true) {
+    if (tasks_started) {
+      std::unique_lock<std::mutex> l(f.mu);
+      if (f.head == f.tail) {
+        f.cv.wait(l, [&] { return !f.task_ready.empty() || tasks_in_flight == 0; });
+      }
+      for (int succ : f.task_ready) f.ready[f.tail++] = succ;
+      f.task_ready.clear();
+      if (!task_status.ok()) {
+        status = task_status;
+        break;
+      }
+      // All tasks done: back to the lock-free inline path.
+      if (tasks_in_flight == 0) tasks_started = false;
+    }
+    if (f.head == f.tail) break;  // nothing ready and no task in flight
+    const int i = f.ready[f.head++];
+    const Plan::Step& step = plan->steps[i];
+    if (has_deadline && (dispatched % kDeadlineCheckEvery == 0 || step.kernel->blocking) &&
+        absl::Now() > deadline) {
+      status = absl::DeadlineExceededError("Run deadline exceeded");
+      break;
+    }
+    if (stop_token.stop_requested()) {
+      status = absl::CancelledError("Run cancelled (session closed or stop requested)");
+      break;
+    }
+    ++dispatched;
+    if (f.head != f.tail && worth_a_task(i)) {
+      if (!tasks) tasks.emplace();
+      {
+        std::lock_guard<std::mutex> l(f.mu);
+        ++tasks_in_flight;
+      }
+      tasks_started = true;
+      tasks->run([&, i] {
+        absl::Status s = execute(i);
+        std::lock_guard<std::mutex> l(f.mu);
+        --tasks_in_flight;
+        if (s.ok()) {
+          tasks_done.fetch_add(1, std::memory_order_relaxed);
+          if (metadata != nullptr) f.executed.push_back(i);
+          release_successors(i, &f.task_ready, nullptr);
+        } else if (task_status.ok()) {
+          task_status = std::move(s);
+        }
+        f.cv.notify_all();
+      });
+      continue;
+    }
+    absl::Status s = execute(i);
+    if (!s.ok()) {
+      status = std::move(s);
+      break;
+    }
+    ++done;
+    if (metadata != nullptr) {
+      if (tasks_started) {
+        std::lock_guard<std::mutex> l(f.mu);
+        f.executed.push_back(i);
+      } else {
+        f.executed.push_back(i);
+      }
+    }
+    release_successors(i, nullptr, &f.tail);
   }
   // Wait for tasks in flight (also on error: they reference this frame).
-  tasks.wait();
-  if (!status.ok()) return status;
-  if (done != n) return absl::InternalError("Run finished with nodes not executed");
+  if (tasks) tasks->wait();
+  if (status.ok() && !task_status.ok()) status = task_status;
+  auto release = [&] { plan->ReleaseFrame(std::move(frame)); };
+  if (!status.ok()) {
+    release();
+    return status;
+  }
+  done += tasks_done.load(std::memory_order_relaxed);
+  if (done != n) {
+    release();
+    return absl::InternalError("Run finished with nodes not executed");
+  }
 
   if (outputs != nullptr) {
     outputs->clear();
-    for (const Plan::Fetch& f : plan->fetches) {
+    for (const Plan::Fetch& fetch : plan->fetches) {
       Tensor t;
-      if (f.feed >= 0) {
-        t = feeds[f.feed].second;
-      } else if (f.var != nullptr) {
-        SLUICE_RETURN_IF_ERROR(ReadVariableState(f.var, &resources_, &t));
+      if (fetch.feed >= 0) {
+        t = feeds[fetch.feed].second;
+      } else if (fetch.var != nullptr) {
+        absl::Status st = ReadVariableState(fetch.var, &resources_, &t);
+        if (!st.ok()) {
+          release();
+          return st;
+        }
       } else {
-        t = values[f.step][f.out];
+        t = values[fetch.step][fetch.out];
       }
-      const Device* dev = f.step >= 0 ? plan->steps[f.step].device : devices_->cpu();
-      SLUICE_ASSIGN_OR_RETURN(t, dev->context()->CopyToHost(t));
-      outputs->push_back(std::move(t));
+      const Device* dev = fetch.step >= 0 ? plan->steps[fetch.step].device : devices_->cpu();
+      absl::StatusOr<Tensor> host = dev->context()->CopyToHost(t);
+      if (!host.ok()) {
+        release();
+        return host.status();
+      }
+      outputs->push_back(*std::move(host));
     }
   }
   if (metadata != nullptr) {
     metadata->nodes_executed = n;
-    metadata->executed = std::move(executed);
+    metadata->executed.clear();
+    for (int i : f.executed) metadata->executed.push_back(plan->steps[i].node->name());
   }
+  release();
   return absl::OkStatus();
 }
 
