@@ -56,9 +56,14 @@ absl::StatusOr<Tensor> GpuDeviceContext::CopyToDevice(const Tensor& host) const 
                               "cudaEventCreate");
   absl::Status st = CudaStatus(cudaEventRecord(done, copy_), "cudaEventRecord(copy)");
   if (st.ok()) st = CudaStatus(cudaStreamWaitEvent(compute_, done, 0), "cudaStreamWaitEvent");
-  // The host buffer may be reused when we return: wait for this copy only
-  // (kernels queued on the compute stream keep running).
-  if (st.ok()) st = CudaStatus(cudaEventSynchronize(done), "cudaEventSynchronize(H2D)");
+  // The host buffer may be reused when we return. From pageable memory
+  // cudaMemcpyAsync returns only once the bytes are staged (CUDA's API
+  // synchronisation rules), so only a pinned source needs the host to wait
+  // for this copy (kernels queued on the compute stream keep running).
+  const bool pinned = host.buffer()->allocator()->kind() == MemoryKind::kPinnedHost;
+  if (st.ok() && pinned) {
+    st = CudaStatus(cudaEventSynchronize(done), "cudaEventSynchronize(H2D)");
+  }
   (void)cudaEventDestroy(done);
   SLUICE_RETURN_IF_ERROR(st);
   return d;
