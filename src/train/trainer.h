@@ -54,6 +54,7 @@ const char* OptimizerKindName(OptimizerKind kind);
 OptimizerKind DefaultOptimizer(ModelKind model);
 double DefaultLearningRate(ModelKind model, OptimizerKind kind);
 int DefaultEpochs(ModelKind model);
+int64_t DefaultBatchSize(ModelKind model);
 
 struct RecordFiles {
   std::vector<std::string> files;
