@@ -45,6 +45,19 @@ OpKernelContext::OpKernelContext(const Node* node, std::vector<Tensor> inputs, c
       wait_(env.wait),
       print_(env.print) {}
 
+OpKernelContext::OpKernelContext(const Node* node, std::vector<Tensor> inputs,
+                                 std::vector<Tensor> outputs, const Env& env)
+    : node_(node),
+      inputs_(std::move(inputs)),
+      outputs_(std::move(outputs)),
+      device_(env.device),
+      resources_(env.resources),
+      wait_(env.wait),
+      print_(env.print) {
+  outputs_.clear();
+  outputs_.resize(node->num_outputs());
+}
+
 void OpKernelContext::set_output(int i, Tensor t) { outputs_[i] = std::move(t); }
 
 absl::StatusOr<std::shared_ptr<VariableState>> OpKernelContext::variable(int i) const {

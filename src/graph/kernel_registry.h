@@ -99,7 +99,14 @@ class OpKernelContext {
     const std::function<void(std::string_view)>* print = nullptr;
   };
   OpKernelContext(const Node* node, std::vector<Tensor> inputs, const Env& env);
+  // Same, with `outputs` as storage to reuse (cleared, then sized to the
+  // node's outputs): with TakeInputs(), lets the executor keep both vectors
+  // across runs instead of allocating two per node execution.
+  OpKernelContext(const Node* node, std::vector<Tensor> inputs, std::vector<Tensor> outputs,
+                  const Env& env);
   std::vector<Tensor>& outputs() { return outputs_; }
+  // The input vector back, once the kernel has returned.
+  std::vector<Tensor> TakeInputs() { return std::move(inputs_); }
 
  private:
   const Node* node_;
