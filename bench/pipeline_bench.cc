@@ -23,6 +23,10 @@
 //       (excludes interpreter start); skipped without python3-torch.
 //
 // Set SLUICE_BENCH_STAGES=1 to print one line per stage after each run.
+// The Dataset pipeline's shape can be varied for experiments (defaults in
+// brackets): SLUICE_BENCH_DATASET_READERS [2] parallel reads,
+// SLUICE_BENCH_DATASET_MAP_PARALLEL [2] (0: sequential map),
+// SLUICE_BENCH_DATASET_PREFETCH [2] (0: no prefetch thread).
 
 #include <malloc.h>
 
@@ -88,6 +92,11 @@ absl::StatusOr<Manifest> Shards(Compression c) {
   SLUICE_ASSIGN_OR_RETURN(Manifest m, GenerateSynthetic(o));
   made[c] = m;
   return m;
+}
+
+int EnvInt(const char* name, int dflt) {
+  const char* v = std::getenv(name);
+  return v == nullptr || *v == '\0' ? dflt : std::atoi(v);
 }
 
 bool PrintStages() {
@@ -184,13 +193,16 @@ absl::StatusOr<int64_t> DatasetEpoch(const Manifest& m, const ImageLabelParser& 
   o.num_parallel_reads = 2;
   o.metrics = metrics->Stage("read");
   MapOptions mo;
-  mo.num_parallel_calls = 2;
+  const int par = EnvInt("SLUICE_BENCH_DATASET_MAP_PARALLEL", 2);
+  if (par > 0) mo.num_parallel_calls = par;
   mo.metrics = metrics->Stage("parse");
+  o.num_parallel_reads = EnvInt("SLUICE_BENCH_DATASET_READERS", 2);
   Dataset ds = TFRecordDataset(m.files(), o)
                    .Shuffle(kMinAfterDequeue, uint64_t{1})
                    .Batch(kBatch)
                    .Map([&parser](TensorTuple t) { return parser.Parse(t[0]); }, mo)
-                   .Prefetch(2, metrics->Stage("prefetch"));
+                   .Prefetch(EnvInt("SLUICE_BENCH_DATASET_PREFETCH", 2),
+                             metrics->Stage("prefetch"));
   SLUICE_ASSIGN_OR_RETURN(auto it, ds.MakeIterator());
   StageMetrics* consume = metrics->Stage("consume");
   PhaseClock clock(consume);

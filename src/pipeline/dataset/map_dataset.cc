@@ -1,6 +1,6 @@
 // Map (§5.6). Sequential, or parallel on oneTBB: a runner thread pulls
-// inputs and keeps at most num_parallel_calls function calls in flight or
-// results buffered; results leave in input order (deterministic, the
+// inputs and keeps at most num_parallel_calls function calls in flight and
+// at most num_parallel_calls results buffered; results leave in input order (deterministic, the
 // default) or in completion order (end of input and errors of the
 // sequential kind still come from the head).
 #include <condition_variable>
@@ -94,7 +94,8 @@ class MapDataset final : public DatasetBase {
   struct Shared {
     std::mutex mu;
     std::condition_variable cv;
-    std::deque<std::shared_ptr<Slot>> slots;  // in input order
+    std::deque<std::shared_ptr<Slot>> slots;  // in input order: running or done
+    size_t in_flight = 0;                     // slots whose call is running
     bool cancelled = false;
     bool input_done = false;
   };
@@ -153,7 +154,12 @@ class MapDataset final : public DatasetBase {
       while (true) {
         {
           std::unique_lock<std::mutex> lock(sh_->mu);
-          sh_->cv.wait(lock, [&] { return sh_->cancelled || sh_->slots.size() < limit; });
+          // TensorFlow's bound: at most `limit` calls in flight and at
+          // most `limit` results waiting to be taken.
+          sh_->cv.wait(lock, [&] {
+            return sh_->cancelled ||
+                   (sh_->in_flight < limit && sh_->slots.size() - sh_->in_flight < limit);
+          });
           if (sh_->cancelled) return;
         }
         auto slot = std::make_shared<Slot>();
@@ -171,6 +177,7 @@ class MapDataset final : public DatasetBase {
           if (slot->end) return;
           continue;
         }
+        ++sh_->in_flight;
         lock.unlock();
         std::shared_ptr<Shared> sh = sh_;
         const MapDataset* d = d_;
@@ -184,6 +191,7 @@ class MapDataset final : public DatasetBase {
           slot->out = std::move(out);
           slot->end = st.ok() && end;
           slot->done = true;
+          --sh->in_flight;
           sh->cv.notify_all();
         });
       }
