@@ -111,6 +111,9 @@ class Session {
   // Cancels blocked kernels; later runs fail. Idempotent.
   absl::Status Close();
   bool closed() const { return closed_.load(std::memory_order_acquire); }
+  // Runs that have passed the closed check and not returned yet (a run in
+  // flight when Close() is called fails with Cancelled "was cancelled").
+  int64_t runs_in_flight() const { return runs_in_flight_.load(std::memory_order_acquire); }
 
   // Placement log lines so far (log_device_placement), in placement order.
   std::vector<std::string> placement_log() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -145,6 +148,7 @@ class Session {
   ResourceMgr resources_;
   std::stop_source close_source_;
   std::atomic<bool> closed_{false};
+  std::atomic<int64_t> runs_in_flight_{0};
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const Plan>> plans_ ABSL_GUARDED_BY(mu_);

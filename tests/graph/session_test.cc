@@ -206,10 +206,10 @@ TEST(SessionTest, CloseCancelsBlockedDequeue) {
     // A deadline so that a broken Close fails the test instead of hanging.
     return s.Run(RunOptions::Timeout(absl::Seconds(30)), {}, {deq[0]}, {}, &out);
   });
-  // Wait until the dequeue is blocked in the queue (the queue counts
-  // waiting dequeuers only through its stats: poll the state with a
-  // bounded wait instead of sleeping a fixed time).
-  EXPECT_EQ(blocked.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  // The run must be in flight before the close (bounded wait).
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (s.runs_in_flight() < 1 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(s.runs_in_flight(), 1);
   ASSERT_TRUE(s.Close().ok());
   ASSERT_EQ(blocked.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   EXPECT_EQ(blocked.get().code(), absl::StatusCode::kCancelled);
@@ -256,7 +256,11 @@ TEST(SessionTest, CloseCancelsEveryKindOfBlockedQueueOp) {
   blocked.push_back(std::async(std::launch::async, [&] { return s.Run(bounded, {}, {}, {enq_many}, nullptr); }));
   blocked.push_back(std::async(std::launch::async, [&] { std::vector<Tensor> o; return s.Run(bounded, {}, {deq}, {}, &o); }));
   blocked.push_back(std::async(std::launch::async, [&] { std::vector<Tensor> o; return s.Run(bounded, {}, {deq_many}, {}, &o); }));
-  for (auto& f : blocked) EXPECT_EQ(f.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  // Every run must be in flight before the close (a run that starts after
+  // it fails with FailedPrecondition instead); bounded wait.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (s.runs_in_flight() < 4 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(s.runs_in_flight(), 4);
   ASSERT_TRUE(s.Close().ok());
   for (auto& f : blocked) {
     ASSERT_EQ(f.wait_for(std::chrono::seconds(30)), std::future_status::ready);
