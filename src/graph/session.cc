@@ -59,6 +59,7 @@ struct Session::Plan {
   struct Frame {
     explicit Frame(const Plan& plan);
     std::vector<std::vector<Tensor>> values;  // step outputs
+    std::vector<std::vector<Tensor>> inputs;  // step input storage, kept empty
     std::unique_ptr<std::atomic<int>[]> pending;
     std::vector<int> ready;         // FIFO of runnable steps (each pushed once)
     int head = 0, tail = 0;
@@ -75,10 +76,12 @@ struct Session::Plan {
 
 Session::Plan::Frame::Frame(const Plan& plan)
     : values(plan.steps.size()),
+      inputs(plan.steps.size()),
       pending(new std::atomic<int>[plan.steps.size()]),
       ready(plan.steps.size()) {
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     values[i].reserve(plan.steps[i].node->num_outputs());
+    inputs[i].reserve(plan.steps[i].inputs.size());
   }
   task_ready.reserve(plan.steps.size());
   executed.reserve(plan.steps.size());
@@ -100,6 +103,7 @@ void Session::Plan::ReleaseFrame(std::unique_ptr<Frame> f) const {
   // Drop this run's tensors (they may be large, or device memory) but keep
   // the vectors' capacity.
   for (auto& v : f->values) v.clear();
+  for (auto& v : f->inputs) v.clear();  // non-empty only after an error
   f->task_ready.clear();
   f->executed.clear();
   absl::MutexLock l(&pool_mu);
@@ -400,7 +404,8 @@ absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
 
   auto execute = [&](int i) -> absl::Status {
     const Plan::Step& step = plan->steps[i];
-    std::vector<Tensor> inputs(step.inputs.size());
+    std::vector<Tensor>& inputs = f.inputs[i];
+    inputs.resize(step.inputs.size());
     for (size_t k = 0; k < step.inputs.size(); ++k) {
       const Plan::In& in = step.inputs[k];
       if (in.ref_input) continue;
@@ -420,8 +425,12 @@ absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
     }
     OpKernelContext::Env e = env;
     e.device = step.device->context();
-    OpKernelContext ctx(step.node, std::move(inputs), e);
-    SLUICE_RETURN_IF_ERROR(Annotate(step.kernel->fn(&ctx), *step.node));
+    OpKernelContext ctx(step.node, std::move(inputs), std::move(values[i]), e);
+    absl::Status st = step.kernel->fn(&ctx);
+    // Keep the input vector for the next run, without this run's tensors.
+    inputs = ctx.TakeInputs();
+    inputs.clear();
+    SLUICE_RETURN_IF_ERROR(Annotate(st, *step.node));
     for (int k = 0; k < step.node->num_outputs(); ++k) {
       if (!ctx.outputs()[k].IsInitialized()) {
         return absl::InternalError(absl::StrCat("Kernel for '", step.node->name(), "' (",
