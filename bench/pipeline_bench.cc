@@ -362,8 +362,8 @@ void BM_TorchDataLoader(benchmark::State& state) {
   std::string python = "/usr/bin/python3";
   if (!std::filesystem::exists(python)) python = "python3";
   if (std::system((python + " -c 'import torch' >/dev/null 2>&1").c_str()) != 0) {
-    state.SkipWithError(
-        "python3-torch is not installed (apt-get install python3-torch); peer not measured");
+    bench::Skip(state,
+                "python3-torch is not installed (apt-get install python3-torch); peer not measured");
     return;
   }
   absl::StatusOr<Manifest> m = Shards(Compression::kNone);
