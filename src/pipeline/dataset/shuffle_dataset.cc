@@ -187,6 +187,11 @@ class ShuffleDataset final : public DatasetBase {
             return absl::InvalidArgumentError("Shuffle: element structure changed");
           }
           absl::Span<const std::string_view> views(batch[0].data<std::string_view>(), k);
+          for (std::string_view v : views) {
+            if (v.size() > UINT32_MAX) {
+              return absl::InvalidArgumentError("Shuffle: an element of 4 GiB or more");
+            }
+          }
           if (!pool_->StoreAll(views, &stored_)) {
             return absl::ResourceExhaustedError("Shuffle: out of memory");
           }
