@@ -4,6 +4,7 @@
 // list and the host-memory rules.
 
 #include <algorithm>
+#include <array>
 #include <mutex>
 #include <numeric>
 #include <string>
@@ -116,7 +117,7 @@ absl::Status BinaryKernel(OpKernelContext* ctx, cuda::BinaryOp op) {
   }
   cuda::Broadcast4 bc;
   int64_t as = 1, bs = 1;
-  std::vector<int64_t> out_dims(rank);
+  std::array<int64_t, 4> out_dims{};  // first `rank` used; no heap per launch
   for (int d = 3; d >= 0; --d) {
     const int k = d - (4 - rank);  // index into the right-aligned output
     const int ka = k - (rank - a.rank()), kb = k - (rank - b.rank());
@@ -136,7 +137,7 @@ absl::Status BinaryKernel(OpKernelContext* ctx, cuda::BinaryOp op) {
     if (k >= 0) out_dims[k] = dout;
   }
   TensorShape shape;
-  for (int64_t d : out_dims) shape.AddDim(d);
+  for (int d = 0; d < rank; ++d) shape.AddDim(out_dims[d]);
   SLUICE_ASSIGN_OR_RETURN(Tensor out, NewOutput(ctx, DType::kFloat32, shape));
   SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchBinary(op, a.data<float>(), b.data<float>(),
                                                            out.data<float>(), out.NumElements(),
