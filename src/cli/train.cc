@@ -22,7 +22,8 @@ void PrintUsage(std::ostream& out) {
          "  --batch-size N     default: 128 (cnn 64)\n"
          "  --seed N           default 1\n"
          "  --deterministic    same results for the same seed (sequential pipeline order)\n"
-         "  --optimizer O      sgd, momentum (0.9), nesterov, adam (default)\n"
+         "  --optimizer O      sgd, momentum (0.9), nesterov, adam (cpu only);\n"
+         "                     default: adam on the cpu, momentum on the gpu\n"
          "  --lr X             learning rate (default: adam 5e-4, cnn 1e-3;\n"
          "                     momentum/nesterov 0.05, cnn 0.02)\n"
          "  --data DIR         converted TFRecords (default $SLUICE_CACHE_DIR or\n"
@@ -179,7 +180,8 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
   if (!quiet) {
     out << "training " << model << " on " << o.train.records << " images (" << data << "), "
         << o.epochs << " epochs, batch " << o.batch_size << ", "
-        << train::OptimizerKindName(o.optimizer.value_or(train::DefaultOptimizer(o.model)))
+        << train::OptimizerKindName(o.optimizer.value_or(train::DefaultOptimizer(
+               o.model, o.device == "gpu" || (o.device == "auto" && train::GpuAvailable()))))
         << ", device " << o.device << "\n"
         << std::flush;
   }

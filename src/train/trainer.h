@@ -50,8 +50,10 @@ absl::StatusOr<OptimizerKind> ParseOptimizerKind(std::string_view name);
 const char* OptimizerKindName(OptimizerKind kind);
 
 // The defaults `sluice train` uses per model (tuned on Fashion-MNIST so
-// each default run reaches the accuracy with a margin).
-OptimizerKind DefaultOptimizer(ModelKind model);
+// each default run reaches the accuracy with a margin): Adam on the
+// CPU, momentum on the GPU (Adam has no GPU kernels: Train refuses it there
+// with InvalidArgument).
+OptimizerKind DefaultOptimizer(ModelKind model, bool gpu);
 double DefaultLearningRate(ModelKind model, OptimizerKind kind);
 int DefaultEpochs(ModelKind model);
 int64_t DefaultBatchSize(ModelKind model);
@@ -74,7 +76,7 @@ struct TrainOptions {
   int64_t height = 28;
   int64_t width = 28;
   int64_t num_classes = 10;
-  std::optional<OptimizerKind> optimizer;  // unset: DefaultOptimizer(model)
+  std::optional<OptimizerKind> optimizer;  // unset: DefaultOptimizer(model, on GPU)
   double learning_rate = 0;  // 0: DefaultLearningRate(model, optimizer)
   double momentum = 0.9;     // momentum and nesterov
   std::string logdir;        // empty: no events, no checkpoints

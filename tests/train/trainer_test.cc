@@ -236,10 +236,16 @@ TEST(TrainerTest, BadOptionsAreInvalidArgument) {
   EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kInvalidArgument);
   o.batch_size = 0;
   EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.batch_size = kBatch;
+  o.device = "gpu";
   if (!GpuAvailable()) {
-    o.batch_size = kBatch;
-    o.device = "gpu";
     EXPECT_EQ(Train(o).status().code(), absl::StatusCode::kNotFound);
+  } else {
+    // Adam's composed update has no GPU kernels: refused up front.
+    o.optimizer = OptimizerKind::kAdam;
+    absl::Status s = Train(o).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(s.message()), HasSubstr("adam"));
   }
 }
 
