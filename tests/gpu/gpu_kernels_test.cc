@@ -13,6 +13,8 @@
 #include "cli/convert.h"
 #include "core/random.h"
 #include "graph/gradients/gradients.h"
+#include "graph/optimizers/adam.h"
+#include "graph/optimizers/training_ops.h"
 #include "graph/ops/ops.h"
 #include "graph/session.h"
 #include "kernels/cuda/gpu_device.h"
@@ -175,6 +177,72 @@ TEST(GpuKernelsTest, MlpLossGradientsAndMomentumUpdateMatchCpu) {
                   EXPECT_TRUE(g.ok()) << g.status();
                   return std::vector<Output>{loss, (*g)[0], (*g)[1], (*g)[2]};
                 });
+}
+
+TEST(GpuKernelsTest, UnaryOpsMatchCpu) {
+  SKIP_WITHOUT_GPU();
+  CompareCpuGpu({RandomTensor({37, 19}, 19, 0.1f, 2.f)},
+                [](const Scope& s, const std::vector<Output>& in) {
+                  return std::vector<Output>{ops::Sqrt(s, in[0]), ops::Rsqrt(s, in[0]),
+                                             ops::Square(s, in[0]), ops::Neg(s, in[0])};
+                });
+}
+
+// Three Adam steps and three plain SGD steps with a learning rate computed
+// on the device, from a constant gradient (the optimizer gates its updates
+// on the gradient ops, so the gradient cannot be a fed placeholder): the
+// weights after them, per device.
+// Returns the placement log too.
+std::vector<Tensor> OptimizerSteps(const std::string& device, const Tensor& w0, const Tensor& grad,
+                                   std::vector<std::string>* placements) {
+  Graph g;
+  Scope root = Scope::Root(&g);
+  Scope s = root.WithDevice(device);
+  Output gp = ops::Const(s.WithOpName("grad"), grad);
+  Variable wa = NewVariable(s, w0, {.name = "wa"});
+  Variable ws = NewVariable(s, w0, {.name = "ws"});
+  AdamOptimizer adam(0.01);
+  auto adam_op = adam.ApplyGradients(s, {{gp, wa}});
+  EXPECT_TRUE(adam_op.ok()) << adam_op.status();
+  // A learning rate produced by a GPU kernel: a device scalar.
+  Output lr = ops::Mul(s, ops::Const(s, 0.5f), 0.2f);
+  Output sgd = ops::ApplyGradientDescent(s.WithOpName("sgd"), ws, lr, gp);
+  EXPECT_TRUE(root.ok()) << root.status();
+  SessionOptions so;
+  so.allow_soft_placement = true;  // initializers may fall back to the CPU
+  so.log_device_placement = true;
+  so.log_sink = [](std::string_view) {};
+  if (device == "/gpu:0") so.devices = *GpuDeviceSet();
+  Session session(&g, so);
+  EXPECT_TRUE(session.Run({}, {}, {GlobalVariablesInitializer(root)}, nullptr).ok());
+  for (int i = 0; i < 3; ++i) {
+    absl::Status st = session.Run({}, {}, {*adam_op, sgd.op()}, nullptr);
+    EXPECT_TRUE(st.ok()) << st;
+  }
+  std::vector<Tensor> out;
+  EXPECT_TRUE(session.Run({}, {wa.value(), ws.value()}, &out).ok());
+  *placements = session.placement_log();
+  return out;
+}
+
+TEST(GpuKernelsTest, AdamAndDeviceLearningRateUpdatesRunOnTheGpuAndMatchCpu) {
+  SKIP_WITHOUT_GPU();
+  const Tensor w0 = RandomTensor({16, 8}, 20), grad = RandomTensor({16, 8}, 21);
+  std::vector<std::string> cpu_log, gpu_log;
+  std::vector<Tensor> cpu = OptimizerSteps("/cpu:0", w0, grad, &cpu_log);
+  std::vector<Tensor> gpu = OptimizerSteps("/gpu:0", w0, grad, &gpu_log);
+  ExpectNear(gpu, cpu, 1e-5f);
+  // Adam's element-wise update must not bounce through the host.
+  int checked = 0;
+  for (const std::string& line : gpu_log) {
+    for (const char* type : {"(Sqrt)", "(Square)", "(AssignSub)", "(ApplyGradientDescent)"}) {
+      if (line.find(type) != std::string::npos) {
+        EXPECT_NE(line.find("GPU"), std::string::npos) << line;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GE(checked, 4);
 }
 
 TEST(GpuKernelsTest, CudaErrorsAreStatusesNamingTheOp) {

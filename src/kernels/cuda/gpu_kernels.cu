@@ -195,16 +195,32 @@ __global__ void ArgMaxKernel(const float* x, int64_t* out, int64_t outer, int64_
 }
 
 __global__ void MomentumKernel(const float* w, const float* a, const float* g, float* nw,
-                               float* na, float lr, float mom, bool nesterov, int64_t n) {
+                               float* na, float lr_host, const float* lr_dev, float mom_host,
+                               const float* mom_dev, bool nesterov, int64_t n) {
+  const float lr = lr_dev != nullptr ? *lr_dev : lr_host;
+  const float mom = mom_dev != nullptr ? *mom_dev : mom_host;
   GRID_LOOP(i, n) {
     const float acc = a[i] * mom + g[i];
     na[i] = acc;
     nw[i] = nesterov ? w[i] - (g[i] * lr + acc * mom * lr) : w[i] - lr * acc;
   }
 }
-__global__ void GradientDescentKernel(const float* w, const float* d, float* nw, float alpha,
-                                      int64_t n) {
+__global__ void GradientDescentKernel(const float* w, const float* d, float* nw, float alpha_host,
+                                      const float* alpha_dev, int64_t n) {
+  const float alpha = alpha_dev != nullptr ? *alpha_dev : alpha_host;
   GRID_LOOP(i, n) nw[i] = w[i] - alpha * d[i];
+}
+
+__global__ void UnaryKernel(UnaryOp op, const float* x, float* y, int64_t n) {
+  GRID_LOOP(i, n) {
+    const float v = x[i];
+    switch (op) {
+      case UnaryOp::kSqrt: y[i] = sqrtf(v); break;
+      case UnaryOp::kRsqrt: y[i] = rsqrtf(v); break;
+      case UnaryOp::kSquare: y[i] = v * v; break;
+      case UnaryOp::kNeg: y[i] = -v; break;
+    }
+  }
 }
 
 __global__ void Conv2DKernel(const float* in, const float* f, float* out, ConvGeometry g) {
@@ -439,15 +455,22 @@ cudaError_t LaunchArgMax(const float* x, int64_t* out, int64_t outer, int64_t re
   return cudaGetLastError();
 }
 cudaError_t LaunchMomentum(const float* w, const float* a, const float* g, float* nw, float* na,
-                           float lr, float momentum, bool nesterov, int64_t n, cudaStream_t s) {
+                           float lr, float momentum, bool nesterov, int64_t n, cudaStream_t s,
+                           const float* lr_dev, const float* momentum_dev) {
   if (n == 0) return cudaSuccess;
-  MomentumKernel<<<Blocks(n), kThreads, 0, s>>>(w, a, g, nw, na, lr, momentum, nesterov, n);
+  MomentumKernel<<<Blocks(n), kThreads, 0, s>>>(w, a, g, nw, na, lr, lr_dev, momentum,
+                                                momentum_dev, nesterov, n);
   return cudaGetLastError();
 }
 cudaError_t LaunchGradientDescent(const float* w, const float* d, float* nw, float alpha,
-                                  int64_t n, cudaStream_t s) {
+                                  int64_t n, cudaStream_t s, const float* alpha_dev) {
   if (n == 0) return cudaSuccess;
-  GradientDescentKernel<<<Blocks(n), kThreads, 0, s>>>(w, d, nw, alpha, n);
+  GradientDescentKernel<<<Blocks(n), kThreads, 0, s>>>(w, d, nw, alpha, alpha_dev, n);
+  return cudaGetLastError();
+}
+cudaError_t LaunchUnary(UnaryOp op, const float* x, float* y, int64_t n, cudaStream_t s) {
+  if (n == 0) return cudaSuccess;
+  UnaryKernel<<<Blocks(n), kThreads, 0, s>>>(op, x, y, n);
   return cudaGetLastError();
 }
 cudaError_t LaunchConv2D(const float* in, const float* f, float* out, const ConvGeometry& g,

@@ -76,12 +76,21 @@ absl::StatusOr<std::vector<int64_t>> HostInts(const OpKernelContext* ctx, int i)
   return v;
 }
 
-absl::StatusOr<float> HostScalar(const OpKernelContext* ctx, int i) {
-  SLUICE_ASSIGN_OR_RETURN(Tensor t, HostIn(ctx, i));
+// A float scalar input as a kernel argument: its value when it is in host
+// memory (a Const), else a pointer to it on the device, so that a learning
+// rate computed on the GPU (Adam's, a decay) costs no synchronising
+// device-to-host copy. Shape and dtype are host metadata either way.
+struct ScalarArg {
+  float value = 0.f;
+  const float* device = nullptr;
+};
+absl::StatusOr<ScalarArg> ScalarIn(const OpKernelContext* ctx, int i) {
+  const Tensor& t = ctx->input(i);
   if (t.NumElements() != 1 || t.dtype() != DType::kFloat32) {
     return absl::InvalidArgumentError(absl::StrCat(OpName(ctx), ": input ", i, " must be a float scalar"));
   }
-  return t.data<float>()[0];
+  if (OnDevice(t)) return ScalarArg{0.f, t.data<float>()};
+  return ScalarArg{t.data<float>()[0], nullptr};
 }
 
 absl::StatusOr<cuda::ElemType> Elem(DType d) {
@@ -513,9 +522,9 @@ absl::StatusOr<Tensor> ReadVar(const OpKernelContext* ctx, VariableState* s, int
 absl::Status MomentumKernel(OpKernelContext* ctx) {
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> var, ctx->variable(0));
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> accum, ctx->variable(1));
-  SLUICE_ASSIGN_OR_RETURN(float lr, HostScalar(ctx, 2));
+  SLUICE_ASSIGN_OR_RETURN(ScalarArg lr, ScalarIn(ctx, 2));
   SLUICE_ASSIGN_OR_RETURN(Tensor grad, In(ctx, 3));
-  SLUICE_ASSIGN_OR_RETURN(float momentum, HostScalar(ctx, 4));
+  SLUICE_ASSIGN_OR_RETURN(ScalarArg momentum, ScalarIn(ctx, 4));
   const bool* nesterov = ctx->node().attr<bool>("use_nesterov");
   absl::MutexLock l1(&var->mu);
   absl::MutexLock l2(&accum->mu);
@@ -530,8 +539,9 @@ absl::Status MomentumKernel(OpKernelContext* ctx) {
   SLUICE_ASSIGN_OR_RETURN(Tensor na, NewOutput(ctx, DType::kFloat32, w.shape()));
   SLUICE_RETURN_IF_ERROR(Launched(
       ctx, cuda::LaunchMomentum(w.data<float>(), a.data<float>(), grad.data<float>(), nw.data<float>(),
-                                na.data<float>(), lr, momentum, nesterov != nullptr && *nesterov,
-                                w.NumElements(), Stream(ctx))));
+                                na.data<float>(), lr.value, momentum.value,
+                                nesterov != nullptr && *nesterov, w.NumElements(), Stream(ctx),
+                                lr.device, momentum.device)));
   var->value = nw;
   accum->value = na;
   ctx->set_output(0, nw);
@@ -540,7 +550,7 @@ absl::Status MomentumKernel(OpKernelContext* ctx) {
 
 absl::Status GradientDescentKernel(OpKernelContext* ctx) {
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> var, ctx->variable(0));
-  SLUICE_ASSIGN_OR_RETURN(float alpha, HostScalar(ctx, 1));
+  SLUICE_ASSIGN_OR_RETURN(ScalarArg alpha, ScalarIn(ctx, 1));
   SLUICE_ASSIGN_OR_RETURN(Tensor delta, In(ctx, 2));
   absl::MutexLock l(&var->mu);
   SLUICE_ASSIGN_OR_RETURN(Tensor w, ReadVar(ctx, var.get(), 0));
@@ -549,10 +559,43 @@ absl::Status GradientDescentKernel(OpKernelContext* ctx) {
   }
   SLUICE_ASSIGN_OR_RETURN(Tensor nw, NewOutput(ctx, DType::kFloat32, w.shape()));
   SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchGradientDescent(w.data<float>(), delta.data<float>(),
-                                                                    nw.data<float>(), alpha,
-                                                                    w.NumElements(), Stream(ctx))));
+                                                                    nw.data<float>(), alpha.value,
+                                                                    w.NumElements(), Stream(ctx),
+                                                                    alpha.device)));
   var->value = nw;
   ctx->set_output(0, nw);
+  return absl::OkStatus();
+}
+
+// AssignAdd / AssignSub (Adam's update, global steps kept on the GPU): a
+// new tensor each time, like ApplyGradientDescent, so tensors handed out
+// earlier never change under their readers.
+absl::Status AssignUpdateKernel(OpKernelContext* ctx, cuda::BinaryOp op) {
+  SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> var, ctx->variable(0));
+  SLUICE_ASSIGN_OR_RETURN(Tensor delta, In(ctx, 1));
+  absl::MutexLock l(&var->mu);
+  SLUICE_ASSIGN_OR_RETURN(Tensor w, ReadVar(ctx, var.get(), 0));
+  if (w.shape() != delta.shape()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Must have the same shape: variable ", w.shape().DebugString(), " vs update ",
+        delta.shape().DebugString(), " in ", OpName(ctx)));
+  }
+  SLUICE_ASSIGN_OR_RETURN(Tensor nw, NewOutput(ctx, DType::kFloat32, w.shape()));
+  const cuda::Broadcast4 same{{1, 1, 1, w.NumElements()}, {0, 0, 0, 1}, {0, 0, 0, 1}};
+  SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchBinary(op, w.data<float>(), delta.data<float>(),
+                                                           nw.data<float>(), w.NumElements(), same,
+                                                           Stream(ctx))));
+  var->value = nw;
+  ctx->set_output(0, nw);
+  return absl::OkStatus();
+}
+
+absl::Status UnaryKernel(OpKernelContext* ctx, cuda::UnaryOp op) {
+  SLUICE_ASSIGN_OR_RETURN(Tensor x, In(ctx, 0));
+  SLUICE_ASSIGN_OR_RETURN(Tensor y, NewOutput(ctx, DType::kFloat32, x.shape()));
+  SLUICE_RETURN_IF_ERROR(
+      Launched(ctx, cuda::LaunchUnary(op, x.data<float>(), y.data<float>(), x.NumElements(), Stream(ctx))));
+  ctx->set_output(0, y);
   return absl::OkStatus();
 }
 
@@ -655,6 +698,16 @@ void RegisterAll() {
     ctx->set_output(0, acc);
     return absl::OkStatus();
   });
+  Reg("AssignAdd", kF32, [](OpKernelContext* ctx) { return AssignUpdateKernel(ctx, BinaryOp::kAdd); });
+  Reg("AssignSub", kF32, [](OpKernelContext* ctx) { return AssignUpdateKernel(ctx, BinaryOp::kSub); });
+  const std::pair<const char*, cuda::UnaryOp> unaries[] = {{"Sqrt", cuda::UnaryOp::kSqrt},
+                                                           {"Rsqrt", cuda::UnaryOp::kRsqrt},
+                                                           {"Square", cuda::UnaryOp::kSquare},
+                                                           {"Neg", cuda::UnaryOp::kNeg}};
+  for (const auto& [name, op] : unaries) {
+    const cuda::UnaryOp u = op;
+    Reg(name, kF32, [u](OpKernelContext* ctx) { return UnaryKernel(ctx, u); });
+  }
   Reg("OnesLike", kF32, [](OpKernelContext* ctx) { return FillLike(ctx, 1.f); });
   Reg("ZerosLike", kF32, [](OpKernelContext* ctx) { return FillLike(ctx, 0.f); });
   Reg("Relu", kF32, [](OpKernelContext* ctx) -> absl::Status {

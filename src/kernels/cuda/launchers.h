@@ -12,6 +12,7 @@
 namespace sluice::cuda {
 
 enum class BinaryOp : int { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDifference };
+enum class UnaryOp : int { kSqrt, kRsqrt, kSquare, kNeg };
 enum class ElemType : int { kFloat32, kFloat64, kInt32, kInt64, kUInt8, kBool };
 
 // Broadcasting over up to 4 dims: out_dims, and for each operand the
@@ -27,6 +28,7 @@ cudaError_t LaunchBinary(BinaryOp op, const float* a, const float* b, float* out
 cudaError_t LaunchCast(ElemType from, const void* in, ElemType to, void* out, int64_t n,
                        cudaStream_t s);
 cudaError_t LaunchFill(float* out, float value, int64_t n, cudaStream_t s);
+cudaError_t LaunchUnary(UnaryOp op, const float* x, float* y, int64_t n, cudaStream_t s);
 cudaError_t LaunchRelu(const float* x, float* y, int64_t n, cudaStream_t s);
 cudaError_t LaunchReluGrad(const float* grad, const float* features, float* out, int64_t n,
                            cudaStream_t s);
@@ -52,11 +54,15 @@ cudaError_t LaunchSparseXent(const float* logits, const void* labels, bool label
 // out[o, i] = argmax_r x[o, r, i].
 cudaError_t LaunchArgMax(const float* x, int64_t* out, int64_t outer, int64_t reduce,
                          int64_t inner, cudaStream_t s);
+// The scalar hyper-parameters come from the host value, or, when the
+// matching *_dev pointer is not null, from that device scalar (read by the
+// kernel: a device-computed learning rate needs no host round trip).
 cudaError_t LaunchMomentum(const float* w, const float* accum, const float* grad, float* new_w,
                            float* new_accum, float lr, float momentum, bool nesterov, int64_t n,
-                           cudaStream_t s);
+                           cudaStream_t s, const float* lr_dev = nullptr,
+                           const float* momentum_dev = nullptr);
 cudaError_t LaunchGradientDescent(const float* w, const float* delta, float* new_w, float alpha,
-                                  int64_t n, cudaStream_t s);
+                                  int64_t n, cudaStream_t s, const float* alpha_dev = nullptr);
 
 struct ConvGeometry {
   int64_t n, h, w, c;      // input
