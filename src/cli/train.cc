@@ -22,7 +22,7 @@ void PrintUsage(std::ostream& out) {
          "  --batch-size N     default: 128 (cnn 64)\n"
          "  --seed N           default 1\n"
          "  --deterministic    same results for the same seed (sequential pipeline order)\n"
-         "  --optimizer O      sgd, momentum (0.9), nesterov, adam (cpu only);\n"
+         "  --optimizer O      sgd, momentum (0.9), nesterov, adam;\n"
          "                     default: adam on the cpu, momentum on the gpu\n"
          "  --lr X             learning rate (default: adam 5e-4, cnn 1e-3;\n"
          "                     momentum/nesterov 0.05, cnn 0.02)\n"
