@@ -6,8 +6,14 @@
 #include <set>
 #include <vector>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tbb/task_arena.h"
+#include "tbb/task_group.h"
 
 namespace sluice {
 namespace {
@@ -176,6 +182,37 @@ TEST(DatasetMapTest, ParallelMapKeepsInputOrder) {
   std::vector<int64_t> got = Drain(Dataset::Range(500).Map(sq, o));
   std::sort(got.begin(), got.end());
   EXPECT_EQ(got, want);
+}
+
+TEST(DatasetMapTest, ParallelMapProgressesWhenEveryTbbWorkerIsBusy) {
+  // Occupy every oneTBB worker with tasks that block (what a caller's
+  // executor may do); the map must still finish: a consumer runs calls
+  // that no worker has started.
+  const int workers = tbb::this_task_arena::max_concurrency() - 1;
+  std::atomic<int> started{0};
+  std::atomic<bool> release{false};
+  tbb::task_group blockers;
+  for (int i = 0; i < workers; ++i) {
+    blockers.run([&] {
+      started.fetch_add(1);
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (!release.load() && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
+  const auto wait_until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (started.load() < workers && std::chrono::steady_clock::now() < wait_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  auto twice = [](TensorTuple t) -> absl::StatusOr<TensorTuple> {
+    return TensorTuple{Tensor::Scalar<int64_t>(2 * t[0].scalar<int64_t>())};
+  };
+  std::vector<int64_t> got = Drain(Dataset::Range(200).Map(twice, 2));
+  release.store(true);
+  blockers.wait();
+  ASSERT_EQ(got.size(), 200u);
+  for (int64_t i = 0; i < 200; ++i) EXPECT_EQ(got[i], 2 * i);
 }
 
 TEST(DatasetMapTest, OutOfRangeInFunctionEndsV1AndIsInvalidArgumentInV2) {

@@ -3,6 +3,7 @@
 // at most num_parallel_calls results buffered; results leave in input order (deterministic, the
 // default) or in completion order (end of input and errors of the
 // sequential kind still come from the head).
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -88,6 +89,12 @@ class MapDataset final : public DatasetBase {
     TensorTuple out;
     bool end = false;
     bool done = false;
+    // The call, until a task or a waiting consumer claims it (whoever
+    // claims first runs it: a consumer never waits for a call that no
+    // worker has started, so the map makes progress even when every
+    // oneTBB worker is busy elsewhere, e.g. blocked in a caller's task).
+    std::atomic<bool> claimed{false};
+    std::shared_ptr<TensorTuple> arg;
   };
   // State shared with the TBB tasks (they may finish after the iterator
   // stopped waiting; the destructor waits for them anyway).
@@ -95,7 +102,8 @@ class MapDataset final : public DatasetBase {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<std::shared_ptr<Slot>> slots;  // in input order: running or done
-    size_t in_flight = 0;                     // slots whose call is running
+    size_t in_flight = 0;                     // slots whose call has not finished
+    size_t running = 0;                       // calls executing right now
     bool cancelled = false;
     bool input_done = false;
   };
@@ -111,6 +119,11 @@ class MapDataset final : public DatasetBase {
       }
       sh_->cv.notify_all();
       if (runner_.joinable()) runner_.join();
+      // Calls not started never will be; wait for the ones running.
+      std::unique_lock<std::mutex> lock(sh_->mu);
+      for (auto& slot : sh_->slots) slot->claimed.store(true);
+      sh_->cv.wait(lock, [&] { return sh_->running == 0; });
+      lock.unlock();
       tasks_.Wait();
     }
     absl::Status GetNext(TensorTuple* out, bool* end) override {
@@ -128,7 +141,18 @@ class MapDataset final : public DatasetBase {
             }
           }
         }
-        if (slot == nullptr) sh_->cv.wait(lock);
+        if (slot != nullptr) break;
+        // The head's call has not started: run it here rather than wait
+        // for a worker that may never come.
+        if (!sh_->slots.empty() && !sh_->slots.front()->end &&
+            !sh_->slots.front()->claimed.load()) {
+          std::shared_ptr<Slot> head = sh_->slots.front();
+          lock.unlock();
+          RunSlot(d_, sh_.get(), head.get());
+          lock.lock();
+          continue;
+        }
+        sh_->cv.wait(lock);
       }
       if (slot->end) {  // sticky; everything before it was delivered
         *end = true;
@@ -149,6 +173,32 @@ class MapDataset final : public DatasetBase {
     }
 
    private:
+    // Runs slot's call if nobody has claimed it yet. Call without sh->mu.
+    // A task that starts after the iterator is gone finds its slot claimed
+    // (by the destructor) and touches nothing but `sh` and `slot`, which
+    // it co-owns.
+    static void RunSlot(const MapDataset* d, Shared* sh, Slot* slot) {
+      {
+        // Claim and count under the lock, so the destructor never misses
+        // a call that is about to run.
+        std::lock_guard<std::mutex> lock(sh->mu);
+        if (slot->claimed.exchange(true)) return;
+        ++sh->running;
+      }
+      TensorTuple out;
+      bool end = false;
+      absl::Status st = d->Apply(std::move(*slot->arg), &out, &end);
+      std::lock_guard<std::mutex> lock(sh->mu);
+      slot->arg.reset();
+      slot->status = st;
+      slot->out = std::move(out);
+      slot->end = st.ok() && end;
+      slot->done = true;
+      --sh->in_flight;
+      --sh->running;
+      sh->cv.notify_all();
+    }
+
     void Run() {
       const size_t limit = static_cast<size_t>(*d_->o_.num_parallel_calls);
       while (true) {
@@ -178,22 +228,12 @@ class MapDataset final : public DatasetBase {
           continue;
         }
         ++sh_->in_flight;
+        slot->arg = std::make_shared<TensorTuple>(std::move(in));
         lock.unlock();
+        sh_->cv.notify_all();  // a waiting consumer may run it itself
         std::shared_ptr<Shared> sh = sh_;
         const MapDataset* d = d_;
-        auto arg = std::make_shared<TensorTuple>(std::move(in));
-        tasks_.Run([sh, slot, d, arg] {
-          TensorTuple out;
-          bool end = false;
-          absl::Status st = d->Apply(std::move(*arg), &out, &end);
-          std::lock_guard<std::mutex> lock(sh->mu);
-          slot->status = st;
-          slot->out = std::move(out);
-          slot->end = st.ok() && end;
-          slot->done = true;
-          --sh->in_flight;
-          sh->cv.notify_all();
-        });
+        tasks_.Run([sh, slot, d] { RunSlot(d, sh.get(), slot.get()); });
       }
     }
 

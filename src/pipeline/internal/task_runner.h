@@ -1,20 +1,26 @@
 #pragma once
-// TaskRunner: where the parallel Dataset stages run their calls. oneTBB
-// (task_group) normally. The system oneTBB is not built with
-// ThreadSanitizer, so TSan cannot see that task_group::run() publishes the
-// task it runs and reports every hand-off as a race; TSan builds therefore
-// run each call on a plain std::thread, which TSan understands, so that
-// the sanitizer pass reports only real races.
+// TaskRunner: where the parallel Dataset stages run their calls.
 //
-// Thread-safe for Run from one thread; Wait from the owner.
+// Normally a process-wide oneTBB task_arena, fed with enqueue(): fire and
+// forget, so Run() never blocks (task_group::run from a thread outside the
+// arena can wait for an arena slot, which hangs a pipeline whose caller
+// keeps every worker busy). Callers track completion themselves and must
+// make tasks that start late harmless (see MapDataset's claimed slots):
+// Wait() does not wait for arena tasks.
+//
+// The system oneTBB is not built with ThreadSanitizer, so TSan cannot see
+// that enqueue() publishes the task; TSan builds therefore run each call
+// on a plain std::thread (joined by Wait() and the destructor), so that the
+// sanitizer pass reports only real races.
+//
+// Thread-safe.
 
 #include <functional>
-#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-#include "tbb/task_group.h"
+#include "tbb/task_arena.h"
 
 namespace sluice::internal {
 
@@ -30,10 +36,10 @@ class TaskRunner {
     std::lock_guard<std::mutex> lock(mu_);
     threads_.emplace_back(std::move(fn));
 #else
-    group_->run(std::move(fn));
+    Arena()->enqueue(std::move(fn));
 #endif
   }
-  // Blocks until every call has returned.
+  // TSan builds: joins the calls' threads. Otherwise a no-op.
   void Wait() {
 #if defined(__SANITIZE_THREAD__)
     std::vector<std::thread> threads;
@@ -42,8 +48,6 @@ class TaskRunner {
       threads.swap(threads_);
     }
     for (std::thread& t : threads) t.join();
-#else
-    group_->wait();
 #endif
   }
 
@@ -52,8 +56,10 @@ class TaskRunner {
   std::mutex mu_;
   std::vector<std::thread> threads_;  // guarded by mu_
 #else
-  // unique_ptr: tbb::task_group's destructor may throw; ours must not.
-  std::unique_ptr<tbb::task_group> group_ = std::make_unique<tbb::task_group>();
+  static tbb::task_arena* Arena() {
+    static tbb::task_arena* arena = new tbb::task_arena();  // never destroyed
+    return arena;
+  }
 #endif
 };
 
