@@ -7,16 +7,7 @@
 
 #include <tbb/task_group.h>
 
-#if defined(__SANITIZE_THREAD__)
-#include <sanitizer/tsan_interface.h>
-// oneTBB is not built with ThreadSanitizer: tell it that handing a task to
-// a worker orders what the spawning thread wrote before with the task.
-#define SLUICE_TSAN_RELEASE(addr) __tsan_release(addr)
-#define SLUICE_TSAN_ACQUIRE(addr) __tsan_acquire(addr)
-#else
-#define SLUICE_TSAN_RELEASE(addr) ((void)(addr))
-#define SLUICE_TSAN_ACQUIRE(addr) ((void)(addr))
-#endif
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -128,6 +119,37 @@ void PlanKey(const FeedList& feeds, const std::vector<Output>& fetches,
   add(nullptr, -2);
   for (const auto& t : targets) add(t.valid() ? t.node() : nullptr, 0);
 }
+
+// Runs the executor's parallel nodes on oneTBB. oneTBB is not built with
+// ThreadSanitizer, which then reports every task hand-off (the task's copy
+// of its closure) as a race; TSan builds run each task on a plain thread
+// instead: slower, but every hand-off is visible to the checker.
+class TaskGroup {
+ public:
+  template <typename Fn>
+  void Run(Fn fn) {
+#if defined(__SANITIZE_THREAD__)
+    threads_.emplace_back(std::move(fn));
+#else
+    tasks_.run(std::move(fn));
+#endif
+  }
+  void Wait() {
+#if defined(__SANITIZE_THREAD__)
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+#else
+    tasks_.wait();
+#endif
+  }
+
+ private:
+#if defined(__SANITIZE_THREAD__)
+  std::vector<std::thread> threads_;
+#else
+  tbb::task_group tasks_;
+#endif
+};
 
 // Below this many input elements a CPU kernel is cheaper to run inline than
 // to hand to a oneTBB worker (a task hand-off costs a few microseconds).
@@ -467,7 +489,7 @@ absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
   std::atomic<int> tasks_done{0};
   int tasks_in_flight = 0;  // guarded by f.mu once a task is started
   absl::Status task_status;  // guarded by f.mu
-  std::optional<tbb::task_group> tasks;
+  std::optional<TaskGroup> tasks;
   auto release_successors = [&](int i, std::vector<int>* out, int* tail) {
     for (int succ : plan->steps[i].successors) {
       if (f.pending[succ].fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -516,9 +538,7 @@ absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
         ++tasks_in_flight;
       }
       tasks_started = true;
-      SLUICE_TSAN_RELEASE(&f);
-      tasks->run([&, i] {
-        SLUICE_TSAN_ACQUIRE(&f);
+      tasks->Run([&, i] {
         absl::Status s = execute(i);
         std::lock_guard<std::mutex> l(f.mu);
         --tasks_in_flight;
@@ -550,7 +570,7 @@ absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
     release_successors(i, nullptr, &f.tail);
   }
   // Wait for tasks in flight (also on error: they reference this frame).
-  if (tasks) tasks->wait();
+  if (tasks) tasks->Wait();
   if (status.ok() && !task_status.ok()) status = task_status;
   auto release = [&] { plan->ReleaseFrame(std::move(frame)); };
   if (!status.ok()) {
