@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <iostream>
+#include <string>
 #include <string_view>
 
 #include "cli/convert.h"
@@ -48,7 +49,11 @@ constexpr Command kCommands[] = {
 
 void PrintHelp(std::ostream& out) {
   out << "usage: sluice <command> [args]\n\ncommands:\n";
-  for (const Command& c : kCommands) out << "  " << c.name << "    " << c.summary << "\n";
+  for (const Command& c : kCommands) {
+    const std::string_view name = c.name;
+    out << "  " << name << std::string(name.size() < 11 ? 11 - name.size() : 1, ' ') << c.summary
+        << "\n";
+  }
   out << "\n'sluice <command> --help' describes a command.\n";
 }
 

@@ -15,10 +15,11 @@ build=${SLUICE_GPU_BUILD:-$root/build-gpu}
 case "$build" in /*) ;; *) build=$root/$build ;; esac
 out=$root/gpu_bundle
 SLUICE_CMAKE_ARGS="${SLUICE_CMAKE_ARGS:-} -DCMAKE_CUDA_ARCHITECTURES=90" \
-  "$root/tools/build.sh" "$build" -- --target gpu_kernels_test sluice
+  "$root/tools/build.sh" "$build" -- --target gpu_kernels_test pipeline_device_prefetch_gpu_test sluice sluice-bench
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib" "$out/data"
-cp "$build/tests/gpu/gpu_kernels_test" "$build/src/cli/sluice" "$out/bin/"
+cp "$build/tests/gpu/gpu_kernels_test" "$build/tests/pipeline/pipeline_device_prefetch_gpu_test" \
+   "$build/src/cli/sluice" "$out/bin/"
 [ -x "$build/bench/sluice-bench" ] && cp "$build/bench/sluice-bench" "$out/bin/" || true
 strip --strip-debug "$out"/bin/* || true
 # Non-system libraries (the GPU machine has no Debian packages).
@@ -53,19 +54,24 @@ export LD_LIBRARY_PATH="$here/lib${cublas:+:$cublas}${LD_LIBRARY_PATH:+:$LD_LIBR
   echo "cublas from: ${cublas:-not found}"
 } > "$OUT/summary.txt"
 rc=0
-echo "== gpu_kernels_test" | tee -a "$OUT/summary.txt"
-timeout 300 "$here/bin/gpu_kernels_test" > "$OUT/gpu_tests.log" 2>&1 || rc=1
-tail -25 "$OUT/gpu_tests.log" >> "$OUT/summary.txt"
-for model in mlp softmax; do
+for t in gpu_kernels_test pipeline_device_prefetch_gpu_test; do
+  echo "== $t" | tee -a "$OUT/summary.txt"
+  timeout 300 "$here/bin/$t" > "$OUT/$t.log" 2>&1 || rc=1
+  grep -E "^\[ *(OK|FAILED|SKIPPED|PASSED) *\]|tests ran" "$OUT/$t.log" >> "$OUT/summary.txt"
+done
+if [ -x "$here/bin/sluice-bench" ]; then
+  echo "== sluice-bench --filter gpu" | tee -a "$OUT/summary.txt"
+  timeout 200 "$here/bin/sluice-bench" --json --repetitions 3 --filter gpu > "$OUT/bench.json" 2> "$OUT/bench.err" || rc=1
+  cat "$OUT/bench.json" >> "$OUT/summary.txt"
+fi
+for model in ${SLUICE_GPU_MODELS:-mlp softmax cnn}; do
   echo "== sluice train --model $model --device gpu" | tee -a "$OUT/summary.txt"
-  timeout 240 "$here/bin/sluice" train --model "$model" --device gpu --batch-size 256 \
-      --data "$here/data" --logdir "$OUT/run-$model" --json > "$OUT/train-$model.log" 2>&1 || rc=1
+  timeout ${SLUICE_GPU_TRAIN_TIMEOUT:-150} "$here/bin/sluice" train --model "$model" --device gpu \
+      $([ "$model" = cnn ] || echo --batch-size 256) --data "$here/data" --logdir "$OUT/run-$model" --json \
+      > "$OUT/train-$model.log" 2>&1 || rc=1
   grep -E "done|finished|^\{" "$OUT/train-$model.log" >> "$OUT/summary.txt"
   tail -3 "$OUT/train-$model.log" >> "$OUT/summary.txt"
 done
-if [ -x "$here/bin/sluice-bench" ]; then
-  timeout 200 "$here/bin/sluice-bench" --json --filter gpu > "$OUT/bench.json" 2>&1 || rc=1
-fi
 rm -rf "$OUT"/run-*  # events and checkpoints: not needed back
 echo "rc=$rc" >> "$OUT/summary.txt"
 exit $rc
