@@ -118,13 +118,21 @@ void RandomShuffleQueue::TakeLocked(int64_t n, internal::RowChunks* out) {
     Tensor t(c.dtype, c.row_shape.Prepended(n));
     int64_t last = size_;
     if (c.dtype == DType::kString) {
+      // The picked strings move (not copy) into a holder that the batch
+      // keeps alive; the batch's views point into them. Reserved up front:
+      // short strings live inside the std::string objects, which must not
+      // move again.
       const int64_t re = c.row_elems;
+      auto* held = new std::vector<std::string>();
+      held->reserve(n * re);
+      RefPtr keep = Buffer::Wrap(nullptr, 0, HostAllocator(), [held] { delete held; });
       for (int64_t k = 0; k < n; ++k) {
         const int64_t i = picks_[k];
         --last;
         for (int64_t e = 0; e < re; ++e) {
-          t.SetString(k * re + e, c.strings[i * re + e]);
-          if (i != last) c.strings[i * re + e].swap(c.strings[last * re + e]);
+          held->push_back(std::move(c.strings[i * re + e]));
+          t.SetStringView(k * re + e, held->back(), keep);
+          if (i != last) c.strings[i * re + e] = std::move(c.strings[last * re + e]);
         }
       }
       c.strings.resize((size_ - n) * re);
