@@ -322,6 +322,10 @@ void BM_MoodycamelBulk(benchmark::State& state, int P, int C, bool str) {
     // are queued (moodycamel queues are unbounded by design).
     moodycamel::BlockingConcurrentQueue<TensorTuple> q;
     std::atomic<int64_t> queued{0};
+    // moodycamel orders items per producer only, so an end marker can
+    // overtake another producer's data: consumers stop on a marker only
+    // once every element has been consumed.
+    std::atomic<int64_t> unconsumed{n};
     auto work = Partition(n, kBatch, P, [&](int64_t first) {
       std::vector<TensorTuple> items;
       for (int64_t i = 0; i < kBatch; ++i) items.push_back(MakeElement(first + i, str));
@@ -339,18 +343,28 @@ void BM_MoodycamelBulk(benchmark::State& state, int P, int C, bool str) {
                size_t got = q.wait_dequeue_bulk(out, kBatch);
                queued.fetch_sub(got, std::memory_order_acq_rel);
                size_t ends = 0;
+               int64_t items = 0;
                for (size_t i = 0; i < got; ++i) {
                  if (out[i].empty()) {
                    ++ends;
                    continue;
                  }
                  *sum += ValueOf(out[i][0], 0);
-                 ++*count;
+                 ++items;
+               }
+               *count += items;
+               const bool all_consumed = unconsumed.fetch_sub(items) == items;
+               if (ends == 0) return true;
+               if (!all_consumed && unconsumed.load() > 0) {
+                 // Data is still on its way: put the markers back and go on.
+                 for (size_t i = 0; i < ends; ++i) q.enqueue(TensorTuple());
+                 std::this_thread::yield();
+                 return true;
                }
                // One end marker per consumer: hand back any extra this bulk
                // dequeue took, so every other consumer still gets its own.
                for (size_t i = 1; i < ends; ++i) q.enqueue(TensorTuple());
-               return ends == 0;
+               return false;
              },
              [&] {
                for (int c = 0; c < C; ++c) q.enqueue(TensorTuple());

@@ -48,7 +48,9 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
       Result& r = results_[name];
       // Progress on stderr: a full run takes minutes.
       std::fprintf(stderr, "  %s: %s\n", name.c_str(),
-                   run.error_occurred ? "error" : "done");
+                   !run.error_occurred                            ? "done"
+                   : sluice::bench::IsSkip(run.error_message) ? "skipped"
+                                                              : "error");
       if (run.error_occurred) {
         r.error = run.error_message;
         continue;
