@@ -14,6 +14,6 @@ if [ "${SLUICE_SKIP_TSAN:-0}" != 1 ]; then
   echo "== ThreadSanitizer: queue and coordinator tests"
   SLUICE_CMAKE_ARGS="-DSLUICE_SANITIZE=thread -DSLUICE_CONCURRENCY_TESTS_ONLY=ON -DSLUICE_ENABLE_CUDA=OFF -DSLUICE_BUILD_BENCH=OFF" \
     tools/build.sh "$root/build-tsan"
-  (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" SLUICE_STRESS_CYCLES=${SLUICE_TSAN_STRESS_CYCLES:-300} \
+  (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/support/tsan.supp" SLUICE_STRESS_CYCLES=${SLUICE_TSAN_STRESS_CYCLES:-300} \
      ctest --output-on-failure -j2 --timeout 900)
 fi
