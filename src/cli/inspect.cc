@@ -12,7 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "cli/sha256.h"
+#include "core/sha256.h"
 #include "core/absl_compat.h"
 #include "readers/record_reader.h"
 

@@ -1,9 +1,9 @@
-#include "cli/sha256.h"
+#include "core/sha256.h"
 
 #include <algorithm>
 #include <cstring>
 
-namespace sluice::cli {
+namespace sluice {
 namespace {
 
 constexpr uint32_t kK[64] = {
@@ -94,4 +94,4 @@ std::string Sha256::HexDigest() {
   return out;
 }
 
-}  // namespace sluice::cli
+}  // namespace sluice

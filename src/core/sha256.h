@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace sluice::cli {
+namespace sluice {
 
 class Sha256 {
  public:
@@ -28,4 +28,4 @@ class Sha256 {
   uint64_t total_ = 0;
 };
 
-}  // namespace sluice::cli
+}  // namespace sluice
