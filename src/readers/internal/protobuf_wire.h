@@ -45,18 +45,24 @@ inline const char* ReadVarint64(const char* p, const char* end, uint64_t* out) {
   return nullptr;
 }
 
-// Tag: field number and wire type. Tags wider than 32 bits, field number 0
-// and wire types 6/7 are malformed.
+// Tag: field number and wire type. As libprotobuf reads tags: a varint of at
+// most 5 bytes whose bits above 32 are dropped (a 5th byte with the
+// continuation bit is malformed); field number 0 and wire types 6/7 are
+// malformed.
 inline const char* ReadTag(const char* p, const char* end, uint32_t* field,
                            uint32_t* wire_type) {
-  uint64_t tag;
+  uint32_t tag = 0;
   *field = 0;
   *wire_type = 0;
   if (p < end && static_cast<uint8_t>(*p) < 0x80) {  // one-byte tags dominate
     tag = static_cast<uint8_t>(*p++);
   } else {
-    p = ReadVarint64(p, end, &tag);
-    if (p == nullptr || tag > 0xffffffffu) return nullptr;
+    for (int i = 0;; ++i) {
+      if (i == 5 || p >= end) return nullptr;
+      const uint8_t b = static_cast<uint8_t>(*p++);
+      tag |= static_cast<uint32_t>(b & 0x7f) << (7 * i);  // bits past 32 fall off
+      if (!(b & 0x80)) break;
+    }
   }
   *field = static_cast<uint32_t>(tag >> 3);
   *wire_type = static_cast<uint32_t>(tag & 7);
