@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <random>
 
 #include "gmock/gmock.h"
@@ -315,11 +316,108 @@ TEST(GradientsTest, VariablesAndSharedSubexpressionsAccumulate) {
 TEST(GradientsTest, OpWithoutGradientOnThePathIsNotFound) {
   Graph g;
   Scope root = Scope::Root(&g);
-  Output x = ops::Placeholder(root, DType::kFloat64, {4});
-  Output y = ops::ReduceProd(root, x);
+  Output x = ops::Placeholder(root, DType::kFloat64, {2, 4});
+  Output y = ops::ReduceSum(root, ops::BiasAddGrad(root, x));
   auto grads = Gradients(root, {y}, {x});
   EXPECT_EQ(grads.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(grads.status().message()), ::testing::HasSubstr("No gradient defined for operation"));
+}
+
+TEST(GradientsTest, ProdOverOneAxisAllAxesAndKeptDims) {
+  Tensor x = RandomTensor({2, 3, 4}, 31, 0.5, 1.5);
+  auto prod = [](std::optional<std::vector<int64_t>> axes, bool keep) -> Fn {
+    return [axes, keep](const Scope& r, const std::vector<Output>& v) {
+      return ops::ReduceProd(r, v[0], axes, {.keep_dims = keep});
+    };
+  };
+  CheckGradients(prod(std::vector<int64_t>{1}, false), {x});
+  CheckGradients(prod(std::vector<int64_t>{-1}, false), {x});
+  CheckGradients(prod(std::nullopt, false), {x});
+  CheckGradients(prod(std::vector<int64_t>{0, 2}, true), {x});
+  CheckGradients(prod(std::vector<int64_t>{1}, true), {x});
+  CheckGradients(prod(std::nullopt, true), {x});
+}
+
+// Dividing prod by x would give NaN or 0 here; the exclusive products are
+// exact: with one zero only the zero's gradient is non-zero, with two zeros
+// every gradient of the group is zero.
+TEST(GradientsTest, ProdOfGroupsHoldingZeros) {
+  Tensor x = RandomTensor({3, 4}, 32, 0.5, 1.5);
+  auto xv = x.flat<double>();
+  xv[1] = 0.0;               // row 0: one zero
+  xv[4] = xv[7] = 0.0;       // row 1: two zeros
+  Fn rows = [](const Scope& r, const std::vector<Output>& v) {
+    return ops::ReduceProd(r, v[0], std::vector<int64_t>{1});
+  };
+  CheckGradients(rows, {x});
+  CheckGradients([](const Scope& r, const std::vector<Output>& v) { return ops::ReduceProd(r, v[0]); }, {x});
+
+  Graph g;
+  Scope root = Scope::Root(&g);
+  Output in = ops::Placeholder(root, DType::kFloat64, {3, 4});
+  Output loss = ops::ReduceSum(root, rows(root, {in}));
+  auto grads = Gradients(root, {loss}, {in});
+  ASSERT_TRUE(grads.ok()) << grads.status();
+  Session sess(&g);
+  std::vector<Tensor> out;
+  ASSERT_TRUE(sess.Run({{in, x}}, {(*grads)[0]}, &out).ok());
+  auto gv = out[0].flat<double>();
+  EXPECT_DOUBLE_EQ(gv[1], xv[0] * xv[2] * xv[3]);
+  EXPECT_EQ(gv[0], 0.0);
+  EXPECT_EQ(gv[2], 0.0);
+  for (int j = 4; j < 8; ++j) EXPECT_EQ(gv[j], 0.0) << j;
+  for (int j = 8; j < 12; ++j) EXPECT_FALSE(std::isnan(gv[j]));
+}
+
+TEST(GradientsTest, ProdGradientInFloat32) {
+  Graph g;
+  Scope root = Scope::Root(&g);
+  Output x = ops::Placeholder(root, DType::kFloat32, {3});
+  Output loss = ops::ReduceProd(root, x);
+  auto grads = Gradients(root, {loss}, {x});
+  ASSERT_TRUE(grads.ok()) << grads.status();
+  Session sess(&g);
+  std::vector<Tensor> out;
+  ASSERT_TRUE(sess.Run({{x, Tensor::FromVector<float>({2.0f, 0.0f, 5.0f}, {3})}}, {(*grads)[0]}, &out).ok());
+  EXPECT_TRUE(out[0].ContentEquals(Tensor::FromVector<float>({0.0f, 10.0f, 0.0f}, {3}))) << out[0].DebugString();
+}
+
+Fn StridedSliceFn(StridedSliceSpec spec) {
+  return [spec](const Scope& r, const std::vector<Output>& v) { return ops::StridedSlice(r, v[0], spec); };
+}
+
+TEST(GradientsTest, StridedSliceWithUnitAndLargerStrides) {
+  Tensor x = RandomTensor({4, 5}, 33);
+  CheckGradients(StridedSliceFn({.begin = {1, 0}, .end = {3, 4}, .strides = {1, 1}}), {x});
+  CheckGradients(StridedSliceFn({.begin = {0, 1}, .end = {4, 5}, .strides = {2, 2}}), {x});
+  CheckGradients(StridedSliceFn({.begin = {-3}, .end = {0}, .strides = {1}, .end_mask = 1}), {x});
+  // x[2] (shrunk) and x[:, 3] via masks.
+  CheckGradients(StridedSliceFn({.begin = {2}, .end = {3}, .strides = {1}, .shrink_axis_mask = 1}), {x});
+  CheckGradients(StridedSliceFn({.begin = {0, 3}, .end = {0, 4}, .strides = {1, 1}, .begin_mask = 1,
+                                 .end_mask = 1, .shrink_axis_mask = 2}),
+                 {x});
+}
+
+TEST(GradientsTest, StridedSliceWithNegativeStride) {
+  Tensor x = RandomTensor({3, 6}, 34);
+  // x[:, ::-1] and x[2:0:-1, 5:0:-2]
+  CheckGradients(StridedSliceFn({.begin = {0, 0}, .end = {0, 0}, .strides = {1, -1}, .begin_mask = 3,
+                                 .end_mask = 3}),
+                 {x});
+  CheckGradients(StridedSliceFn({.begin = {2, 5}, .end = {0, 0}, .strides = {-1, -2}}), {x});
+}
+
+TEST(GradientsTest, StridedSliceGradientScattersIntoZeros) {
+  Graph g;
+  Scope root = Scope::Root(&g);
+  Output x = ops::Placeholder(root, DType::kFloat32, {5});
+  Output loss = ops::ReduceSum(root, ops::StridedSlice(root, x, {.begin = {4}, .end = {0}, .strides = {-3}}));
+  auto grads = Gradients(root, {loss}, {x});
+  ASSERT_TRUE(grads.ok()) << grads.status();
+  Session sess(&g);
+  std::vector<Tensor> out;
+  ASSERT_TRUE(sess.Run({{x, Tensor::FromVector<float>({1, 2, 3, 4, 5}, {5})}}, {(*grads)[0]}, &out).ok());
+  EXPECT_TRUE(out[0].ContentEquals(Tensor::FromVector<float>({0, 1, 0, 0, 1}, {5}))) << out[0].DebugString();
 }
 
 }  // namespace

@@ -102,6 +102,13 @@ absl::Status TransposeGrad(const Scope& s, const Operation& op, const std::vecto
   return s.status();
 }
 
+// Only x is differentiable: begin/end/strides are attributes.
+absl::Status StridedSliceGradFn(const Scope& s, const Operation& op, const std::vector<Output>& g,
+                                std::vector<Output>* out) {
+  out->push_back(StridedSliceGrad(s, g[0], op.input(0), op.node()->attrs()));
+  return s.status();
+}
+
 }  // namespace
 
 std::optional<std::vector<int64_t>> ConstIntValues(const Output& o) {
@@ -128,6 +135,7 @@ void RegisterArrayGradients(GradientRegistry* r) {
   (void)r->Register("ConcatV2", ConcatGrad);
   (void)r->Register("Split", SplitGrad);
   (void)r->Register("Slice", SliceGradFn);
+  (void)r->Register("StridedSlice", StridedSliceGradFn);
   (void)r->Register("Transpose", TransposeGrad);
   for (const char* op : {"StopGradient", "Shape", "Fill", "ZerosLike", "OnesLike", "OneHot", "Const",
                          "Placeholder"}) {

@@ -6,6 +6,7 @@
 #include "graph/internal/op_util.h"
 #include "graph/kernel_registry.h"
 #include "graph/op_registry.h"
+#include "kernels/array_ops.h"
 
 namespace sluice::internal {
 namespace {
@@ -159,6 +160,132 @@ absl::Status SliceGradKernel(OpKernelContext* ctx) {
   return absl::OkStatus();
 }
 
+// Reduction groups of a reduction of `xs`: which dims are reduced, from the
+// reduce_all attribute or the axes tensor (the forward kernel's semantics).
+absl::StatusOr<std::vector<bool>> ReducedDims(OpKernelContext* ctx, const TensorShape& xs,
+                                              const Tensor& axes_t) {
+  const int rank = xs.rank();
+  const bool* ra = ctx->node().attr<bool>("reduce_all");
+  std::vector<bool> reduced(rank, ra != nullptr && *ra);
+  if (!(ra != nullptr && *ra)) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> axes, IntValues(axes_t));
+    for (int64_t a : axes) {
+      if (a < -rank || a >= rank) {
+        return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": axis ", a, " out of range"));
+      }
+      reduced[a < 0 ? a + rank : a] = true;
+    }
+  }
+  return reduced;
+}
+
+// out[i] = g[group(i)] * product of the other members of i's group. The
+// exclusive products come from prefix and suffix products, so zeros in a
+// group need no special case (no division by x).
+template <typename T>
+void ProdGradImpl(const Tensor& g, const Tensor& x, const std::vector<int64_t>& group_strides,
+                  int64_t num_groups, Tensor* out) {
+  std::vector<std::vector<int64_t>> members(num_groups);
+  ForEachIndex(x.shape().dims(), group_strides, [&](int64_t s, int64_t d) { members[d].push_back(s); });
+  const T* xv = x.data<T>();
+  const T* gv = g.data<T>();
+  T* o = out->data<T>();
+  std::vector<T> prefix;
+  for (int64_t grp = 0; grp < num_groups; ++grp) {
+    const std::vector<int64_t>& m = members[grp];
+    prefix.assign(m.size(), T(1));
+    for (size_t k = 1; k < m.size(); ++k) prefix[k] = prefix[k - 1] * xv[m[k - 1]];
+    T suffix = T(1);
+    for (size_t k = m.size(); k-- > 0;) {
+      o[m[k]] = gv[grp] * prefix[k] * suffix;
+      suffix *= xv[m[k]];
+    }
+  }
+}
+
+// Inputs: grad (the reduced shape, kept dims or not), x, axes.
+absl::Status ProdGradKernel(OpKernelContext* ctx) {
+  const Tensor& g = ctx->input(0);
+  const Tensor& x = ctx->input(1);
+  const TensorShape& xs = x.shape();
+  if (g.dtype() != x.dtype()) {
+    return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": dtype mismatch"));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::vector<bool> reduced, ReducedDims(ctx, xs, ctx->input(2)));
+  const int rank = xs.rank();
+  std::vector<int64_t> kept(rank);
+  for (int d = 0; d < rank; ++d) kept[d] = reduced[d] ? 1 : xs.dim(d);
+  int64_t kept_elems = 1;
+  for (int64_t k : kept) kept_elems *= k;
+  if (kept_elems != g.NumElements()) {
+    return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": gradient of shape ", g.shape().DebugString(),
+                                                   " does not fit the reduction of ", xs.DebugString()));
+  }
+  const std::vector<int64_t> ks = Strides(kept);
+  std::vector<int64_t> group_strides(rank);
+  for (int d = 0; d < rank; ++d) group_strides[d] = reduced[d] ? 0 : ks[d];
+  Tensor out(g.dtype(), xs);
+  switch (g.dtype()) {
+    case DType::kFloat32: ProdGradImpl<float>(g, x, group_strides, kept_elems, &out); break;
+    case DType::kFloat64: ProdGradImpl<double>(g, x, group_strides, kept_elems, &out); break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": unsupported dtype"));
+  }
+  ctx->set_output(0, out);
+  return absl::OkStatus();
+}
+
+// The same attributes, parsed the same way, as the StridedSlice op.
+StridedSliceSpec SpecOf(const AttrMap& a) {
+  StridedSliceSpec s;
+  auto get = [&](const char* k) -> const AttrValue* {
+    auto it = a.find(k);
+    return it == a.end() ? nullptr : &it->second;
+  };
+  if (auto* v = get("begin")) s.begin = std::get<std::vector<int64_t>>(*v);
+  if (auto* v = get("end")) s.end = std::get<std::vector<int64_t>>(*v);
+  if (auto* v = get("strides")) s.strides = std::get<std::vector<int64_t>>(*v);
+  if (auto* v = get("begin_mask")) s.begin_mask = std::get<int64_t>(*v);
+  if (auto* v = get("end_mask")) s.end_mask = std::get<int64_t>(*v);
+  if (auto* v = get("shrink_axis_mask")) s.shrink_axis_mask = std::get<int64_t>(*v);
+  return s;
+}
+
+template <typename T>
+void ScatterAdd(const Tensor& g, const Tensor& positions, Tensor* out) {
+  const T* gv = g.data<T>();
+  const int64_t* pos = positions.data<int64_t>();
+  T* o = out->data<T>();
+  for (int64_t k = 0; k < g.NumElements(); ++k) o[pos[k]] += gv[k];
+}
+
+// Inputs: grad (the slice's shape), x. The forward kernel itself, run on
+// the flat indices of x, says where each slice element came from, so the
+// begin/end/stride/mask semantics cannot drift from the forward op.
+absl::Status StridedSliceGradKernel(OpKernelContext* ctx) {
+  const Tensor& g = ctx->input(0);
+  const TensorShape& xs = ctx->input(1).shape();
+  const StridedSliceSpec spec = SpecOf(ctx->node().attrs());
+  Tensor iota(DType::kInt64, xs);
+  int64_t* iv = iota.data<int64_t>();
+  for (int64_t i = 0; i < iota.NumElements(); ++i) iv[i] = i;
+  Tensor positions;
+  SLUICE_RETURN_IF_ERROR(sluice::StridedSlice(iota, spec, &positions));
+  if (positions.NumElements() != g.NumElements()) {
+    return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": gradient of shape ", g.shape().DebugString(),
+                                                   " does not fit the slice of ", xs.DebugString()));
+  }
+  Tensor out = Tensor::Zeros(g.dtype(), xs);
+  switch (g.dtype()) {
+    case DType::kFloat32: ScatterAdd<float>(g, positions, &out); break;
+    case DType::kFloat64: ScatterAdd<double>(g, positions, &out); break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": unsupported dtype"));
+  }
+  ctx->set_output(0, out);
+  return absl::OkStatus();
+}
+
 // Output 0: input 0's dtype, input 1's shape.
 absl::Status LikeInput1(InferenceContext* c) {
   c->set_output(0, c->input_dtype(0), c->input_shape(1), c->input_rank_known(1));
@@ -191,6 +318,11 @@ void RegisterGradientHelperOps() {
     RegisterCpuKernel(kernels, "SluiceBroadcastReduced", BroadcastReducedKernel, types);
     RegisterOp(ops, {"SluiceSliceGrad", LikeInput1});
     RegisterCpuKernel(kernels, "SluiceSliceGrad", SliceGradKernel);
+    const std::vector<DType> floats = {DType::kFloat32, DType::kFloat64};
+    RegisterOp(ops, {"SluiceProdGrad", LikeInput1});
+    RegisterCpuKernel(kernels, "SluiceProdGrad", ProdGradKernel, floats);
+    RegisterOp(ops, {"SluiceStridedSliceGrad", LikeInput1});
+    RegisterCpuKernel(kernels, "SluiceStridedSliceGrad", StridedSliceGradKernel, floats);
   });
 }
 
@@ -210,6 +342,19 @@ Output BroadcastReduced(const Scope& scope, const Output& grad, const Output& x,
 
 Output SliceGrad(const Scope& scope, const Output& grad, const Output& x, const Output& begin) {
   return Build(scope, "SluiceSliceGrad", "SliceGrad", {grad, x, begin});
+}
+
+Output ProdGrad(const Scope& scope, const Output& grad, const Output& x, const Output& axes, bool reduce_all) {
+  return Build(scope, "SluiceProdGrad", "ProdGrad", {grad, x, axes}, {{"reduce_all", reduce_all}});
+}
+
+Output StridedSliceGrad(const Scope& scope, const Output& grad, const Output& x, const AttrMap& slice_attrs) {
+  AttrMap attrs;
+  for (const char* k : {"begin", "end", "strides", "begin_mask", "end_mask", "shrink_axis_mask"}) {
+    auto it = slice_attrs.find(k);
+    if (it != slice_attrs.end()) attrs[k] = it->second;
+  }
+  return Build(scope, "SluiceStridedSliceGrad", "StridedSliceGrad", {grad, x}, std::move(attrs));
 }
 
 }  // namespace sluice::internal

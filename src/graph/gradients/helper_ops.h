@@ -26,6 +26,17 @@ Output BroadcastReduced(const Scope& scope, const Output& grad, const Output& x,
 // Zeros of x's shape with `grad` placed at `begin` (Slice's gradient).
 Output SliceGrad(const Scope& scope, const Output& grad, const Output& x, const Output& begin);
 
+// Prod's gradient: for each element of x, `grad` (broadcast from the
+// reduced shape) times the product of the other elements of its reduction
+// group, computed without dividing by x (exact when the group holds zeros).
+// Float and double only.
+Output ProdGrad(const Scope& scope, const Output& grad, const Output& x, const Output& axes, bool reduce_all);
+
+// StridedSlice's gradient: zeros of x's shape with `grad` scattered to the
+// positions the slice read. `slice_attrs` are the forward node's attributes
+// (begin/end/strides/masks, same semantics). Float and double only.
+Output StridedSliceGrad(const Scope& scope, const Output& grad, const Output& x, const AttrMap& slice_attrs);
+
 void RegisterGradientHelperOps();
 
 }  // namespace sluice::internal

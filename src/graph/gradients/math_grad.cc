@@ -156,6 +156,13 @@ absl::Status MeanGrad(const Scope& s, const Operation& op, const std::vector<Out
   out->push_back(NoGradient());
   return s.status();
 }
+// Prod: each element's gradient is the product of the rest of its group.
+absl::Status ProdGradFn(const Scope& s, const Operation& op, const std::vector<Output>& g,
+                        std::vector<Output>* out) {
+  out->push_back(ProdGrad(s, g[0], op.input(0), op.input(1), ReduceAll(op)));
+  out->push_back(NoGradient());
+  return s.status();
+}
 // Max/Min: the gradient is shared equally among the elements that attain
 // the extremum (TensorFlow's _MinOrMaxGrad).
 absl::Status MinOrMaxGrad(const Scope& s, const Operation& op, const std::vector<Output>& g,
@@ -217,6 +224,7 @@ void RegisterMathGradients(GradientRegistry* r) {
   (void)r->Register("MatMul", MatMulGrad);
   (void)r->Register("Sum", SumGrad);
   (void)r->Register("Mean", MeanGrad);
+  (void)r->Register("Prod", ProdGradFn);
   (void)r->Register("Max", MinOrMaxGrad);
   (void)r->Register("Min", MinOrMaxGrad);
   (void)r->Register("AddN", AddNGrad);
