@@ -98,7 +98,7 @@ void Usage(FILE* f) {
       "usage: sluice-bench [--json] [--filter TEXT] [--repetitions N] [--min-time S] [--smoke]\n"
       "  Runs sluice's throughput benchmarks beside their baselines in one process.\n"
       "  --json           print {\"results\":[...]} instead of a table\n"
-      "  --filter TEXT    only results whose names contain TEXT\n"
+      "  --filter TEXT    only results whose names contain TEXT (TEXT$: names ending in it)\n"
       "  --repetitions N  repetitions per result; the median is reported (default 5)\n"
       "  --min-time S     minimum seconds per repetition (default 0.2)\n"
       "  --smoke          one short repetition each (what ctest runs)\n"
@@ -139,7 +139,12 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> args = {argv[0], "--benchmark_repetitions=" + reps,
                                    "--benchmark_min_time=" + min_time};
-  if (!filter.empty()) args.push_back("--benchmark_filter=" + RegexEscape(filter));
+  if (!filter.empty()) {
+    // A trailing '$' asks for names that end with TEXT (one exact result).
+    const bool anchored = filter.size() > 1 && filter.back() == '$';
+    if (anchored) filter.pop_back();
+    args.push_back("--benchmark_filter=" + RegexEscape(filter) + (anchored ? "/[a-z_]+$" : ""));
+  }
   if (list) args.push_back("--benchmark_list_tests=true");
   std::vector<char*> cargs;
   for (auto& s : args) cargs.push_back(s.data());

@@ -12,6 +12,14 @@
 
 namespace sluice {
 
+namespace {
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+}  // namespace
+
 using internal::RowChunk;
 using internal::RowChunks;
 
@@ -149,13 +157,17 @@ absl::Status QueueBase::ValidateBatch(const TensorTuple& batch) const {
 absl::Status QueueBase::Enqueue(TensorTuple element, const WaitOptions& w) {
   SLUICE_RETURN_IF_ERROR(ValidateElement(element));
   const int64_t bytes = TuplePayloadBytes(element);
-  if (!w.stop.stop_requested() && TryFastEnqueue(&element)) {
-    elements_in_.fetch_add(1, std::memory_order_relaxed);
-    bytes_in_.fetch_add(bytes, std::memory_order_relaxed);
-    return absl::OkStatus();
-  }
   Attempt a{.kind = Attempt::Kind::kEnqueue, .input = &element, .total_rows = 1};
-  Run(&a, w);
+  if (w.stop.stop_requested()) {
+    Run(&a, w);  // reports the cancellation
+  } else if (TryFastEnqueue(&element, bytes)) {
+    return absl::OkStatus();
+  } else if (w.stop.stop_possible()) {
+    mu_.Unlock();  // Run registers the stop callback before it locks
+    Run(&a, w);
+  } else {
+    WaitLocked(&a, w);
+  }
   if (a.status.ok()) {
     elements_in_.fetch_add(1, std::memory_order_relaxed);
     bytes_in_.fetch_add(bytes, std::memory_order_relaxed);
@@ -181,13 +193,17 @@ absl::Status QueueBase::EnqueueMany(TensorTuple batch, const WaitOptions& w) {
 
 absl::StatusOr<TensorTuple> QueueBase::Dequeue(const WaitOptions& w) {
   TensorTuple out;
-  if (w.stop.stop_requested() || !TryFastDequeue(&out)) {
-    Attempt a{.kind = Attempt::Kind::kDequeue, .remaining = 1};
+  if (!w.stop.stop_requested() && TryFastDequeue(&out)) return out;
+  Attempt a{.kind = Attempt::Kind::kDequeue, .remaining = 1};
+  if (w.stop.stop_requested() || w.stop.stop_possible()) {
+    if (!w.stop.stop_requested()) mu_.Unlock();  // TryFastDequeue left it held
     Run(&a, w);
-    if (!a.status.ok()) return a.status;
-    RowChunk& got = a.parts[0];
-    out = got.stacked ? got.Element(0) : std::move(got.tuple);
+  } else {
+    WaitLocked(&a, w);
   }
+  if (!a.status.ok()) return a.status;
+  RowChunk& got = a.parts[0];
+  out = got.stacked ? got.Element(0) : std::move(got.tuple);
   elements_out_.fetch_add(1, std::memory_order_relaxed);
   bytes_out_.fetch_add(TuplePayloadBytes(out), std::memory_order_relaxed);
   return out;
@@ -262,23 +278,33 @@ int64_t QueueBase::Size() const {
 // The uncontended single-element paths: when no request is waiting on this
 // side, a request that can finish at once needs no Attempt, list or flush
 // loop, and strict order is kept trivially. A flush still runs when the
-// other side has waiters, so they are served as before.
-bool QueueBase::TryFastEnqueue(TensorTuple* element) {
-  absl::MutexLock lock(&mu_);
+// other side has waiters, so they are served as before. Counting happens
+// under the lock already held (plain adds, no atomic read-modify-write).
+// On failure mu_ stays held, so a request that must wait is queued under
+// the same lock hold (WaitLocked): taking mu_ twice per blocked request
+// would bounce its cache line between cores once more per element.
+bool QueueBase::TryFastEnqueue(TensorTuple* element, int64_t bytes) {
+  LockSpinning();
   if (enqueuers_.front() != nullptr || closed_ || StoredLocked() >= capacity_) return false;
   PushLocked(RowChunk{std::move(*element), /*stacked=*/false});
+  ++fast_elements_in_;
+  fast_bytes_in_ += bytes;
   if (dequeuers_.front() != nullptr) FlushLocked();
+  mu_.Unlock();
   return true;
 }
 
 bool QueueBase::TryFastDequeue(TensorTuple* out) {
-  absl::MutexLock lock(&mu_);
+  LockSpinning();
   if (dequeuers_.front() != nullptr || AvailableLocked() <= 0) return false;
   RowChunks parts;
   TakeLocked(1, &parts);
-  if (enqueuers_.front() != nullptr) FlushLocked();
   RowChunk& got = parts[0];
   *out = got.stacked ? got.Element(0) : std::move(got.tuple);
+  ++fast_elements_out_;
+  fast_bytes_out_ += TuplePayloadBytes(*out);
+  if (enqueuers_.front() != nullptr) FlushLocked();
+  mu_.Unlock();
   return true;
 }
 
@@ -287,13 +313,17 @@ bool QueueBase::AttemptDoneOrStopped(Attempt* a) {
          (a->stop != nullptr && a->stop->stop_requested());
 }
 
-namespace {
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
+
+void QueueBase::LockSpinning() const {
+  // absl::Mutex spins only briefly before it queues and sleeps; a queue's
+  // critical sections are short but frequent, and a sleep/wake round trip
+  // (microseconds) costs far more than waiting them out.
+  for (int i = 0; i < kLockSpinIterations; ++i) {
+    if (mu_.TryLock()) return;
+    CpuRelax();
+  }
+  mu_.Lock();
 }
-}  // namespace
 
 namespace {
 // Runs when a waiter's stop token fires: taking and releasing the mutex
@@ -319,10 +349,16 @@ void QueueBase::Run(Attempt* a, const WaitOptions& w) {
     a->stop = &w.stop;
     wake.emplace(w.stop, PokeMutex{&mu_});
   }
-  mu_.Lock();
+  LockSpinning();
+  WaitLocked(a, w);
+}
+
+void QueueBase::WaitLocked(Attempt* a, const WaitOptions& w) {
+  const bool enqueue_side = a->is_enqueue_side();
   (enqueue_side ? enqueuers_ : dequeuers_).PushBack(a);
   FlushLocked();
-  if (!a->done.load(std::memory_order_relaxed) && w.deadline > absl::Now()) {
+  if (!a->done.load(std::memory_order_relaxed) &&
+      (w.deadline == absl::InfiniteFuture() || w.deadline > absl::Now())) {
     // Another thread usually completes this attempt within microseconds
     // (the flushing thread moves our rows for us). Spinning briefly, with
     // yields so oversubscribed threads still run, avoids a futex sleep and
@@ -340,13 +376,21 @@ void QueueBase::Run(Attempt* a, const WaitOptions& w) {
         CpuRelax();
       }
     }
-    mu_.Lock();
-    if (!a->done.load(std::memory_order_relaxed)) {
-      mu_.AwaitWithDeadline(absl::Condition(&QueueBase::AttemptDoneOrStopped, a), w.deadline);
+    // A flushing thread sets `done` (release) as its last touch of the
+    // attempt, so once we see it we own the attempt again and need not take
+    // mu_: re-locking here would queue us behind the thread that just
+    // served us and often put us to sleep in Mutex::Lock.
+    const bool served = a->done.load(std::memory_order_acquire);
+    if (!served) {
+      mu_.Lock();
+      if (!a->done.load(std::memory_order_relaxed)) {
+        mu_.AwaitWithDeadline(absl::Condition(&QueueBase::AttemptDoneOrStopped, a), w.deadline);
+      }
     }
     const int64_t waited = absl::ToInt64Nanoseconds(absl::Now() - start);
     (enqueue_side ? blocked_full_ns_ : blocked_empty_ns_)
         .fetch_add(waited, std::memory_order_relaxed);
+    if (served) return;
   }
   if (a->done.load(std::memory_order_relaxed)) {
     mu_.Unlock();
@@ -517,10 +561,17 @@ QueueStats QueueBase::stats() const {
   s.size = Size();
   s.capacity = capacity_;
   s.min_after_dequeue = min_after_dequeue();
-  s.elements_in = elements_in_.load(std::memory_order_relaxed);
-  s.elements_out = elements_out_.load(std::memory_order_relaxed);
-  s.bytes_in = bytes_in_.load(std::memory_order_relaxed);
-  s.bytes_out = bytes_out_.load(std::memory_order_relaxed);
+  {
+    absl::MutexLock lock(&mu_);
+    s.elements_in = fast_elements_in_;
+    s.elements_out = fast_elements_out_;
+    s.bytes_in = fast_bytes_in_;
+    s.bytes_out = fast_bytes_out_;
+  }
+  s.elements_in += elements_in_.load(std::memory_order_relaxed);
+  s.elements_out += elements_out_.load(std::memory_order_relaxed);
+  s.bytes_in += bytes_in_.load(std::memory_order_relaxed);
+  s.bytes_out += bytes_out_.load(std::memory_order_relaxed);
   s.blocked_on_full = absl::Nanoseconds(blocked_full_ns_.load(std::memory_order_relaxed));
   s.blocked_on_empty = absl::Nanoseconds(blocked_empty_ns_.load(std::memory_order_relaxed));
   return s;

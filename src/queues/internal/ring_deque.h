@@ -43,8 +43,12 @@ class RingDeque {
   }
   // Frees the slots when the deque is empty and has grown large, so a
   // drained queue gives its memory back.
+  // Gives the slots back once a burst beyond kKeptSlots has drained. Below
+  // that the ring keeps its size: a queue that often runs empty (a fast
+  // consumer) would otherwise free and regrow its ring every few elements.
+  static constexpr size_t kKeptSlots = 1024;
   void ShrinkIfEmpty() {
-    if (size_ == 0 && slots_.size() > 64) {
+    if (size_ == 0 && slots_.size() > kKeptSlots) {
       std::vector<T>().swap(slots_);
       head_ = 0;
     }
