@@ -109,8 +109,8 @@ SLUICE_BENCH_BASELINE("readers.gzip.read", "readers.baseline.zlib_gzip_read");
 // CRC32C over one 64 KiB buffer (L2-resident), by implementation; items are
 // 838-byte records' worth of bytes.
 void Crc(benchmark::State& state, crc32c::Impl impl) {
-  if (impl != crc32c::Impl::kSoftware && !crc32c::HardwareAvailable()) {
-    state.SkipWithError("no SSE4.2");
+  if (!crc32c::ImplAvailable(impl)) {
+    state.SkipWithError("implementation not available on this build or CPU");
     return;
   }
   std::string data(64 << 10, '\0');
@@ -129,10 +129,13 @@ void Crc(benchmark::State& state, crc32c::Impl impl) {
 void BM_CrcSoftware(benchmark::State& s) { Crc(s, crc32c::Impl::kSoftware); }
 void BM_CrcOne(benchmark::State& s) { Crc(s, crc32c::Impl::kSse42OneStream); }
 void BM_CrcThree(benchmark::State& s) { Crc(s, crc32c::Impl::kSse42ThreeStreams); }
+void BM_CrcIsal(benchmark::State& s) { Crc(s, crc32c::Impl::kIsal); }
+BENCHMARK(BM_CrcIsal)->Name("core.crc32c.isal");
 BENCHMARK(BM_CrcThree)->Name("core.crc32c.sse42_three_streams");
 BENCHMARK(BM_CrcOne)->Name("core.crc32c.sse42_one_stream");
 BENCHMARK(BM_CrcSoftware)->Name("core.crc32c.software");
 SLUICE_BENCH_BASELINE("core.crc32c.sse42_three_streams", "core.crc32c.software");
+SLUICE_BENCH_BASELINE("core.crc32c.isal", "core.crc32c.software");
 
 }  // namespace
 }  // namespace sluice

@@ -3,8 +3,11 @@
 // (RFC 3720), SSE4.2's crc32 instruction and TFRecord framing.
 //
 // Value/Extend pick the fastest implementation once, at first use, from
-// cpuid: SSE4.2 with three interleaved streams combined by a precomputed
-// "shift by n zero bytes" operator when the CPU has it, else software
+// cpuid. With SSE4.2: Intel ISA-L's crc32_iscsi for inputs of 256 bytes and
+// more when the build found ISA-L (it folds with carry-less multiplies,
+// AVX-512 VPCLMULQDQ where the CPU has it) and the crc32 instruction below
+// that; without ISA-L, SSE4.2 with three interleaved streams combined by a
+// precomputed "shift by n zero bytes" operator. Without SSE4.2, software
 // slicing-by-8. Every implementation returns identical results; the
 // individual ones are exposed for tests and benchmarks.
 //
@@ -36,14 +39,18 @@ inline constexpr uint32_t Unmask(uint32_t masked) {
 }
 
 // Individual implementations, for tests and benchmarks.
-enum class Impl { kSoftware, kSse42OneStream, kSse42ThreeStreams };
+// kIsal: ISA-L crc32_iscsi from 256 bytes, SSE4.2 one stream below.
+enum class Impl { kSoftware, kSse42OneStream, kSse42ThreeStreams, kIsal };
 // True when the CPU supports SSE4.2's crc32 instruction.
 bool HardwareAvailable();
+// True when `impl` was built in and the CPU can run it.
+bool ImplAvailable(Impl impl);
 // The implementation Extend uses on this machine.
 Impl ActiveImpl();
 const char* ImplName(Impl impl);
 // Extend with a given implementation. Hardware implementations must only be
-// called when HardwareAvailable().
+// called when ImplAvailable(impl); an implementation not built in (kIsal
+// without ISA-L, SSE4.2 off x86) falls back to software.
 uint32_t ExtendWith(Impl impl, uint32_t init_crc, const char* data, size_t n);
 
 }  // namespace sluice::crc32c

@@ -11,10 +11,10 @@ namespace sluice::crc32c {
 namespace {
 
 std::vector<Impl> AvailableImpls() {
-  std::vector<Impl> impls = {Impl::kSoftware};
-  if (HardwareAvailable()) {
-    impls.push_back(Impl::kSse42OneStream);
-    impls.push_back(Impl::kSse42ThreeStreams);
+  std::vector<Impl> impls;
+  for (Impl impl : {Impl::kSoftware, Impl::kSse42OneStream, Impl::kSse42ThreeStreams,
+                    Impl::kIsal}) {
+    if (ImplAvailable(impl)) impls.push_back(impl);
   }
   return impls;
 }
@@ -43,6 +43,15 @@ TEST(Crc32cTest, Rfc3720VectorsMatchForEveryImplementation) {
   }
 }
 
+TEST(Crc32cTest, ActiveImplementationIsAvailableAndNamed) {
+  EXPECT_TRUE(ImplAvailable(ActiveImpl()));
+  EXPECT_TRUE(ImplAvailable(Impl::kSoftware));
+  EXPECT_NE(std::string("?"), ImplName(ActiveImpl()));
+  if (HardwareAvailable()) {
+    EXPECT_NE(Impl::kSoftware, ActiveImpl());
+  }
+}
+
 TEST(Crc32cTest, ValueOfEmptyIsZero) { EXPECT_EQ(0u, Value("", 0)); }
 
 TEST(Crc32cTest, ExtendEqualsValueOfConcatenation) {
@@ -67,14 +76,18 @@ TEST(Crc32cTest, MaskIsNotIdentityAndUnmaskInvertsIt) {
 }
 
 // Lengths straddle the 3x256 and 3x8192 block thresholds of the three-stream
-// path, and offsets exercise every alignment of the head loop.
+// path, ISA-L's 256-byte threshold and its 16/64/256-byte folding steps
+// (826: an MNIST-like TFRecord payload), and offsets exercise every
+// alignment.
 TEST(Crc32cTest, AllImplementationsAgreeOnRandomBuffersOfEverySizeAndAlignment) {
   Random rng(42);
   std::string data(3 * 8192 * 2 + 64, '\0');
   for (char& c : data) c = static_cast<char>(rng.Uniform(256));
-  const std::vector<size_t> sizes = {0,    1,    7,    8,    9,     255,   767,
-                                     768,  769,  1000, 4096, 24575, 24576, 24577,
-                                     30000, 3 * 8192 * 2};
+  const std::vector<size_t> sizes = {0,   1,    2,    3,    4,     5,     6,     7,
+                                     8,   9,    12,   15,   16,    17,    63,    64,
+                                     65,  255,  256,  257,  319,   320,   511,   512,
+                                     767, 768,  769,  826,  1000,  4096,  24575, 24576,
+                                     24577, 30000, 3 * 8192 * 2};
   for (size_t size : sizes) {
     for (size_t offset = 0; offset < 8; ++offset) {
       uint32_t expected = ExtendWith(Impl::kSoftware, 0, data.data() + offset, size);
