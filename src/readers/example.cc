@@ -141,6 +141,17 @@ class FeatureParser {
     return absl::OkStatus();
   }
 
+  // The view of a Feature that is exactly one list of `kind` (already
+  // counted): what AddSegment + Finish make of it, without their state.
+  static FeatureView SoleList(FeatureKind kind, std::string_view list, int64_t count) {
+    FeatureView v;
+    v.kind_ = kind;
+    v.size_ = count;
+    v.list_mode_ = true;
+    v.data_ = list;
+    return v;
+  }
+
   // `entry_end` is the end of the map entry (ignored for a step).
   FeatureView Finish(const char* entry_end) const {
     FeatureView v;
@@ -258,6 +269,31 @@ absl::Status WalkEntry(const WireContext& ctx, std::string_view entry,
 absl::Status WalkFeatures(const WireContext& ctx, std::string_view features,
                           absl::FunctionRef<void(std::string_view, const FeatureView&)> fn) {
   return WalkMap(ctx, features, "Features", [&](std::string_view entry) -> absl::Status {
+    // Fast path: the entry every writer emits, key then one value whose
+    // Feature is one list and nothing else. It yields exactly what the
+    // general path below yields for it, without a FeatureParser (whose
+    // state costs more to set up than such an entry costs to read).
+    // Anything else, malformed input included, takes the general path.
+    {
+      const char* p = entry.data();
+      const char* end = p + entry.size();
+      std::string_view k, v, list;
+      const char* q;
+      if (p < end && *p == '\x0a' && (q = ReadLengthDelimited(p + 1, end, &k)) != nullptr &&
+          q < end && *q == '\x12' && ReadLengthDelimited(q + 1, end, &v) == end &&
+          !v.empty()) {
+        const uint8_t tag = static_cast<uint8_t>(v[0]);
+        const char* vend = v.data() + v.size();
+        if ((tag == 0x0a || tag == 0x12 || tag == 0x1a) &&
+            ReadLengthDelimited(v.data() + 1, vend, &list) == vend) {
+          const FeatureKind kind = static_cast<FeatureKind>(tag >> 3);
+          int64_t n;
+          SLUICE_RETURN_IF_ERROR(CountListValues(ctx, kind, list, k, &n));
+          fn(k, FeatureParser::SoleList(kind, list, n));
+          return absl::OkStatus();
+        }
+      }
+    }
     std::string_view key;
     // The parser needs the key for messages; WalkEntry finds it first.
     FeatureParser* fp = nullptr;

@@ -187,6 +187,19 @@ class ParseExampleBatch {
         }
       }
     }
+    // What FillRecord needs of each dense feature, worked out once per
+    // batch rather than once per record.
+    dense_plan_.resize(dense.size());
+    for (size_t i = 0; i < dense.size(); ++i) {
+      DensePlan& d = dense_plan_[i];
+      d.n = dense[i].shape.num_elements();
+      d.dtype = dense[i].dtype;
+      d.want = KindFor(d.dtype);
+      d.row_bytes = d.n * DTypeSize(d.dtype);
+      d.base = static_cast<char*>(result_->dense[i].raw_data());
+      d.def = spec_.flat_defaults_[i].IsInitialized() ? spec_.flat_defaults_[i].raw_data()
+                                                      : nullptr;
+    }
     sparse_views_.assign(batch_ * spec_.sparse().size(), FeatureView());
     return absl::OkStatus();
   }
@@ -194,29 +207,18 @@ class ParseExampleBatch {
   // views[slot]: the record's feature for each spec slot, nullptr if absent.
   absl::Status FillRecord(int64_t r, const FeatureView* const* views) {
     const auto& dense = spec_.dense();
-    for (size_t i = 0; i < dense.size(); ++i) {
-      const FixedLenFeature& f = dense[i];
-      const int64_t n = f.shape.num_elements();
-      const size_t es = DTypeSize(f.dtype);
-      char* row = static_cast<char*>(result_->dense[i].raw_data()) + r * n * es;
+    for (size_t i = 0; i < dense_plan_.size(); ++i) {
+      const DensePlan& d = dense_plan_[i];
+      char* row = d.base + r * d.row_bytes;
       const FeatureView* v = views[i];
       if (v != nullptr && v->kind() != FeatureKind::kNone) {
-        if (v->kind() != KindFor(f.dtype)) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              RecordPrefix(r), "feature '", f.key, "' holds ", Sv(FeatureKindName(v->kind())),
-              ", the spec wants ", Sv(DTypeName(f.dtype))));
-        }
-        if (v->size() != n) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(RecordPrefix(r), "feature '", f.key, "' has ", v->size(),
-                           " values, shape ", f.shape.DebugString(), " needs ", n));
-        }
-        WriteValues(*v, f.dtype, row);
-      } else if (spec_.flat_defaults_[i].IsInitialized()) {
-        std::memcpy(static_cast<void*>(row), spec_.flat_defaults_[i].raw_data(), n * es);
+        if (v->kind() != d.want || v->size() != d.n) return BadDense(r, dense[i], *v);
+        WriteValues(*v, d.dtype, row);
+      } else if (d.def != nullptr) {
+        std::memcpy(static_cast<void*>(row), d.def, d.row_bytes);
       } else {
         return absl::InvalidArgumentError(absl::StrCat(
-            RecordPrefix(r), "feature '", f.key, "' is required but missing (no default)"));
+            RecordPrefix(r), "feature '", dense[i].key, "' is required but missing (no default)"));
       }
     }
     const auto& sparse = spec_.sparse();
@@ -273,6 +275,27 @@ class ParseExampleBatch {
   }
 
  private:
+  struct DensePlan {
+    char* base;           // the result tensor's first row
+    int64_t n;            // values per record
+    size_t row_bytes;     // n * element size
+    DType dtype;
+    FeatureKind want;     // the list kind dtype needs
+    const void* def;      // the flat default's n values, or nullptr
+  };
+
+  static absl::Status BadDense(int64_t r, const FixedLenFeature& f, const FeatureView& v) {
+    if (v.kind() != KindFor(f.dtype)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          RecordPrefix(r), "feature '", f.key, "' holds ", Sv(FeatureKindName(v.kind())),
+          ", the spec wants ", Sv(DTypeName(f.dtype))));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(RecordPrefix(r), "feature '", f.key, "' has ",
+                                                   v.size(), " values, shape ",
+                                                   f.shape.DebugString(), " needs ",
+                                                   f.shape.num_elements()));
+  }
+
   // Without owners the views point into the caller's records; copy them
   // into the tensor's own arena so the result outlives them.
   static void CopyStrings(Tensor* t) {
@@ -284,6 +307,7 @@ class ParseExampleBatch {
   ParseResult* result_;
   const ParseOptions& options_;
   std::vector<FeatureView> sparse_views_;  // [record][sparse slot]
+  std::vector<DensePlan> dense_plan_;      // by dense slot, set by Prepare
 };
 
 namespace {
