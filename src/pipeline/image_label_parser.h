@@ -7,6 +7,11 @@
 // given (pinned host memory for a GPU consumer: never pinned per batch),
 // else from the host allocator. A record without "id" gets id -1.
 //
+// Records laid out as writers lay them out (one list per Feature, the
+// three features each once, no other key) are walked by a dedicated
+// parser that writes the labels and ids directly; any other batch goes
+// through ParseExample. Both give the same tensors and the same errors.
+//
 // Errors: InvalidArgument for a malformed record, a missing image or
 // label, or an image of the wrong size (naming the record index);
 // whatever pool->Acquire returns (Cancelled, DeadlineExceeded) when the
@@ -37,6 +42,9 @@ class ImageLabelParser {
  private:
   ImageLabelParser(int64_t image_bytes, ParseSpec spec, std::shared_ptr<BufferPool> pool)
       : image_bytes_(image_bytes), spec_(std::move(spec)), pool_(std::move(pool)) {}
+  // The [k, image_bytes] output, from the pool when it fits.
+  absl::StatusOr<Tensor> ImageBuffer(int64_t k, const WaitOptions& w) const;
+
   int64_t image_bytes_;
   ParseSpec spec_;
   std::shared_ptr<BufferPool> pool_;
