@@ -10,6 +10,7 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tbb/task_arena.h"
@@ -264,6 +265,72 @@ TEST(DatasetPrefetchTest, ValidatesAndDeliversInOrderAroundErrors) {
     }
     EXPECT_THAT(seen, ElementsAre("0", "1", "E", "3", "4")) << "buffer " << buf;
   }
+}
+
+TEST(DatasetPrefetchTest, OverAParallelMapDeliversInOrderAroundErrorsAndEnds) {
+  // Prefetch hands its buffer to a parallel Map (no thread of its own);
+  // elements, errors and the V1 end must come as without it.
+  auto fn = [](TensorTuple t) -> absl::StatusOr<TensorTuple> {
+    const int64_t v = t[0].scalar<int64_t>();
+    if (v % 7 == 2) return absl::DataLossError(absl::StrCat("bad ", v));
+    if (v == 40) return absl::OutOfRangeError("stop");
+    return t;
+  };
+  for (bool v1 : {false, true}) {
+    for (int64_t buf : {1, 3, kAutotune}) {
+      MapOptions o;
+      o.num_parallel_calls = 3;
+      o.v1_out_of_range_ends = v1;
+      auto it = Dataset::Range(50).Map(fn, o).Prefetch(buf).MakeIterator();
+      ASSERT_TRUE(it.ok());
+      std::vector<std::string> seen;
+      for (int i = 0; i < 60; ++i) {
+        auto e = (*it)->GetNext();
+        if (absl::IsOutOfRange(e.status())) break;
+        seen.push_back(e.ok() ? std::to_string((*e)[0].scalar<int64_t>())
+                              : std::string(e.status().message()));
+      }
+      std::vector<std::string> want;
+      for (int64_t v = 0; v < 50; ++v) {
+        if (v == 40 && v1) break;
+        if (v == 40) {
+          want.push_back("Function invocation produced OutOfRangeError: stop");
+        } else {
+          want.push_back(v % 7 == 2 ? absl::StrCat("bad ", v) : std::to_string(v));
+        }
+      }
+      EXPECT_EQ(seen, want) << "v1 " << v1 << " buffer " << buf;
+    }
+  }
+}
+
+TEST(DatasetPrefetchTest, OverAParallelMapRunsAheadWithinItsBound) {
+  // Map(2).Prefetch(3): with the consumer holding still after one element,
+  // calls go on ahead of it (waited for, with a timeout), but never past
+  // 1 taken + 2 in flight + 2 + 3 buffered.
+  std::atomic<int> calls{0};
+  auto count = [&calls](TensorTuple t) -> absl::StatusOr<TensorTuple> {
+    calls.fetch_add(1);
+    return t;
+  };
+  auto it = Dataset::Range(1000).Map(count, 2).Prefetch(3).MakeIterator();
+  ASSERT_TRUE(it.ok());
+  auto first = (*it)->GetNext();
+  ASSERT_TRUE(first.ok());
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (calls.load() < 4 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(calls.load(), 4);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_LE(calls.load(), 1 + 2 + 2 + 3);
+  for (int64_t want = 1; want < 1000; ++want) {
+    auto e = (*it)->GetNext();
+    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_EQ((*e)[0].scalar<int64_t>(), want);
+  }
+  EXPECT_TRUE(absl::IsOutOfRange((*it)->GetNext().status()));
+  EXPECT_EQ(calls.load(), 1000);
 }
 
 TEST(DatasetPrefetchTest, DestroyingAnIteratorMidStreamStopsItsThread) {

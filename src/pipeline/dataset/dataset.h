@@ -53,6 +53,16 @@ class IteratorBase {
   // *end_of_sequence). May return fewer than n before the end. An error met
   // after some elements is held back and returned by the next call.
   virtual absl::Status GetNextMany(int64_t n, TensorTuple* out, bool* end_of_sequence);
+  // Called by a Prefetch(n) stacked on this iterator before its first
+  // GetNext. An iterator that already computes ahead of its consumer on
+  // other threads (a parallel Map) may take on n more results of buffer
+  // and return true; the Prefetch then hands elements through without a
+  // thread (one hand-off fewer per element, same elements and errors in the
+  // same order).
+  virtual bool AbsorbPrefetch(int64_t n) {
+    (void)n;
+    return false;
+  }
 
  private:
   absl::Status pending_;  // error held back by the default GetNextMany

@@ -1,8 +1,15 @@
-// Map (§5.6). Sequential, or parallel on oneTBB: a runner thread pulls
-// inputs and keeps at most num_parallel_calls function calls in flight and
-// at most num_parallel_calls results buffered; results leave in input order (deterministic, the
-// default) or in completion order (end of input and errors of the
-// sequential kind still come from the head).
+// Map (§5.6). Sequential, or parallel on oneTBB: each call pulls its own
+// input (under an input lock, which fixes the element's position) and then
+// runs the function, on a oneTBB task or on the consumer. At most
+// num_parallel_calls calls are in flight and at most num_parallel_calls
+// results wait to be taken (plus the buffer of a Prefetch absorbed above
+// it); a task that finishes a call goes on with the next one while that
+// bound allows, so a busy pipeline pays no hand-off per call. Results leave
+// in input order (deterministic, the default) or in completion order (end
+// of input and errors of the sequential kind still come from the head).
+// The consumer runs a call that no worker has claimed rather than wait for
+// one: the map makes progress even when every oneTBB worker is busy
+// elsewhere (e.g. blocked in a caller's task).
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -84,164 +91,203 @@ class MapDataset final : public DatasetBase {
     bool ended_ = false;
   };
 
-  struct Slot {
+  // A call's outcome, by input position.
+  struct Result {
     absl::Status status;
     TensorTuple out;
     bool end = false;
     bool done = false;
-    // The call, until a task or a waiting consumer claims it (whoever
-    // claims first runs it: a consumer never waits for a call that no
-    // worker has started, so the map makes progress even when every
-    // oneTBB worker is busy elsewhere, e.g. blocked in a caller's task).
-    std::atomic<bool> claimed{false};
-    std::shared_ptr<TensorTuple> arg;
+    bool taken = false;  // sloppy mode takes results out of order
   };
-  // State shared with the TBB tasks (they may finish after the iterator
-  // stopped waiting; the destructor waits for them anyway).
+  // State shared with the oneTBB tasks, which may start after the iterator
+  // is gone (they then find no call to claim and touch nothing else).
   struct Shared {
     std::mutex mu;
     std::condition_variable cv;
-    std::deque<std::shared_ptr<Slot>> slots;  // in input order: running or done
-    size_t in_flight = 0;                     // slots whose call has not finished
-    size_t running = 0;                       // calls executing right now
+    std::deque<Result> results;  // results[i]: input position head + i
+    uint64_t head = 0;
+    size_t queued = 0;    // calls asked for that nobody has claimed
+    size_t running = 0;   // calls claimed and not yet stored
+    size_t buffered = 0;  // done results not taken
+    bool ended = false;   // a call met the end (of the input, or V1's)
+    size_t limit = 0;     // calls in flight at most
+    size_t extra = 0;     // results an absorbed Prefetch may buffer
     bool cancelled = false;
-    bool input_done = false;
+    int waiting = 0;      // threads in cv.wait
+    // The input side: whoever runs a call pulls its input here, so the
+    // input order (and the result's position) is fixed by who pulls first.
+    std::mutex in_mu;
+    uint64_t next_pos = 0;     // guarded by in_mu
+    bool input_ended = false;  // guarded by in_mu
   };
 
   class ParIt final : public IteratorBase {
    public:
     ParIt(const MapDataset* d, std::unique_ptr<IteratorBase> in)
-        : d_(d), in_(std::move(in)), sh_(std::make_shared<Shared>()) {}
+        : d_(d),
+          in_(std::move(in)),
+          sh_(std::make_shared<Shared>()) {
+      sh_->limit = static_cast<size_t>(*d->o_.num_parallel_calls);
+    }
     ~ParIt() override {
-      {
-        std::lock_guard<std::mutex> lock(sh_->mu);
-        sh_->cancelled = true;
-      }
-      sh_->cv.notify_all();
-      if (runner_.joinable()) runner_.join();
-      // Calls not started never will be; wait for the ones running.
       std::unique_lock<std::mutex> lock(sh_->mu);
-      for (auto& slot : sh_->slots) slot->claimed.store(true);
+      sh_->cancelled = true;
+      sh_->queued = 0;  // calls not started never will be
+      ++sh_->waiting;
       sh_->cv.wait(lock, [&] { return sh_->running == 0; });
+      --sh_->waiting;
       lock.unlock();
       tasks_.Wait();
     }
+    bool AbsorbPrefetch(int64_t n) override {
+      if (started_ || n <= 0) return false;
+      std::lock_guard<std::mutex> lock(sh_->mu);
+      sh_->extra += static_cast<size_t>(n);
+      return true;
+    }
     absl::Status GetNext(TensorTuple* out, bool* end) override {
-      if (!runner_.joinable()) runner_ = std::thread([this] { Run(); });
-      std::unique_lock<std::mutex> lock(sh_->mu);
-      std::shared_ptr<Slot> slot;
-      while (slot == nullptr) {
-        if (!sh_->slots.empty() && sh_->slots.front()->done) {
-          slot = sh_->slots.front();
+      started_ = true;
+      Shared* sh = sh_.get();
+      std::unique_lock<std::mutex> lock(sh->mu);
+      while (true) {
+        TopUp(lock);
+        Result* r = nullptr;
+        if (!sh->results.empty() && sh->results.front().done) {
+          r = &sh->results.front();
         } else if (!d_->o_.deterministic) {
-          for (auto& s : sh_->slots) {
-            if (s->done && !s->end) {
-              slot = s;
+          for (Result& x : sh->results) {
+            if (x.done && !x.taken && !x.end) {
+              r = &x;
               break;
             }
           }
         }
-        if (slot != nullptr) break;
-        // The head's call has not started: run it here rather than wait
-        // for a worker that may never come.
-        if (!sh_->slots.empty() && !sh_->slots.front()->end &&
-            !sh_->slots.front()->claimed.load()) {
-          std::shared_ptr<Slot> head = sh_->slots.front();
+        if (r != nullptr) {
+          if (r->end) {  // sticky; everything before it was delivered
+            *end = true;
+            return absl::OkStatus();
+          }
+          *end = false;
+          absl::Status s = std::move(r->status);
+          *out = std::move(r->out);
+          r->taken = true;
+          --sh->buffered;
+          while (!sh->results.empty() && sh->results.front().taken) {
+            sh->results.pop_front();
+            ++sh->head;
+          }
+          TopUp(lock);
+          return s;
+        }
+        if (sh->queued > 0) {
+          // A call nobody has started: run it here rather than wait for a
+          // worker that may never come (every oneTBB worker may be busy
+          // elsewhere), and rather than pay a hand-off when none is free.
+          --sh->queued;
+          ++sh->running;
           lock.unlock();
-          RunSlot(d_, sh_.get(), head.get());
+          RunClaimed(d_, sh, in_.get());
           lock.lock();
           continue;
         }
-        sh_->cv.wait(lock);
+        ++sh->waiting;
+        sh->cv.wait(lock);
+        --sh->waiting;
       }
-      if (slot->end) {  // sticky; everything before it was delivered
-        *end = true;
-        return absl::OkStatus();
-      }
-      for (auto it = sh_->slots.begin(); it != sh_->slots.end(); ++it) {
-        if (*it == slot) {
-          sh_->slots.erase(it);
-          break;
-        }
-      }
-      lock.unlock();
-      sh_->cv.notify_all();
-      *end = false;
-      if (!slot->status.ok()) return slot->status;
-      *out = std::move(slot->out);
-      return absl::OkStatus();
     }
 
    private:
-    // Runs slot's call if nobody has claimed it yet. Call without sh->mu.
-    // A task that starts after the iterator is gone finds its slot claimed
-    // (by the destructor) and touches nothing but `sh` and `slot`, which
-    // it co-owns.
-    static void RunSlot(const MapDataset* d, Shared* sh, Slot* slot) {
-      {
-        // Claim and count under the lock, so the destructor never misses
-        // a call that is about to run.
-        std::lock_guard<std::mutex> lock(sh->mu);
-        if (slot->claimed.exchange(true)) return;
-        ++sh->running;
+    // TensorFlow's bound: at most `limit` calls in flight and at most
+    // `limit` (+ an absorbed Prefetch's buffer) results waiting. Call with
+    // sh->mu held.
+    static bool Room(const Shared* sh) {
+      const size_t flight = sh->queued + sh->running;
+      return !sh->ended && !sh->cancelled && flight < sh->limit &&
+             sh->buffered + flight < sh->limit + sh->extra;
+    }
+    // Asks for calls up to the bound, one oneTBB task each.
+    void TopUp(std::unique_lock<std::mutex>& lock) {
+      Shared* sh = sh_.get();
+      size_t add = 0;
+      while (Room(sh)) {
+        ++sh->queued;
+        ++add;
       }
-      TensorTuple out;
-      bool end = false;
-      absl::Status st = d->Apply(std::move(*slot->arg), &out, &end);
-      std::lock_guard<std::mutex> lock(sh->mu);
-      slot->arg.reset();
-      slot->status = st;
-      slot->out = std::move(out);
-      slot->end = st.ok() && end;
-      slot->done = true;
-      --sh->in_flight;
-      --sh->running;
-      sh->cv.notify_all();
+      if (add == 0) return;
+      lock.unlock();
+      std::shared_ptr<Shared> keep = sh_;
+      const MapDataset* d = d_;
+      IteratorBase* in = in_.get();
+      for (size_t i = 0; i < add; ++i) {
+        tasks_.Run([keep, d, in] { Work(d, keep.get(), in); });
+      }
+      lock.lock();
     }
 
-    void Run() {
-      const size_t limit = static_cast<size_t>(*d_->o_.num_parallel_calls);
+    // A oneTBB task: runs queued calls, then goes on with the next ones
+    // while the bound allows (running ahead of the consumer without a
+    // hand-off per call). `in` is used only under a claim, which the
+    // destructor waits for.
+    static void Work(const MapDataset* d, Shared* sh, IteratorBase* in) {
       while (true) {
         {
-          std::unique_lock<std::mutex> lock(sh_->mu);
-          // TensorFlow's bound: at most `limit` calls in flight and at
-          // most `limit` results waiting to be taken.
-          sh_->cv.wait(lock, [&] {
-            return sh_->cancelled ||
-                   (sh_->in_flight < limit && sh_->slots.size() - sh_->in_flight < limit);
-          });
-          if (sh_->cancelled) return;
+          std::lock_guard<std::mutex> lock(sh->mu);
+          if (sh->cancelled) return;
+          if (sh->queued > 0) {
+            --sh->queued;
+          } else if (!Room(sh)) {
+            return;
+          }
+          ++sh->running;
         }
-        auto slot = std::make_shared<Slot>();
-        TensorTuple in;
-        bool end = false;
-        absl::Status s = in_->GetNext(&in, &end);
-        std::unique_lock<std::mutex> lock(sh_->mu);
-        sh_->slots.push_back(slot);
-        if (!s.ok() || end) {
-          slot->status = s;
-          slot->end = s.ok() && end;
-          slot->done = true;
-          lock.unlock();
-          sh_->cv.notify_all();
-          if (slot->end) return;
-          continue;
-        }
-        ++sh_->in_flight;
-        slot->arg = std::make_shared<TensorTuple>(std::move(in));
-        lock.unlock();
-        sh_->cv.notify_all();  // a waiting consumer may run it itself
-        std::shared_ptr<Shared> sh = sh_;
-        const MapDataset* d = d_;
-        tasks_.Run([sh, slot, d] { RunSlot(d, sh.get(), slot.get()); });
+        RunClaimed(d, sh, in);
       }
+    }
+
+    // Pulls one input and applies the function; stores the result at the
+    // input's position. The caller has counted itself in sh->running.
+    static void RunClaimed(const MapDataset* d, Shared* sh, IteratorBase* in) {
+      Result r;
+      uint64_t pos = 0;
+      bool pulled = false;
+      TensorTuple e;
+      {
+        std::lock_guard<std::mutex> lock(sh->in_mu);
+        if (!sh->input_ended) {
+          pulled = true;
+          pos = sh->next_pos++;
+          bool end = false;
+          r.status = in->GetNext(&e, &end);
+          if (r.status.ok() && end) {
+            r.end = true;
+            sh->input_ended = true;
+          }
+        }
+      }
+      if (pulled && r.status.ok() && !r.end) {
+        r.status = d->Apply(std::move(e), &r.out, &r.end);
+        if (!r.status.ok()) r.end = false;
+      }
+      std::lock_guard<std::mutex> lock(sh->mu);
+      if (pulled) {
+        r.done = true;
+        // Every position before an end has been pulled: no call is needed
+        // after it.
+        if (r.end) sh->ended = true;
+        const size_t i = static_cast<size_t>(pos - sh->head);
+        if (sh->results.size() <= i) sh->results.resize(i + 1);
+        sh->results[i] = std::move(r);
+        ++sh->buffered;
+      }
+      --sh->running;
+      if (sh->waiting > 0) sh->cv.notify_all();
     }
 
     const MapDataset* d_;
-    std::unique_ptr<IteratorBase> in_;  // used by runner_ only
+    std::unique_ptr<IteratorBase> in_;
     std::shared_ptr<Shared> sh_;
+    bool started_ = false;
     internal::TaskRunner tasks_;  // oneTBB (plain threads under TSan)
-    std::thread runner_;
   };
 
   std::shared_ptr<const DatasetBase> in_;

@@ -1,5 +1,7 @@
 #include "pipeline/dataset/tfrecord_dataset.h"
 
+#include <pthread.h>
+
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -161,6 +163,7 @@ class Slot {
     return true;
   }
   void Run() {
+    pthread_setname_np(pthread_self(), "sluice-read");  // for perf and top
     PhaseClock clock(d_->o_.metrics);
     while (true) {
       std::string file;
