@@ -88,7 +88,9 @@ class QueueBase : public QueueInterface {
     return declared == actual;
   }
 
-  mutable absl::Mutex mu_;
+  // The state every operation writes under mu_ shares mu_'s cache line, so
+  // a lock hand-off between cores moves one line, not several.
+  alignas(64) mutable absl::Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 
  private:
@@ -102,6 +104,12 @@ class QueueBase : public QueueInterface {
     Attempt* head_ = nullptr;
     Attempt* tail_ = nullptr;
   };
+  AttemptList enqueuers_ ABSL_GUARDED_BY(mu_);
+  AttemptList dequeuers_ ABSL_GUARDED_BY(mu_);
+  int64_t fast_elements_in_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t fast_elements_out_ ABSL_GUARDED_BY(mu_) = 0;
+
+ private:
   enum class Step { kNoProgress, kProgress, kComplete };
 
   // Queues `a`, flushes, waits until it completes or `w` ends it.
@@ -127,14 +135,10 @@ class QueueBase : public QueueInterface {
   const std::vector<TensorShape> shapes_;
   const int64_t capacity_;
 
-  AttemptList enqueuers_ ABSL_GUARDED_BY(mu_);
-  AttemptList dequeuers_ ABSL_GUARDED_BY(mu_);
 
   // Counts of the single-element fast paths, kept under mu_ (which those
   // paths hold anyway) so they cost plain adds.
-  int64_t fast_elements_in_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t fast_bytes_in_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t fast_elements_out_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t fast_bytes_out_ ABSL_GUARDED_BY(mu_) = 0;
 
   // Counts of the waiting paths, added after mu_ is released. Producer-side
@@ -152,8 +156,13 @@ class QueueBase : public QueueInterface {
   // many128 1P1C transfer sleeping once per batch (25 ns/element); 4096
   // covers a batch hand-off (~6 ns/element).
   static constexpr int kSpinIterations = 4096;
-  // TryLock attempts (with a pause each) before Mutex::Lock may sleep.
+  // Pauses a thread spends trying for a contended mu_ before Mutex::Lock
+  // may sleep, in back-offs of kLockBackoffPauses (~10 us on this
+  // machine's CPUs). Measured at 1P1C single elements: back-off 1 pause
+  // 0.73x the mutex-deque baseline, 20: 0.90x, 60: 1.24x, 200: 1.48x, with
+  // many128 and shuffle unchanged.
   static constexpr int kLockSpinIterations = 2000;
+  static constexpr int kLockBackoffPauses = 200;
 
  protected:
   // Subclasses with extra configuration (min_after_dequeue) report it here.
