@@ -193,10 +193,13 @@ absl::Status QueueBase::EnqueueMany(TensorTuple batch, const WaitOptions& w) {
 
 absl::StatusOr<TensorTuple> QueueBase::Dequeue(const WaitOptions& w) {
   TensorTuple out;
-  if (!w.stop.stop_requested() && TryFastDequeue(&out)) return out;
   Attempt a{.kind = Attempt::Kind::kDequeue, .remaining = 1};
-  if (w.stop.stop_requested() || w.stop.stop_possible()) {
-    if (!w.stop.stop_requested()) mu_.Unlock();  // TryFastDequeue left it held
+  if (w.stop.stop_requested()) {
+    Run(&a, w);  // reports the cancellation
+  } else if (TryFastDequeue(&out)) {
+    return out;
+  } else if (w.stop.stop_possible()) {
+    mu_.Unlock();  // TryFastDequeue left it held; Run registers the stop callback first
     Run(&a, w);
   } else {
     WaitLocked(&a, w);
