@@ -58,6 +58,9 @@ absl::StatusOr<Batcher> MakeBatcher(std::vector<TensorSource> sources, BatchOpti
   }
   if (o.num_threads < 1) return absl::InvalidArgumentError("num_threads must be >= 1");
   if (o.capacity < 1) return absl::InvalidArgumentError("capacity must be >= 1");
+  if (o.capacity_bytes < 0) {
+    return absl::InvalidArgumentError("capacity_bytes must be >= 0 (0: no byte cap)");
+  }
   if (sources.empty()) return absl::InvalidArgumentError("no input sources");
   for (const TensorSource& s : sources) {
     if (!s) return absl::InvalidArgumentError("empty input source");
@@ -100,6 +103,7 @@ absl::StatusOr<Batcher> MakeBatcher(std::vector<TensorSource> sources, BatchOpti
   qo.dtypes = o.dtypes;
   qo.shapes = o.shapes;
   qo.capacity = o.capacity;
+  qo.byte_capacity = o.capacity_bytes;
   if (shuffle) {
     RandomShuffleQueueOptions ro;
     ro.queue = qo;

@@ -59,6 +59,9 @@ struct BatchOptions {
   int64_t batch_size = 1;
   int num_threads = 1;  // batch / shuffle_batch only; _join: one per source
   int64_t capacity = 32;
+  // Payload bytes the batching queue may hold beside `capacity` elements
+  // (QueueOptions::byte_capacity); 0: no byte cap.
+  int64_t capacity_bytes = 0;
   bool enqueue_many = false;
   std::vector<DType> dtypes;        // one per component
   std::vector<TensorShape> shapes;  // of one element, one per component

@@ -49,6 +49,13 @@ struct QueueOptions {
   std::vector<TensorShape> shapes;
   // Negative: unbounded.
   int64_t capacity = -1;
+  // Payload bytes the queue may hold (string lengths for strings), beside
+  // the element cap; 0: no byte cap. An enqueue waits while the bytes it
+  // adds would pass the cap, except when no dequeue could proceed without
+  // it (nothing dequeueable, or a dequeue waiting): a single element larger
+  // than the cap still passes, and a RandomShuffleQueue's min_after_dequeue
+  // elements are always admitted, so the cap can never deadlock a queue.
+  int64_t byte_capacity = 0;
 };
 
 // A point-in-time snapshot of a queue's counters.
@@ -60,6 +67,8 @@ struct QueueStats {
   int64_t elements_out = 0;
   int64_t bytes_in = 0;   // payload bytes (string lengths for strings)
   int64_t bytes_out = 0;
+  int64_t bytes_stored = 0;   // tracked only when byte_capacity > 0
+  int64_t byte_capacity = 0;  // 0: none
   absl::Duration blocked_on_full;   // summed over callers that waited to enqueue
   absl::Duration blocked_on_empty;  // summed over callers that waited to dequeue
 

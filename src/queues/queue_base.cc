@@ -80,7 +80,8 @@ QueueBase::QueueBase(const QueueOptions& options, std::string_view kind)
       kind_(kind),
       dtypes_(options.dtypes),
       shapes_(options.shapes),
-      capacity_(options.capacity < 0 ? INT32_MAX : options.capacity) {}
+      capacity_(options.capacity < 0 ? INT32_MAX : options.capacity),
+      byte_capacity_(std::max<int64_t>(0, options.byte_capacity)) {}
 
 absl::Status QueueBase::ValidateOptions(const QueueOptions& options, std::string_view kind) {
   if (options.dtypes.empty()) {
@@ -288,8 +289,12 @@ int64_t QueueBase::Size() const {
 // would bounce its cache line between cores once more per element.
 bool QueueBase::TryFastEnqueue(TensorTuple* element, int64_t bytes) {
   LockSpinning();
-  if (enqueuers_.front() != nullptr || closed_ || StoredLocked() >= capacity_) return false;
+  if (enqueuers_.front() != nullptr || closed_ || StoredLocked() >= capacity_ ||
+      (byte_capacity_ > 0 && !ByteRoomLocked(bytes))) {
+    return false;
+  }
   PushLocked(RowChunk{std::move(*element), /*stacked=*/false});
+  if (byte_capacity_ > 0) stored_bytes_ += bytes;
   ++fast_elements_in_;
   fast_bytes_in_ += bytes;
   if (dequeuers_.front() != nullptr) FlushLocked();
@@ -301,7 +306,7 @@ bool QueueBase::TryFastDequeue(TensorTuple* out) {
   LockSpinning();
   if (dequeuers_.front() != nullptr || AvailableLocked() <= 0) return false;
   RowChunks parts;
-  TakeLocked(1, &parts);
+  TakeCountedLocked(1, &parts);
   RowChunk& got = parts[0];
   *out = got.stacked ? got.Element(0) : std::move(got.tuple);
   ++fast_elements_out_;
@@ -408,7 +413,7 @@ void QueueBase::WaitLocked(Attempt* a, const WaitOptions& w) {
   // Timed out or cancelled: leave the queue as it was.
   (enqueue_side ? enqueuers_ : dequeuers_).Remove(a);
   if (!a->parts.empty()) {
-    RestoreLocked(&a->parts);
+    RestoreCountedLocked(&a->parts);
     a->taken = 0;
   }
   const char* what = enqueue_side ? (a->kind == Attempt::Kind::kClose ? "Close" : "Enqueue")
@@ -472,12 +477,23 @@ QueueBase::Step QueueBase::TryEnqueueLocked(Attempt* a) {
   const int64_t room = capacity_ - StoredLocked();
   if (room <= 0) return Step::kNoProgress;
   if (a->kind == Attempt::Kind::kEnqueue) {
+    if (byte_capacity_ > 0) {
+      const int64_t bytes = TuplePayloadBytes(*a->input);
+      if (!ByteRoomLocked(bytes)) return Step::kNoProgress;
+      stored_bytes_ += bytes;
+    }
     PushLocked(RowChunk{std::move(*a->input), /*stacked=*/false});
     a->next_row = 1;
     return Step::kComplete;
   }
   const int64_t left = a->total_rows - a->next_row;
-  const int64_t k = std::min(room, left);
+  int64_t k = std::min(room, left);
+  if (byte_capacity_ > 0) {
+    int64_t bytes = 0;
+    k = RowsAdmittedLocked(*a->input, a->next_row, k, &bytes);
+    if (k == 0) return Step::kNoProgress;
+    stored_bytes_ += bytes;
+  }
   if (k == a->total_rows) {
     PushLocked(RowChunk{std::move(*a->input), /*stacked=*/true});  // whole batch: no slicing
   } else {
@@ -494,13 +510,13 @@ QueueBase::Step QueueBase::TryDequeueLocked(Attempt* a) {
     if (stored < a->remaining) {
       // Cannot be satisfied any more: put back what was taken, in order.
       if (!a->parts.empty()) {
-        RestoreLocked(&a->parts);
+        RestoreCountedLocked(&a->parts);
         a->remaining += a->taken;
         a->taken = 0;
         stored = StoredLocked();
       }
       if (a->kind == Attempt::Kind::kDequeueUpTo && stored > 0) {
-        TakeLocked(stored, &a->parts);
+        TakeCountedLocked(stored, &a->parts);
         a->taken = stored;
         a->remaining = 0;
         return Step::kComplete;
@@ -515,10 +531,69 @@ QueueBase::Step QueueBase::TryDequeueLocked(Attempt* a) {
   if (available <= 0) return Step::kNoProgress;
   if (!TakesPartially() && available < a->remaining) return Step::kNoProgress;
   const int64_t k = std::min(available, a->remaining);
-  TakeLocked(k, &a->parts);
+  TakeCountedLocked(k, &a->parts);
   a->taken += k;
   a->remaining -= k;
   return a->remaining == 0 ? Step::kComplete : Step::kProgress;
+}
+
+bool QueueBase::ByteRoomLocked(int64_t bytes) const {
+  return stored_bytes_ + bytes <= byte_capacity_ || AvailableLocked() == 0 ||
+         dequeuers_.front() != nullptr;
+}
+
+void QueueBase::TakeCountedLocked(int64_t n, RowChunks* out) {
+  const size_t first = out->size();
+  TakeLocked(n, out);
+  if (byte_capacity_ > 0) {
+    for (size_t i = first; i < out->size(); ++i) {
+      stored_bytes_ -= TuplePayloadBytes((*out)[i].tuple);
+    }
+  }
+}
+
+void QueueBase::RestoreCountedLocked(RowChunks* parts) {
+  if (byte_capacity_ > 0) {
+    for (const RowChunk& c : *parts) stored_bytes_ += TuplePayloadBytes(c.tuple);
+  }
+  RestoreLocked(parts);
+}
+
+int64_t QueueBase::RowsAdmittedLocked(const TensorTuple& batch, int64_t first, int64_t limit,
+                                      int64_t* bytes) const {
+  // Rows of numeric components have a fixed size; strings are summed.
+  int64_t fixed = 0;
+  bool has_strings = false;
+  for (const Tensor& t : batch) {
+    const int64_t rows = t.dim(0);
+    const int64_t row_elems = rows == 0 ? 0 : t.NumElements() / rows;
+    if (t.dtype() == DType::kString) {
+      has_strings = true;
+    } else {
+      fixed += row_elems * DTypeSize(t.dtype());
+    }
+  }
+  int64_t k = 0;
+  int64_t total = 0;
+  while (k < limit) {
+    int64_t row = fixed;
+    if (has_strings) {
+      for (const Tensor& t : batch) {
+        if (t.dtype() != DType::kString) continue;
+        const int64_t row_elems = t.NumElements() / t.dim(0);
+        const std::string_view* v = t.data<std::string_view>() + (first + k) * row_elems;
+        for (int64_t e = 0; e < row_elems; ++e) row += v[e].size();
+      }
+    }
+    // The first row follows the liveness rule; later ones must fit.
+    const bool fits = k == 0 ? ByteRoomLocked(row)
+                             : stored_bytes_ + total + row <= byte_capacity_;
+    if (!fits) break;
+    total += row;
+    ++k;
+  }
+  *bytes += total;
+  return k;
 }
 
 // ------------------------------------------------------------------ assembly
@@ -568,6 +643,7 @@ QueueStats QueueBase::stats() const {
   QueueStats s;
   s.size = Size();
   s.capacity = capacity_;
+  s.byte_capacity = byte_capacity_;
   s.min_after_dequeue = min_after_dequeue();
   {
     absl::MutexLock lock(&mu_);
@@ -575,6 +651,7 @@ QueueStats QueueBase::stats() const {
     s.elements_out = fast_elements_out_;
     s.bytes_in = fast_bytes_in_;
     s.bytes_out = fast_bytes_out_;
+    s.bytes_stored = stored_bytes_;
   }
   s.elements_in += elements_in_.load(std::memory_order_relaxed);
   s.elements_out += elements_out_.load(std::memory_order_relaxed);

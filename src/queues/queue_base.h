@@ -127,6 +127,17 @@ class QueueBase : public QueueInterface {
   Step TryEnqueueLocked(Attempt* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Step TryDequeueLocked(Attempt* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static bool AttemptDoneOrStopped(Attempt* a);
+  // The byte cap's admission rule (see QueueOptions::byte_capacity) for
+  // `bytes` more payload.
+  bool ByteRoomLocked(int64_t bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // TakeLocked / RestoreLocked that also keep stored_bytes_.
+  void TakeCountedLocked(int64_t n, internal::RowChunks* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RestoreCountedLocked(internal::RowChunks* parts) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rows of `batch` from `first` that the element and byte caps admit now
+  // (at most `limit`); adds their bytes to *bytes.
+  int64_t RowsAdmittedLocked(const TensorTuple& batch, int64_t first, int64_t limit,
+                             int64_t* bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ValidateComponents(const TensorTuple& t, bool batch) const;
 
   const std::string name_;
@@ -134,10 +145,13 @@ class QueueBase : public QueueInterface {
   const std::vector<DType> dtypes_;
   const std::vector<TensorShape> shapes_;
   const int64_t capacity_;
+  const int64_t byte_capacity_;  // 0: none
 
 
   // Counts of the single-element fast paths, kept under mu_ (which those
   // paths hold anyway) so they cost plain adds.
+  // Payload bytes stored, kept only when byte_capacity_ > 0.
+  int64_t stored_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t fast_bytes_in_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t fast_bytes_out_ ABSL_GUARDED_BY(mu_) = 0;
 

@@ -226,6 +226,41 @@ TEST(BatchTest, SummaryTags) {
   EXPECT_DOUBLE_EQ(values[1].value, 6.0 / 22.0);
 }
 
+TEST(ShuffleBatchTest, CapacityBytesCapsTheQueueBesideItsElementCap) {
+  // A producer of 100-byte strings that never ends; the shuffle queue may
+  // hold 1,000 elements but only 2,500 payload bytes (25 elements, more
+  // than min_after_dequeue's 10, so batches still flow).
+  InputCollections c;
+  auto src = [](const WaitOptions&) -> absl::StatusOr<TensorTuple> {
+    return TensorTuple{Tensor::StringScalar(std::string(100, 'r'))};
+  };
+  BatchOptions bo;
+  bo.batch_size = 4;
+  bo.capacity = 1000;
+  bo.capacity_bytes = 2500;
+  bo.min_after_dequeue = 10;
+  bo.dtypes = {DType::kString};
+  bo.shapes = {TensorShape{}};
+  auto b = ShuffleBatch(src, bo, &c);
+  ASSERT_TRUE(b.ok()) << b.status();
+  Coordinator coord;
+  ASSERT_TRUE(StartQueueRunners(&c.runners, &coord).ok());
+  for (int i = 0; i < 20; ++i) {
+    auto e = b->Dequeue(kWait());
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_EQ((*e)[0].dim(0), 4);
+    const QueueStats s = b->queue()->stats();
+    EXPECT_LE(s.bytes_stored, 2500);
+    EXPECT_LE(s.size, 25);
+  }
+  EXPECT_EQ(b->queue()->stats().byte_capacity, 2500);
+  coord.RequestStop();
+  (void)b->queue()->Close(/*cancel_pending_enqueues=*/true);
+  EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
+  bo.capacity_bytes = -1;
+  EXPECT_TRUE(absl::IsInvalidArgument(ShuffleBatch(src, bo, &c).status()));
+}
+
 TEST(BatchTest, ConstructionErrors) {
   InputCollections c;
   auto src = [](const WaitOptions&) -> absl::StatusOr<TensorTuple> {
