@@ -22,15 +22,19 @@
 //       on the same uncompressed files, timed by the script itself
 //       (excludes interpreter start); skipped without python3-torch.
 //
-// Set SLUICE_BENCH_STAGES=1 to print one line per stage after each run.
+// Set SLUICE_BENCH_STAGES=1 to print one line per stage after each run,
+// and the process's CPU time per record and cores used.
 // The Dataset pipeline's shape can be varied for experiments (defaults in
 // brackets): SLUICE_BENCH_DATASET_READERS [2] parallel reads,
 // SLUICE_BENCH_DATASET_MAP_PARALLEL [2] (0: sequential map),
-// SLUICE_BENCH_DATASET_PREFETCH [2] (0: no prefetch thread).
+// SLUICE_BENCH_DATASET_PREFETCH [2] (0: no prefetch thread); the queue
+// pipeline's SLUICE_BENCH_QUEUE_PARSE_THREADS [1].
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -94,6 +98,14 @@ absl::StatusOr<Manifest> Shards(Compression c) {
   return m;
 }
 
+// User + system CPU seconds of the whole process (every thread).
+double ProcessCpuSeconds() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 int EnvInt(const char* name, int dflt) {
   const char* v = std::getenv(name);
   return v == nullptr || *v == '\0' ? dflt : std::atoi(v);
@@ -143,7 +155,7 @@ absl::StatusOr<int64_t> QueueEpoch(const Manifest& m, const ImageLabelParser& pa
   bo.batch_size = kBatch;
   bo.capacity = 4 * kBatch;
   bo.enqueue_many = true;
-  bo.num_threads = 1;
+  bo.num_threads = EnvInt("SLUICE_BENCH_QUEUE_PARSE_THREADS", 1);
   bo.dtypes = {DType::kUInt8, DType::kInt64, DType::kInt64};
   bo.shapes = {TensorShape{kImageBytes}, TensorShape{}, TensorShape{}};
   bo.allow_smaller_final_batch = true;
@@ -235,13 +247,23 @@ void RunPipeline(benchmark::State& state, Compression c, Epoch epoch) {
   int64_t records = 0;
   for (auto _ : state) {
     PipelineMetrics metrics;
+    const double cpu0 = ProcessCpuSeconds();
+    const auto wall0 = std::chrono::steady_clock::now();
     absl::StatusOr<int64_t> n = epoch(*m, *parser, &metrics);
     if (!n.ok()) {
       state.SkipWithError(std::string(n.status().message()).c_str());
       return;
     }
     records += *n;
-    if (PrintStages()) std::fprintf(stderr, "%s\n", metrics.Report().c_str());
+    if (PrintStages()) {
+      // CPU per record tells compute from hand-off costs and is less
+      // sensitive than records/s to other load on a shared machine.
+      const double cpu = ProcessCpuSeconds() - cpu0;
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+      std::fprintf(stderr, "%s\ncpu: %.0f ns per record, %.2f cores\n", metrics.Report().c_str(),
+                   1e9 * cpu / static_cast<double>(*n), cpu / wall);
+    }
   }
   state.SetItemsProcessed(records);
   state.SetBytesProcessed(records * kImageBytes);
