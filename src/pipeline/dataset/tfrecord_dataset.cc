@@ -16,6 +16,10 @@ namespace {
 
 constexpr int64_t kReadChunk = 256;   // records per ReadMany in reader threads
 constexpr size_t kMaxBlocks = 4;      // blocks buffered per parallel slot
+// A reader that filled its slot resumes once the consumer has taken it
+// down to this many blocks: it is woken once per two blocks, not per block
+// (each wake-up is a context switch on both sides).
+constexpr size_t kResumeBlocks = kMaxBlocks / 2;
 
 class TFRecordDatasetImpl final : public DatasetBase {
  public:
@@ -142,11 +146,16 @@ class Slot {
   // Blocks until a block is ready.
   Block Take() {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return !blocks_.empty(); });
+    if (blocks_.empty()) {
+      consumer_waiting_ = true;
+      cv_.wait(lock, [&] { return !blocks_.empty(); });
+      consumer_waiting_ = false;
+    }
     Block b = std::move(blocks_.front());
     blocks_.pop_front();
+    const bool wake = reader_waiting_ && blocks_.size() <= kResumeBlocks;
     lock.unlock();
-    cv_.notify_all();
+    if (wake) cv_.notify_all();
     return b;
   }
 
@@ -154,11 +163,16 @@ class Slot {
   bool Push(Block b, PhaseClock* clock) {
     clock->Switch(StagePhase::kOutputWait);
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return stop_ || blocks_.size() < kMaxBlocks; });
+    if (blocks_.size() >= kMaxBlocks) {
+      reader_waiting_ = true;
+      cv_.wait(lock, [&] { return stop_ || blocks_.size() <= kResumeBlocks; });
+      reader_waiting_ = false;
+    }
     if (stop_) return false;
     blocks_.push_back(std::move(b));
+    const bool wake = consumer_waiting_;
     lock.unlock();
-    cv_.notify_all();
+    if (wake) cv_.notify_all();
     clock->Switch(StagePhase::kBusy);
     return true;
   }
@@ -220,6 +234,8 @@ class Slot {
   std::string file_;          // guarded by mu_
   bool has_file_ = false;     // guarded by mu_
   bool stop_ = false;         // guarded by mu_
+  bool reader_waiting_ = false;    // guarded by mu_
+  bool consumer_waiting_ = false;  // guarded by mu_
   std::thread thread_;
 };
 
