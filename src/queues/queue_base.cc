@@ -35,6 +35,8 @@ struct QueueBase::Attempt {
   int64_t taken = 0;
   internal::RowChunks parts;
   const std::stop_token* stop = nullptr;
+  // Enqueue side: the input's strings as owned by OwnStrings (may be null).
+  std::shared_ptr<internal::OwnedStrings> owned;
   // Written under mu_; read without it by the owner while it spins.
   std::atomic<bool> done{false};
   absl::Status status;
@@ -159,9 +161,10 @@ absl::Status QueueBase::Enqueue(TensorTuple element, const WaitOptions& w) {
   SLUICE_RETURN_IF_ERROR(ValidateElement(element));
   const int64_t bytes = TuplePayloadBytes(element);
   Attempt a{.kind = Attempt::Kind::kEnqueue, .input = &element, .total_rows = 1};
+  a.owned = OwnStrings(element);
   if (w.stop.stop_requested()) {
     Run(&a, w);  // reports the cancellation
-  } else if (TryFastEnqueue(&element, bytes)) {
+  } else if (TryFastEnqueue(&element, bytes, a.owned)) {
     return absl::OkStatus();
   } else if (w.stop.stop_possible()) {
     mu_.Unlock();  // Run registers the stop callback before it locks
@@ -182,6 +185,7 @@ absl::Status QueueBase::EnqueueMany(TensorTuple batch, const WaitOptions& w) {
   if (b == 0) return absl::OkStatus();  // even when closed (checklist 10)
   const int64_t bytes = TuplePayloadBytes(batch);
   Attempt a{.kind = Attempt::Kind::kEnqueueMany, .input = &batch, .total_rows = b};
+  a.owned = OwnStrings(batch);
   Run(&a, w);
   // Rows moved before a failure stay in the queue and are counted.
   if (a.next_row > 0) {
@@ -287,13 +291,14 @@ int64_t QueueBase::Size() const {
 // On failure mu_ stays held, so a request that must wait is queued under
 // the same lock hold (WaitLocked): taking mu_ twice per blocked request
 // would bounce its cache line between cores once more per element.
-bool QueueBase::TryFastEnqueue(TensorTuple* element, int64_t bytes) {
+bool QueueBase::TryFastEnqueue(TensorTuple* element, int64_t bytes,
+                               const std::shared_ptr<internal::OwnedStrings>& owned) {
   LockSpinning();
   if (enqueuers_.front() != nullptr || closed_ || StoredLocked() >= capacity_ ||
       (byte_capacity_ > 0 && !ByteRoomLocked(bytes))) {
     return false;
   }
-  PushLocked(RowChunk{std::move(*element), /*stacked=*/false});
+  PushLocked(RowChunk{std::move(*element), /*stacked=*/false, owned});
   if (byte_capacity_ > 0) stored_bytes_ += bytes;
   ++fast_elements_in_;
   fast_bytes_in_ += bytes;
@@ -379,7 +384,14 @@ void QueueBase::WaitLocked(Attempt* a, const WaitOptions& w) {
     // bounded queue running at capacity.
     mu_.Unlock();
     const absl::Time start = absl::Now();
-    for (int i = 1; i <= kSpinIterations; ++i) {
+    // How long to spin adapts per side: a wait that spinning would have
+    // covered doubles the next budget, one that ended in a sleep halves it.
+    // Long waits (a slow stage downstream) thus stop burning a core that
+    // the other threads of a pipeline need.
+    std::atomic<int>& budget = enqueue_side ? enqueue_spin_budget_ : dequeue_spin_budget_;
+    const int spins = budget.load(std::memory_order_relaxed);
+    int i = 1;
+    for (; i <= spins; ++i) {
       if (a->done.load(std::memory_order_acquire)) break;
       if (a->stop != nullptr && a->stop->stop_requested()) break;
       if (i % 64 == 0) {
@@ -394,6 +406,11 @@ void QueueBase::WaitLocked(Attempt* a, const WaitOptions& w) {
     // mu_: re-locking here would queue us behind the thread that just
     // served us and often put us to sleep in Mutex::Lock.
     const bool served = a->done.load(std::memory_order_acquire);
+    if (served && i <= spins) {
+      if (spins < kMaxSpinIterations) budget.store(spins * 2, std::memory_order_relaxed);
+    } else if (spins > kMinSpinIterations) {
+      budget.store(spins / 2, std::memory_order_relaxed);
+    }
     if (!served) {
       mu_.Lock();
       if (!a->done.load(std::memory_order_relaxed)) {
@@ -482,7 +499,7 @@ QueueBase::Step QueueBase::TryEnqueueLocked(Attempt* a) {
       if (!ByteRoomLocked(bytes)) return Step::kNoProgress;
       stored_bytes_ += bytes;
     }
-    PushLocked(RowChunk{std::move(*a->input), /*stacked=*/false});
+    PushLocked(RowChunk{std::move(*a->input), /*stacked=*/false, a->owned});
     a->next_row = 1;
     return Step::kComplete;
   }
@@ -495,9 +512,10 @@ QueueBase::Step QueueBase::TryEnqueueLocked(Attempt* a) {
     stored_bytes_ += bytes;
   }
   if (k == a->total_rows) {
-    PushLocked(RowChunk{std::move(*a->input), /*stacked=*/true});  // whole batch: no slicing
+    // Whole batch: no slicing.
+    PushLocked(RowChunk{std::move(*a->input), /*stacked=*/true, a->owned});
   } else {
-    RowChunk batch{*a->input, /*stacked=*/true};
+    RowChunk batch{*a->input, /*stacked=*/true, a->owned};
     PushLocked(batch.Slice(a->next_row, a->next_row + k));
   }
   a->next_row += k;

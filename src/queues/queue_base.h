@@ -79,6 +79,13 @@ class QueueBase : public QueueInterface {
   // Stacks `n` rows held in `parts` into one batch.
   virtual absl::StatusOr<TensorTuple> AssembleMany(internal::RowChunks parts,
                                                    int64_t n) const;
+  // Runs without the lock, in the enqueuing thread, before an element or
+  // batch is offered to the storage: a queue that stores strings by value
+  // copies them here so that PushLocked only moves them (the copy and its
+  // allocation stay out of the critical section). Null: nothing to own.
+  virtual std::shared_ptr<internal::OwnedStrings> OwnStrings(const TensorTuple& rows) const {
+    return nullptr;
+  }
   // DequeueMany(0)'s result.
   virtual TensorTuple EmptyMany() const;
 
@@ -122,7 +129,9 @@ class QueueBase : public QueueInterface {
   // Complete a single-element request at once when nothing waits ahead of
   // it and return true with mu_ released. Otherwise return false with mu_
   // STILL HELD: the caller queues an Attempt (WaitLocked) or unlocks.
-  bool TryFastEnqueue(TensorTuple* element, int64_t bytes) ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(false, mu_);
+  bool TryFastEnqueue(TensorTuple* element, int64_t bytes,
+                      const std::shared_ptr<internal::OwnedStrings>& owned)
+      ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(false, mu_);
   bool TryFastDequeue(TensorTuple* out) ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(false, mu_);
   Step TryEnqueueLocked(Attempt* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Step TryDequeueLocked(Attempt* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -166,10 +175,15 @@ class QueueBase : public QueueInterface {
   std::atomic<int64_t> blocked_empty_ns_{0};
 
   // Iterations a blocked caller spins (with a yield every 64) before it
-  // sleeps on the mutex condition. Measured on 2 cores: 256 left the
-  // many128 1P1C transfer sleeping once per batch (25 ns/element); 4096
-  // covers a batch hand-off (~6 ns/element).
-  static constexpr int kSpinIterations = 4096;
+  // sleeps on the mutex condition, adapted per side between these bounds
+  // (WaitLocked). Measured on 2 cores: 256 left the many128 1P1C transfer
+  // sleeping once per batch (25 ns/element); 4096 covers a batch hand-off
+  // (~7 ns/element). In a pipeline whose queues stay full (or empty) for
+  // long, a fixed 4096 burned 1.8 cores for what 1.2 cores delivered.
+  static constexpr int kMinSpinIterations = 64;
+  static constexpr int kMaxSpinIterations = 4096;
+  std::atomic<int> enqueue_spin_budget_{1024};
+  std::atomic<int> dequeue_spin_budget_{1024};
   // Pauses a thread spends trying for a contended mu_ before Mutex::Lock
   // may sleep, in back-offs of kLockBackoffPauses (~10 us on this
   // machine's CPUs). Measured at 1P1C single elements: back-off 1 pause

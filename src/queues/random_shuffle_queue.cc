@@ -59,20 +59,36 @@ int64_t RandomShuffleQueue::AvailableLocked() const {
   return std::max<int64_t>(0, size_ - min_after_dequeue_);
 }
 
-void RandomShuffleQueue::AppendStackedLocked(const TensorTuple& rows, int64_t count) {
+std::shared_ptr<internal::OwnedStrings> RandomShuffleQueue::OwnStrings(
+    const TensorTuple& rows) const {
+  if (!columnar_) return nullptr;
+  std::shared_ptr<internal::OwnedStrings> owned;
+  for (size_t i = 0; i < columns_.size() && i < rows.size(); ++i) {
+    if (columns_[i].dtype != DType::kString || rows[i].dtype() != DType::kString) continue;
+    if (!owned) {
+      owned = std::make_shared<internal::OwnedStrings>();
+      owned->columns.resize(columns_.size());
+    }
+    const Tensor& t = rows[i];
+    std::vector<std::string>& out = owned->columns[i];
+    out.reserve(t.NumElements());
+    for (int64_t e = 0; e < t.NumElements(); ++e) out.emplace_back(t.string(e));
+  }
+  return owned;
+}
+
+void RandomShuffleQueue::AppendStackedLocked(const RowChunk& chunk, int64_t count) {
+  const TensorTuple& rows = chunk.tuple;
   for (size_t i = 0; i < columns_.size(); ++i) {
     Column& c = columns_[i];
     const Tensor& t = rows[i];
     if (c.dtype == DType::kString) {
       const int64_t n = count * c.row_elems;
-      for (int64_t e = 0; e < n; ++e) {
-        if (c.spare.empty()) {
-          c.strings.emplace_back(t.string(e));
-        } else {
-          c.strings.push_back(std::move(c.spare.back()));
-          c.spare.pop_back();
-          c.strings.back().assign(t.string(e));  // reuses the capacity
-        }
+      if (chunk.owned != nullptr && !chunk.owned->columns[i].empty()) {
+        std::string* src = chunk.owned->columns[i].data() + chunk.owned_row * c.row_elems;
+        for (int64_t e = 0; e < n; ++e) c.strings.push_back(std::move(src[e]));
+      } else {
+        for (int64_t e = 0; e < n; ++e) c.strings.emplace_back(t.string(e));
       }
     } else {
       const size_t bytes = count * c.row_bytes;
@@ -92,7 +108,7 @@ void RandomShuffleQueue::AppendStackedLocked(const TensorTuple& rows, int64_t co
 
 void RandomShuffleQueue::PushLocked(RowChunk&& rows) {
   if (columnar_) {
-    AppendStackedLocked(rows.tuple, rows.rows());
+    AppendStackedLocked(rows, rows.rows());
     return;
   }
   if (!rows.stacked) {
@@ -126,43 +142,21 @@ void RandomShuffleQueue::TakeLocked(int64_t n, internal::RowChunks* out) {
     Tensor t(c.dtype, c.row_shape.Prepended(n));
     int64_t last = size_;
     if (c.dtype == DType::kString) {
-      // The picked bytes are copied into one buffer that the batch owns
-      // (one allocation per batch); the picked strings keep their capacity
-      // in `spare` for the rows pushed next.
+      // The picked strings move (not copy) into a holder that the batch
+      // keeps alive; the batch's views point into them. Reserved up front:
+      // short strings live inside the std::string objects, which must not
+      // move again.
       const int64_t re = c.row_elems;
-      size_t total = 0;
-      {
-        int64_t l = size_;
-        for (int64_t k = 0; k < n; ++k) {
-          // Sizes must follow the same swaps as the copy below.
-          const int64_t i = picks_[k];
-          --l;
-          for (int64_t e = 0; e < re; ++e) total += c.strings[i * re + e].size();
-          if (i != l) {
-            for (int64_t e = 0; e < re; ++e) {
-              std::swap(c.strings[i * re + e], c.strings[l * re + e]);
-            }
-          }
-        }
-      }
-      // The swaps above already moved each pick to the tail, in reverse
-      // pick order: rows [size_ - n, size_) hold picks n-1 .. 0.
-      RefPtr bytes = Buffer::Create(HostAllocator(), std::max<size_t>(total, 1));
-      char* dst = static_cast<char*>(bytes->data());
+      auto* held = new std::vector<std::string>();
+      held->reserve(n * re);
+      RefPtr keep = Buffer::Wrap(nullptr, 0, HostAllocator(), [held] { delete held; });
       for (int64_t k = 0; k < n; ++k) {
-        const int64_t src_row = size_ - 1 - k;
+        const int64_t i = picks_[k];
+        --last;
         for (int64_t e = 0; e < re; ++e) {
-          std::string& str = c.strings[src_row * re + e];
-          std::memcpy(dst, str.data(), str.size());
-          t.SetStringView(k * re + e, std::string_view(dst, str.size()), bytes);
-          dst += str.size();
-        }
-      }
-      for (int64_t r = size_ - n; r < size_; ++r) {
-        for (int64_t e = 0; e < re; ++e) {
-          if (c.spare.size() < kMaxSpareStrings) {
-            c.spare.push_back(std::move(c.strings[r * re + e]));
-          }
+          held->push_back(std::move(c.strings[i * re + e]));
+          t.SetStringView(k * re + e, held->back(), keep);
+          if (i != last) c.strings[i * re + e] = std::move(c.strings[last * re + e]);
         }
       }
       c.strings.resize((size_ - n) * re);
@@ -207,9 +201,6 @@ void RandomShuffleQueue::MaybeShrinkLocked() {
     }
     if (c.strings.capacity() > 4096 && c.strings.size() * 4 < c.strings.capacity()) {
       c.strings.shrink_to_fit();
-    }
-    if (c.strings.empty() && !c.spare.empty()) {
-      std::vector<std::string>().swap(c.spare);  // drained: give it all back
     }
   }
 }

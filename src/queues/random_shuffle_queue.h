@@ -50,6 +50,11 @@ class RandomShuffleQueue final : public QueueBase {
   void RestoreLocked(internal::RowChunks* parts) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t min_after_dequeue() const override { return min_after_dequeue_; }
+  // String components are copied into std::strings here, outside the lock;
+  // PushLocked moves them into the shuffle buffer and TakeLocked moves the
+  // picked ones into the batch it returns, so under the lock a string
+  // costs a pointer swap, never a copy or an allocation.
+  std::shared_ptr<internal::OwnedStrings> OwnStrings(const TensorTuple& rows) const override;
 
  private:
   // One component's rows, for queues with declared shapes.
@@ -64,16 +69,10 @@ class RandomShuffleQueue final : public QueueBase {
     size_t slab_used = 0;
     size_t slab_capacity = 0;
     std::vector<std::string> strings;   // string rows, row_elems per row
-    // Strings taken out keep their capacity here for the next rows pushed:
-    // a malloc and free per element churned glibc's heap (top-chunk trims
-    // and page faults cost ~400 ns per 784-byte record). Bounded by
-    // kMaxSpareStrings.
-    std::vector<std::string> spare;
   };
-  static constexpr size_t kMaxSpareStrings = 1024;
 
   RandomShuffleQueue(const RandomShuffleQueueOptions& o);
-  void AppendStackedLocked(const TensorTuple& rows, int64_t count)
+  void AppendStackedLocked(const internal::RowChunk& rows, int64_t count)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeShrinkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
