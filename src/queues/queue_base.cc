@@ -293,7 +293,7 @@ int64_t QueueBase::Size() const {
 // would bounce its cache line between cores once more per element.
 bool QueueBase::TryFastEnqueue(TensorTuple* element, int64_t bytes,
                                const std::shared_ptr<internal::OwnedStrings>& owned) {
-  LockSpinning();
+  LockSpinning(kLockBackoffPauses);
   if (enqueuers_.front() != nullptr || closed_ || StoredLocked() >= capacity_ ||
       (byte_capacity_ > 0 && !ByteRoomLocked(bytes))) {
     return false;
@@ -308,7 +308,7 @@ bool QueueBase::TryFastEnqueue(TensorTuple* element, int64_t bytes,
 }
 
 bool QueueBase::TryFastDequeue(TensorTuple* out) {
-  LockSpinning();
+  LockSpinning(kLockBackoffPauses);
   if (dequeuers_.front() != nullptr || AvailableLocked() <= 0) return false;
   RowChunks parts;
   TakeCountedLocked(1, &parts);
@@ -327,7 +327,7 @@ bool QueueBase::AttemptDoneOrStopped(Attempt* a) {
 }
 
 
-void QueueBase::LockSpinning() const {
+void QueueBase::LockSpinning(int backoff_pauses) const {
   // When both sides of a queue run on their own cores, every hand-off of
   // mu_ moves its cache line and the queue's storage lines across cores
   // (~600 ns per element measured at 1P1C, 2.5x slower than the same two
@@ -336,9 +336,9 @@ void QueueBase::LockSpinning() const {
   // meanwhile runs a burst of operations with every line local, which is
   // what a futex-sleeping std::mutex gets by accident. After
   // kLockSpinIterations pauses, Mutex::Lock queues (and may sleep).
-  for (int i = 0; i < kLockSpinIterations; i += kLockBackoffPauses) {
+  for (int i = 0; i < kLockSpinIterations; i += backoff_pauses) {
     if (mu_.TryLock()) return;
-    for (int k = 0; k < kLockBackoffPauses; ++k) CpuRelax();
+    for (int k = 0; k < backoff_pauses; ++k) CpuRelax();
   }
   mu_.Lock();
 }
@@ -367,7 +367,7 @@ void QueueBase::Run(Attempt* a, const WaitOptions& w) {
     a->stop = &w.stop;
     wake.emplace(w.stop, PokeMutex{&mu_});
   }
-  LockSpinning();
+  LockSpinning(kBatchLockBackoffPauses);
   WaitLocked(a, w);
 }
 
