@@ -200,11 +200,11 @@ class MapDataset final : public DatasetBase {
           TopUp(lock);
           return s;
         }
-        if (sh->queued > 0 || (getenv("H4_SELF") && Room(sh))) {
+        if (sh->queued > 0) {
           // A call nobody has started: run it here rather than wait for a
           // worker that may never come (every oneTBB worker may be busy
           // elsewhere), and rather than pay a hand-off when none is free.
-          if (sh->queued > 0) --sh->queued;
+          --sh->queued;
           ++sh->running;
           lock.unlock();
           RunClaimed(d_, sh, in_.get());
@@ -254,7 +254,7 @@ class MapDataset final : public DatasetBase {
         {
           std::lock_guard<std::mutex> lock(sh->mu);
           if (sh->cancelled) return;
-          if (sh->queued > 0 || (getenv("H4_SELF") && Room(sh))) {
+          if (sh->queued > 0) {
             --sh->queued;
           } else if (!Room(sh)) {
             return;
