@@ -1,7 +1,9 @@
 #include "pipeline/dataset/tfrecord_dataset.h"
 
+#include <algorithm>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "pipeline/synthetic_records.h"
@@ -70,6 +72,58 @@ TEST(TFRecordDatasetTest, ParallelRefillsAFinishedSlotWithTheNextFile) {
               ElementsAre("a0", "b0", "b1", "c0", "b2", "c1"));
   EXPECT_THAT(Drain(TFRecordDataset({a, b, c}, o), true),
               ElementsAre("a0", "b0", "b1", "c0", "b2", "c1"));
+}
+
+TEST(TFRecordDatasetTest, ParallelReadersThatFillTheirSlotsLoseAndReorderNothing) {
+  // Files much longer than a slot's buffer (4 blocks of 256 records), so
+  // each reader pauses when its slot is full and resumes as it drains.
+  TempDir dir;
+  const std::vector<int> sizes = {3000, 1700, 2500, 900, 1300};
+  std::vector<std::vector<std::string>> contents;
+  std::vector<std::string> files;
+  for (size_t f = 0; f < sizes.size(); ++f) {
+    std::vector<std::string> recs;
+    for (int i = 0; i < sizes[f]; ++i) recs.push_back(absl::StrCat(f, ":", i));
+    files.push_back(WriteFile(dir, absl::StrCat("f", f), recs));
+    contents.push_back(std::move(recs));
+  }
+  for (int n : {2, 3}) {
+    // The interleave order (cycle n, block 1; a slot whose file ended takes
+    // the next file when the walk comes back to it).
+    std::vector<std::string> want;
+    std::vector<int> slot(n, -1), pos(n, 0);
+    size_t next = 0;
+    for (int cur = 0;; cur = (cur + 1) % n) {
+      if (slot[cur] < 0) {
+        if (next < files.size()) {
+          slot[cur] = static_cast<int>(next++);
+          pos[cur] = 0;
+        } else if (std::all_of(slot.begin(), slot.end(), [](int s) { return s < 0; })) {
+          break;
+        } else {
+          continue;
+        }
+      }
+      if (pos[cur] == static_cast<int>(contents[slot[cur]].size())) {
+        slot[cur] = -1;
+        continue;
+      }
+      want.push_back(contents[slot[cur]][pos[cur]++]);
+    }
+    TFRecordDatasetOptions o;
+    o.num_parallel_reads = n;
+    EXPECT_EQ(Drain(TFRecordDataset(files, o)), want) << n << " readers";
+    auto it = TFRecordDataset(files, o).MakeIterator();
+    ASSERT_TRUE(it.ok());
+    std::vector<std::string> got;
+    while (true) {
+      auto b = (*it)->GetNextMany(100);
+      if (absl::IsOutOfRange(b.status())) break;
+      ASSERT_TRUE(b.ok()) << b.status();
+      for (int64_t i = 0; i < (*b)[0].NumElements(); ++i) got.emplace_back((*b)[0].string(i));
+    }
+    EXPECT_EQ(got, want) << n << " readers, 100 at a time";
+  }
 }
 
 TEST(TFRecordDatasetTest, OptionValidationAndUnknownCompressionReadsPlain) {
