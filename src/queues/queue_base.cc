@@ -35,8 +35,8 @@ struct QueueBase::Attempt {
   int64_t taken = 0;
   internal::RowChunks parts;
   const std::stop_token* stop = nullptr;
-  // Enqueue side: the input's strings as owned by OwnStrings (may be null).
-  std::shared_ptr<internal::OwnedStrings> owned;
+  // Enqueue side: the input's strings as owned by OwnRecords (may be null).
+  std::shared_ptr<internal::OwnedRecords> owned;
   // Written under mu_; read without it by the owner while it spins.
   std::atomic<bool> done{false};
   absl::Status status;
@@ -161,7 +161,7 @@ absl::Status QueueBase::Enqueue(TensorTuple element, const WaitOptions& w) {
   SLUICE_RETURN_IF_ERROR(ValidateElement(element));
   const int64_t bytes = TuplePayloadBytes(element);
   Attempt a{.kind = Attempt::Kind::kEnqueue, .input = &element, .total_rows = 1};
-  a.owned = OwnStrings(element);
+  a.owned = OwnRecords(element);
   if (w.stop.stop_requested()) {
     Run(&a, w);  // reports the cancellation
   } else if (TryFastEnqueue(&element, bytes, a.owned)) {
@@ -185,7 +185,7 @@ absl::Status QueueBase::EnqueueMany(TensorTuple batch, const WaitOptions& w) {
   if (b == 0) return absl::OkStatus();  // even when closed (checklist 10)
   const int64_t bytes = TuplePayloadBytes(batch);
   Attempt a{.kind = Attempt::Kind::kEnqueueMany, .input = &batch, .total_rows = b};
-  a.owned = OwnStrings(batch);
+  a.owned = OwnRecords(batch);
   Run(&a, w);
   // Rows moved before a failure stay in the queue and are counted.
   if (a.next_row > 0) {
@@ -292,7 +292,7 @@ int64_t QueueBase::Size() const {
 // the same lock hold (WaitLocked): taking mu_ twice per blocked request
 // would bounce its cache line between cores once more per element.
 bool QueueBase::TryFastEnqueue(TensorTuple* element, int64_t bytes,
-                               const std::shared_ptr<internal::OwnedStrings>& owned) {
+                               const std::shared_ptr<internal::OwnedRecords>& owned) {
   LockSpinning(kLockBackoffPauses);
   if (enqueuers_.front() != nullptr || closed_ || StoredLocked() >= capacity_ ||
       (byte_capacity_ > 0 && !ByteRoomLocked(bytes))) {

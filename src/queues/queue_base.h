@@ -81,9 +81,9 @@ class QueueBase : public QueueInterface {
                                                    int64_t n) const;
   // Runs without the lock, in the enqueuing thread, before an element or
   // batch is offered to the storage: a queue that stores strings by value
-  // copies them here so that PushLocked only moves them (the copy and its
-  // allocation stay out of the critical section). Null: nothing to own.
-  virtual std::shared_ptr<internal::OwnedStrings> OwnStrings(const TensorTuple& rows) const {
+  // copies them here so that PushLocked only takes pointers (the copy stays
+  // out of the critical section). Null: nothing to own.
+  virtual std::shared_ptr<internal::OwnedRecords> OwnRecords(const TensorTuple& rows) const {
     return nullptr;
   }
   // DequeueMany(0)'s result.
@@ -130,7 +130,7 @@ class QueueBase : public QueueInterface {
   // it and return true with mu_ released. Otherwise return false with mu_
   // STILL HELD: the caller queues an Attempt (WaitLocked) or unlocks.
   bool TryFastEnqueue(TensorTuple* element, int64_t bytes,
-                      const std::shared_ptr<internal::OwnedStrings>& owned)
+                      const std::shared_ptr<internal::OwnedRecords>& owned)
       ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(false, mu_);
   bool TryFastDequeue(TensorTuple* out) ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(false, mu_);
   Step TryEnqueueLocked(Attempt* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

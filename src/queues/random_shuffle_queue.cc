@@ -2,6 +2,7 @@
 
 #include <climits>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -41,7 +42,13 @@ RandomShuffleQueue::RandomShuffleQueue(const RandomShuffleQueueOptions& o)
       seed_(o.seed),
       seed2_(o.seed2),
       columnar_(!o.queue.shapes.empty()),
-      rng_(o.seed, o.seed2) {
+      rng_(o.seed, o.seed2),
+      pool_([&] {
+        bool strings = false;
+        for (DType d : o.queue.dtypes) strings |= d == DType::kString;
+        return strings && !o.queue.shapes.empty() ? std::make_shared<internal::RecordPool>()
+                                                  : nullptr;
+      }()) {
   if (columnar_) {
     for (size_t i = 0; i < o.queue.dtypes.size(); ++i) {
       Column c;
@@ -59,20 +66,21 @@ int64_t RandomShuffleQueue::AvailableLocked() const {
   return std::max<int64_t>(0, size_ - min_after_dequeue_);
 }
 
-std::shared_ptr<internal::OwnedStrings> RandomShuffleQueue::OwnStrings(
+std::shared_ptr<internal::OwnedRecords> RandomShuffleQueue::OwnRecords(
     const TensorTuple& rows) const {
-  if (!columnar_) return nullptr;
-  std::shared_ptr<internal::OwnedStrings> owned;
+  if (!columnar_ || pool_ == nullptr) return nullptr;
+  auto owned = std::make_shared<internal::OwnedRecords>();
+  owned->pool = pool_;
+  owned->ptrs.resize(columns_.size());
+  owned->sizes.resize(columns_.size());
   for (size_t i = 0; i < columns_.size() && i < rows.size(); ++i) {
     if (columns_[i].dtype != DType::kString || rows[i].dtype() != DType::kString) continue;
-    if (!owned) {
-      owned = std::make_shared<internal::OwnedStrings>();
-      owned->columns.resize(columns_.size());
-    }
     const Tensor& t = rows[i];
-    std::vector<std::string>& out = owned->columns[i];
-    out.reserve(t.NumElements());
-    for (int64_t e = 0; e < t.NumElements(); ++e) out.emplace_back(t.string(e));
+    absl::Span<const std::string_view> views(t.data<std::string_view>(), t.NumElements());
+    // Out of memory: nothing owned; PushLocked then copies under the lock.
+    if (!pool_->StoreAll(views, &owned->ptrs[i])) return nullptr;
+    owned->sizes[i].reserve(views.size());
+    for (std::string_view v : views) owned->sizes[i].push_back(static_cast<uint32_t>(v.size()));
   }
   return owned;
 }
@@ -84,11 +92,33 @@ void RandomShuffleQueue::AppendStackedLocked(const RowChunk& chunk, int64_t coun
     const Tensor& t = rows[i];
     if (c.dtype == DType::kString) {
       const int64_t n = count * c.row_elems;
-      if (chunk.owned != nullptr && !chunk.owned->columns[i].empty()) {
-        std::string* src = chunk.owned->columns[i].data() + chunk.owned_row * c.row_elems;
-        for (int64_t e = 0; e < n; ++e) c.strings.push_back(std::move(src[e]));
+      if (pool_release_armed_) {  // drained earlier; keep slots again
+        pool_->ReleaseWhenEmpty(false);
+        pool_release_armed_ = false;
+      }
+      if (chunk.owned != nullptr && !chunk.owned->ptrs[i].empty()) {
+        const int64_t first = chunk.owned_row * c.row_elems;
+        char** src = chunk.owned->ptrs[i].data() + first;
+        const uint32_t* sizes = chunk.owned->sizes[i].data() + first;
+        for (int64_t e = 0; e < n; ++e) {
+          c.ptrs.push_back(src[e]);
+          c.sizes.push_back(sizes[e]);
+          src[e] = nullptr;  // taken
+        }
       } else {
-        for (int64_t e = 0; e < n; ++e) c.strings.emplace_back(t.string(e));
+        // Rows put back by a cancelled dequeue (or an enqueue whose
+        // records could not be owned): copy them here.
+        absl::Span<const std::string_view> views(t.data<std::string_view>(), n);
+        std::vector<char*> stored;
+        if (!pool_->StoreAll(views, &stored)) {
+          // Out of memory: keep what we can say about it and fail loudly
+          // rather than lose rows silently.
+          std::abort();
+        }
+        for (int64_t e = 0; e < n; ++e) {
+          c.ptrs.push_back(stored[e]);
+          c.sizes.push_back(static_cast<uint32_t>(views[e].size()));
+        }
       }
     } else {
       const size_t bytes = count * c.row_bytes;
@@ -142,24 +172,38 @@ void RandomShuffleQueue::TakeLocked(int64_t n, internal::RowChunks* out) {
     Tensor t(c.dtype, c.row_shape.Prepended(n));
     int64_t last = size_;
     if (c.dtype == DType::kString) {
-      // The picked strings move (not copy) into a holder that the batch
-      // keeps alive; the batch's views point into them. Reserved up front:
-      // short strings live inside the std::string objects, which must not
-      // move again.
+      // The picked records go to the batch without a copy; the batch gives
+      // them back to the pool when it is dropped.
       const int64_t re = c.row_elems;
-      auto* held = new std::vector<std::string>();
-      held->reserve(n * re);
-      RefPtr keep = Buffer::Wrap(nullptr, 0, HostAllocator(), [held] { delete held; });
+      struct Handed {
+        std::shared_ptr<internal::RecordPool> pool;
+        std::vector<char*> ptrs;
+        std::vector<uint32_t> sizes;
+      };
+      auto* handed = new Handed{pool_, {}, {}};
+      handed->ptrs.reserve(n * re);
+      handed->sizes.reserve(n * re);
+      RefPtr keep = Buffer::Wrap(nullptr, 0, HostAllocator(), [handed] {
+        handed->pool->FreeAll(handed->ptrs, handed->sizes);
+        delete handed;
+      });
       for (int64_t k = 0; k < n; ++k) {
         const int64_t i = picks_[k];
         --last;
         for (int64_t e = 0; e < re; ++e) {
-          held->push_back(std::move(c.strings[i * re + e]));
-          t.SetStringView(k * re + e, held->back(), keep);
-          if (i != last) c.strings[i * re + e] = std::move(c.strings[last * re + e]);
+          char* p = c.ptrs[i * re + e];
+          const uint32_t sz = c.sizes[i * re + e];
+          handed->ptrs.push_back(p);
+          handed->sizes.push_back(sz);
+          t.SetStringView(k * re + e, std::string_view(p, sz), keep);
+          if (i != last) {
+            c.ptrs[i * re + e] = c.ptrs[last * re + e];
+            c.sizes[i * re + e] = c.sizes[last * re + e];
+          }
         }
       }
-      c.strings.resize((size_ - n) * re);
+      c.ptrs.resize((size_ - n) * re);
+      c.sizes.resize((size_ - n) * re);
     } else if (c.row_bytes == 8) {  // scalar int64/double: the common case
       auto* slab = reinterpret_cast<uint64_t*>(c.slab.get());
       auto* dst = static_cast<uint64_t*>(t.raw_data());
@@ -190,6 +234,14 @@ void RandomShuffleQueue::TakeLocked(int64_t n, internal::RowChunks* out) {
 }
 
 void RandomShuffleQueue::MaybeShrinkLocked() {
+  // Drained after holding a lot: the pool's slabs go back once the batches
+  // holding its last records are dropped. A queue that never held more
+  // than a slab or so keeps it (no map/unmap per record).
+  if (size_ == 0 && pool_ != nullptr && !pool_release_armed_ &&
+      pool_->bytes_held() > (1u << 20)) {
+    pool_->ReleaseWhenEmpty(true);
+    pool_release_armed_ = true;
+  }
   // Give memory back once the queue has drained well below its peak.
   for (Column& c : columns_) {
     if (c.slab_capacity > (64u << 10) && c.slab_used * 4 < c.slab_capacity) {
@@ -199,8 +251,9 @@ void RandomShuffleQueue::MaybeShrinkLocked() {
       c.slab = std::move(smaller);
       c.slab_capacity = cap;
     }
-    if (c.strings.capacity() > 4096 && c.strings.size() * 4 < c.strings.capacity()) {
-      c.strings.shrink_to_fit();
+    if (c.ptrs.capacity() > 4096 && c.ptrs.size() * 4 < c.ptrs.capacity()) {
+      c.ptrs.shrink_to_fit();
+      c.sizes.shrink_to_fit();
     }
   }
 }

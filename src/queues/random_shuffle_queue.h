@@ -9,7 +9,7 @@
 // single-threaded sequence of calls.
 //
 // Storage: with declared shapes, numeric components are copied into one
-// contiguous slab per component and string components into owned strings,
+// contiguous slab per component and string components into a RecordPool,
 // so a stored element holds no reference to the batch or record chunk it
 // came from (memory stays proportional to the payload). Without declared
 // shapes elements are kept as they were enqueued.
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/random.h"
+#include "core/internal/record_pool.h"
 #include "queues/queue_base.h"
 
 namespace sluice {
@@ -50,11 +51,12 @@ class RandomShuffleQueue final : public QueueBase {
   void RestoreLocked(internal::RowChunks* parts) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t min_after_dequeue() const override { return min_after_dequeue_; }
-  // String components are copied into std::strings here, outside the lock;
-  // PushLocked moves them into the shuffle buffer and TakeLocked moves the
-  // picked ones into the batch it returns, so under the lock a string
-  // costs a pointer swap, never a copy or an allocation.
-  std::shared_ptr<internal::OwnedStrings> OwnStrings(const TensorTuple& rows) const override;
+  // String components are copied into the queue's RecordPool here, outside
+  // the lock (16-byte size classes in 256 KiB slabs: no malloc per record);
+  // PushLocked takes the record pointers and TakeLocked hands the picked
+  // ones to the batch it returns, which gives them back to the pool when it
+  // is dropped. Under the lock a string costs a pointer swap.
+  std::shared_ptr<internal::OwnedRecords> OwnRecords(const TensorTuple& rows) const override;
 
  private:
   // One component's rows, for queues with declared shapes.
@@ -68,7 +70,9 @@ class RandomShuffleQueue final : public QueueBase {
     std::unique_ptr<char[]> slab;
     size_t slab_used = 0;
     size_t slab_capacity = 0;
-    std::vector<std::string> strings;   // string rows, row_elems per row
+    // String rows as pool records, row_elems per row.
+    std::vector<char*> ptrs;
+    std::vector<uint32_t> sizes;
   };
 
   RandomShuffleQueue(const RandomShuffleQueueOptions& o);
@@ -84,6 +88,10 @@ class RandomShuffleQueue final : public QueueBase {
   std::vector<TensorTuple> elements_ ABSL_GUARDED_BY(mu_);  // !columnar_
   int64_t size_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<int64_t> picks_ ABSL_GUARDED_BY(mu_);  // scratch for TakeLocked
+  // String records (null without string components). Shared with the
+  // batches that hold records handed out.
+  const std::shared_ptr<internal::RecordPool> pool_;
+  bool pool_release_armed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace sluice

@@ -31,7 +31,7 @@
 #include "core/absl_compat.h"
 #include "core/random.h"
 #include "pipeline/dataset/dataset.h"
-#include "pipeline/internal/record_pool.h"
+#include "core/internal/record_pool.h"
 
 namespace sluice {
 namespace {

@@ -10,24 +10,45 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "core/internal/record_pool.h"
 #include "core/tensor.h"
 
 namespace sluice::internal {
 
 // The string components of an enqueued element or batch, already copied
-// into std::strings by the enqueuing thread before it took the queue lock
-// (see QueueBase::OwnStrings). columns[i] holds component i's strings in
-// row-major order; it is empty for other components.
-struct OwnedStrings {
-  std::vector<std::vector<std::string>> columns;
+// into a RecordPool by the enqueuing thread before it took the queue lock
+// (see QueueBase::OwnRecords). ptrs[i] / sizes[i] hold component i's
+// strings in row-major order (empty for other components). A queue takes a
+// record by nulling its pointer; whatever is left when the last holder
+// drops this (a failed or cancelled enqueue) goes back to the pool.
+struct OwnedRecords {
+  std::shared_ptr<RecordPool> pool;
+  std::vector<std::vector<char*>> ptrs;
+  std::vector<std::vector<uint32_t>> sizes;
+
+  OwnedRecords() = default;
+  OwnedRecords(const OwnedRecords&) = delete;
+  OwnedRecords& operator=(const OwnedRecords&) = delete;
+  ~OwnedRecords() {
+    for (size_t i = 0; i < ptrs.size(); ++i) {
+      std::vector<char*> left;
+      std::vector<uint32_t> left_sizes;
+      for (size_t k = 0; k < ptrs[i].size(); ++k) {
+        if (ptrs[i][k] == nullptr) continue;
+        left.push_back(ptrs[i][k]);
+        left_sizes.push_back(sizes[i][k]);
+      }
+      if (!left.empty()) pool->FreeAll(left, left_sizes);
+    }
+  }
 };
 
 struct RowChunk {
   TensorTuple tuple;
   bool stacked = false;
-  // Optional: the chunk's strings as std::strings a queue may move from.
+  // Optional: the chunk's strings as pool records a queue may take.
   // Row 0 of `tuple` is row `owned_row` of `owned`.
-  std::shared_ptr<OwnedStrings> owned;
+  std::shared_ptr<OwnedRecords> owned;
   int64_t owned_row = 0;
 
   int64_t rows() const { return stacked ? tuple[0].dim(0) : 1; }

@@ -1,4 +1,4 @@
-#include "pipeline/internal/record_pool.h"
+#include "core/internal/record_pool.h"
 
 #include <string>
 #include <vector>

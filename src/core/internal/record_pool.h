@@ -43,7 +43,10 @@ class RecordPool {
 
   // The owner will store no more records: release the slabs once every
   // record has been freed (at once if none is live).
-  void MarkDrained();
+  void MarkDrained() { ReleaseWhenEmpty(true); }
+  // on: release the slabs whenever no record is live (at once if none is);
+  // off: keep free slots for reuse (the default).
+  void ReleaseWhenEmpty(bool on);
 
   // Bytes held in slabs and large records (for memory accounting).
   size_t bytes_held() const;

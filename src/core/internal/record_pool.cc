@@ -1,4 +1,4 @@
-#include "pipeline/internal/record_pool.h"
+#include "core/internal/record_pool.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -91,9 +91,9 @@ void RecordPool::FreeAll(absl::Span<char* const> ptrs, absl::Span<const uint32_t
   ReleaseIfEmptyLocked();
 }
 
-void RecordPool::MarkDrained() {
+void RecordPool::ReleaseWhenEmpty(bool on) {
   std::lock_guard<std::mutex> lock(mu_);
-  drained_ = true;
+  drained_ = on;
   ReleaseIfEmptyLocked();
 }
 
