@@ -106,7 +106,9 @@ TEST(RecordWriterTest, FlushMakesWrittenRecordsReadableBeforeClose) {
     auto r = ReadAllFromMemory(out, ro);
     EXPECT_THAT(r.records, ElementsAre("one", "two")) << CompressionName(c);
     // The unfinished gzip stream has no trailer yet.
-    if (c == Compression::kGzip) EXPECT_TRUE(absl::IsDataLoss(r.status));
+    if (c == Compression::kGzip) {
+      EXPECT_TRUE(absl::IsDataLoss(r.status));
+    }
     ASSERT_TRUE(w->Close().ok());
     r = ReadAllFromMemory(out, ro);
     EXPECT_THAT(r.records, ElementsAre("one", "two"));
