@@ -48,29 +48,36 @@ char* RecordPool::AllocateLocked(size_t n) {
 bool RecordPool::StoreAll(absl::Span<const std::string_view> records, std::vector<char*>* out) {
   out->clear();
   out->reserve(records.size());
-  std::lock_guard<std::mutex> lock(mu_);
-  for (std::string_view r : records) {
-    char* p = AllocateLocked(r.size());
-    if (p == nullptr) {
-      for (size_t i = 0; i < out->size(); ++i) {
-        // Give back what was taken (sizes known from records).
-        const size_t n = records[i].size();
-        if (n > kLargeRecord) {
-          std::free((*out)[i]);
-          large_bytes_ -= n;
-        } else {
-          const size_t cls = std::max<size_t>((n + kClass - 1) / kClass, 1);
-          if (cls >= free_.size()) free_.resize(cls + 1);
-          free_[cls].push_back((*out)[i]);
+  {
+    // Only the slots are taken under the lock; the bytes are copied after
+    // it, so batches freeing records (FreeAll, other threads) never wait
+    // behind a whole batch of copies.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (std::string_view r : records) {
+      char* p = AllocateLocked(r.size());
+      if (p == nullptr) {
+        for (size_t i = 0; i < out->size(); ++i) {
+          // Give back what was taken (sizes known from records).
+          const size_t n = records[i].size();
+          if (n > kLargeRecord) {
+            std::free((*out)[i]);
+            large_bytes_ -= n;
+          } else {
+            const size_t cls = std::max<size_t>((n + kClass - 1) / kClass, 1);
+            if (cls >= free_.size()) free_.resize(cls + 1);
+            free_[cls].push_back((*out)[i]);
+          }
         }
+        out->clear();
+        return false;
       }
-      out->clear();
-      return false;
+      out->push_back(p);
     }
-    std::memcpy(p, r.data(), r.size());
-    out->push_back(p);
+    live_ += static_cast<int64_t>(records.size());
   }
-  live_ += static_cast<int64_t>(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!records[i].empty()) std::memcpy((*out)[i], records[i].data(), records[i].size());
+  }
   return true;
 }
 
