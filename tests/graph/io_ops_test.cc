@@ -83,7 +83,7 @@ TEST_F(IoOpsTest, ReaderPipelineInTheGraphReadsEveryRecordOfEveryEpoch) {
   }
   EXPECT_EQ(total, 20);
   EXPECT_THAT(count, ::testing::Each(2));
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
 }
 
@@ -110,7 +110,7 @@ TEST_F(IoOpsTest, ReadUpToFromGzipFiles) {
     EXPECT_THAT(std::string(out[0].string(0)), ::testing::HasSubstr("a.tfrecord.gz:"));
   }
   EXPECT_THAT(sizes, ::testing::ElementsAre(4, 3));
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
 }
 

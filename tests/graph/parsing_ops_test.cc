@@ -73,7 +73,7 @@ TEST(ParsingOpsTest, ParseSingleExampleIntoShuffleBatch) {
     for (int i = 0; i < 5; ++i) sum += out[0].data<int64_t>()[i];
   }
   EXPECT_EQ(sum, 45);
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
 }
 

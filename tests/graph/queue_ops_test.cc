@@ -59,7 +59,7 @@ TEST(QueueOpsTest, ShuffleBatchFedByQueueRunnersDeliversEveryElementOnce) {
     }
     EXPECT_FLOAT_EQ(out[2].scalar<float>(), sum / 4);
   }
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
   EXPECT_EQ(seen.size(), 40u);
 }
@@ -92,7 +92,7 @@ TEST(QueueOpsTest, BatchClosesQueueWhenInputIsExhausted) {
     for (int64_t i = 0; i < out[0].NumElements(); ++i) got.push_back(out[0].data<int64_t>()[i]);
   }
   EXPECT_THAT(got, ::testing::ElementsAre(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
 }
 

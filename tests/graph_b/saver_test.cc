@@ -144,7 +144,8 @@ TEST(SaverTest, SubsetAndNameMappingRestoreIntoRenamedVariables) {
     Graph g;
     Scope root = Scope::Root(&g);
     Variable w1 = NewVariable(root, Tensor::FromVector<float>({1, 2}, {2}), {.name = "w1"});
-    Variable w2 = NewVariable(root, Tensor::FromVector<float>({3, 4, 5}, {3}), {.name = "w2"});
+    [[maybe_unused]] Variable w2 =
+        NewVariable(root, Tensor::FromVector<float>({3, 4, 5}, {3}), {.name = "w2"});
     Session sess(&g);
     ASSERT_TRUE(sess.Run({}, {}, {GlobalVariablesInitializer(root)}, nullptr).ok());
     Saver saver(std::vector<Variable>{w1});  // w2 not saved
@@ -171,7 +172,7 @@ TEST(SaverTest, FailedRestoreLeavesEveryVariableUntouched) {
   Graph g;
   Scope root = Scope::Root(&g);
   Variable a = NewVariable(root, Tensor::FromVector<float>({1, 2}, {2}), {.name = "a"});
-  Variable b = NewVariable(root, 7.0f, {.name = "b"});
+  [[maybe_unused]] Variable b = NewVariable(root, 7.0f, {.name = "b"});
   Session sess(&g);
   ASSERT_TRUE(sess.Run({}, {}, {GlobalVariablesInitializer(root)}, nullptr).ok());
   ASSERT_TRUE(Saver(std::vector<Variable>{a}).Save(&sess, prefix).ok());

@@ -147,7 +147,9 @@ TEST(TrainTest, ResumedRunContinuesWithExactlyTheUninterruptedLosses) {
       EXPECT_TRUE(sess.Run({{m.x, x}, {m.y, y}}, {m.loss}, {*train_op}, &out).ok());
       losses.push_back(out[0].scalar<float>());
     }
-    if (save) EXPECT_TRUE(saver.Save(&sess, dir.Join("model.ckpt"), step).ok());
+    if (save) {
+      EXPECT_TRUE(saver.Save(&sess, dir.Join("model.ckpt"), step).ok());
+    }
     return losses;
   };
   std::vector<float> whole = run(0, 20, false, false);

@@ -50,7 +50,7 @@ TEST(ProducerTest, TwoEpochsInOrderThenOutOfRangeAndTheQueueIsClosed) {
   }
   EXPECT_THAT(got, ElementsAre("a", "b", "c", "a", "b", "c"));
   EXPECT_TRUE(p->queue->IsClosed());
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
 }
 
@@ -79,7 +79,7 @@ TEST(ProducerTest, ShuffledEpochsArePermutationsThatNeverInterleave) {
     orders.insert(epoch);
   }
   EXPECT_GT(orders.size(), 1u);  // fresh permutations
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
 }
 
@@ -131,7 +131,7 @@ TEST(ProducerTest, RangeAndSliceProducersAndSharding) {
     pairs.push_back(std::to_string((*e)[0].scalar<int64_t>()) + Str((*e)[1]));
   }
   EXPECT_THAT(pairs, ElementsAre("10x", "20y", "30z"));
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
 }
 
@@ -165,7 +165,7 @@ std::vector<int64_t> BatchSizesFromTenRows(bool allow_smaller, int64_t* left_in_
     sizes.push_back((*e)[0].dim(0));
   }
   *left_in_queue = b->queue()->Size();
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
   return sizes;
 }
@@ -254,7 +254,7 @@ TEST(ShuffleBatchTest, CapacityBytesCapsTheQueueBesideItsElementCap) {
     EXPECT_LE(s.size, 25);
   }
   EXPECT_EQ(b->queue()->stats().byte_capacity, 2500);
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   (void)b->queue()->Close(/*cancel_pending_enqueues=*/true);
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
   bo.capacity_bytes = -1;
@@ -316,7 +316,7 @@ TEST(BatchTest, MaybeBatchKeepsSelectedRows) {
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_THAT((*e)[0].flat<int64_t>(), ElementsAre(0, 2, 4));
   EXPECT_TRUE(absl::IsOutOfRange(b->Dequeue(kWait()).status()));
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
 }
 
@@ -356,7 +356,7 @@ TEST(ShuffleBatchTest, DeliversEveryElementOnceAndFinalSmallBatch) {
   std::vector<int32_t> want(1000);
   for (int i = 0; i < 1000; ++i) want[i] = i;
   EXPECT_EQ(got, want);
-  coord.RequestStop();
+  EXPECT_TRUE(coord.RequestStop().ok());
   EXPECT_TRUE(coord.Join(absl::Seconds(30)).ok());
 }
 

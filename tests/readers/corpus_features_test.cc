@@ -103,7 +103,9 @@ TEST(CorpusFeaturesTest, PayloadKindAndSchemaMatchExpectedJson) {
     PayloadKind kind = ClassifyRecords(views);
     // With no readable record the kind cannot come from the data; the
     // reference output of such files names the kind its producer passed.
-    if (!records.empty()) EXPECT_EQ(PayloadKindName(kind), exp["payload_kind"].str);
+    if (!records.empty()) {
+      EXPECT_EQ(PayloadKindName(kind), exp["payload_kind"].str);
+    }
 
     if (exp.has("feature_schema_all_records")) {
       ++example_files;
