@@ -693,6 +693,9 @@ absl::Status QueueBase::CheckCompatibleForSharing(const QueueInterface& requeste
   if (requested.capacity() != capacity_) {
     return mismatch("capacity", absl::StrCat(capacity_), absl::StrCat(requested.capacity()));
   }
+  if (const int64_t want = requested.stats().byte_capacity; want != byte_capacity_) {
+    return mismatch("byte capacity", absl::StrCat(byte_capacity_), absl::StrCat(want));
+  }
   auto types = [](const std::vector<DType>& v) {
     std::string s = "[";
     for (size_t i = 0; i < v.size(); ++i) absl::StrAppend(&s, i ? "," : "", Sv(DTypeName(v[i])));

@@ -67,6 +67,17 @@ TEST(QueueRegistryTest, Item73_MismatchedCapacityIsInvalidArgumentNamingIt) {
   EXPECT_THAT(Msg(r), HasSubstr("capacity"));
 }
 
+TEST(QueueRegistryTest, MismatchedByteCapacityIsInvalidArgumentNamingIt) {
+  QueueRegistry registry;
+  QueueOptions capped = Int64Options(10);
+  capped.byte_capacity = 800;
+  ASSERT_TRUE(registry.GetOrCreate("q", MakeFifo(capped)).ok());
+  auto r = registry.GetOrCreate("q", MakeFifo(Int64Options(10)));
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_THAT(Msg(r), HasSubstr("byte capacity 800 but requested byte capacity 0"));
+  EXPECT_TRUE(registry.GetOrCreate("q", MakeFifo(capped)).ok());
+}
+
 TEST(QueueRegistryTest, Item73_MismatchedComponentTypesIsInvalidArgumentNamingThem) {
   QueueRegistry registry;
   ASSERT_TRUE(registry.GetOrCreate("q", MakeFifo(Int64Options(10))).ok());
