@@ -69,6 +69,10 @@ int64_t RandomShuffleQueue::AvailableLocked() const {
 std::shared_ptr<internal::OwnedRecords> RandomShuffleQueue::OwnRecords(
     const TensorTuple& rows) const {
   if (!columnar_ || pool_ == nullptr) return nullptr;
+  // A single element (no batch dimension) is copied under the lock instead:
+  // one short copy costs less there than the bookkeeping that would carry
+  // it across (an OwnedRecords and its vectors per element).
+  if (!rows.empty() && rows[0].rank() == columns_[0].row_shape.rank()) return nullptr;
   auto owned = std::make_shared<internal::OwnedRecords>();
   owned->pool = pool_;
   owned->ptrs.resize(columns_.size());
@@ -106,8 +110,8 @@ void RandomShuffleQueue::AppendStackedLocked(const RowChunk& chunk, int64_t coun
           src[e] = nullptr;  // taken
         }
       } else {
-        // Rows put back by a cancelled dequeue (or an enqueue whose
-        // records could not be owned): copy them here.
+        // Single elements, rows put back by a cancelled dequeue, or an
+        // enqueue whose records could not be owned: copy them here.
         absl::Span<const std::string_view> views(t.data<std::string_view>(), n);
         std::vector<char*> stored;
         if (!pool_->StoreAll(views, &stored)) {
