@@ -35,7 +35,7 @@ struct QueueBase::Attempt {
   int64_t taken = 0;
   internal::RowChunks parts;
   const std::stop_token* stop = nullptr;
-  // Enqueue side: the input's strings as owned by OwnRecords (may be null).
+  // EnqueueMany: the batch's strings as owned by OwnRecords (may be null).
   std::shared_ptr<internal::OwnedRecords> owned;
   // Written under mu_; read without it by the owner while it spins.
   std::atomic<bool> done{false};
@@ -161,10 +161,9 @@ absl::Status QueueBase::Enqueue(TensorTuple element, const WaitOptions& w) {
   SLUICE_RETURN_IF_ERROR(ValidateElement(element));
   const int64_t bytes = TuplePayloadBytes(element);
   Attempt a{.kind = Attempt::Kind::kEnqueue, .input = &element, .total_rows = 1};
-  a.owned = OwnRecords(element);
   if (w.stop.stop_requested()) {
     Run(&a, w);  // reports the cancellation
-  } else if (TryFastEnqueue(&element, bytes, a.owned)) {
+  } else if (TryFastEnqueue(&element, bytes)) {
     return absl::OkStatus();
   } else if (w.stop.stop_possible()) {
     mu_.Unlock();  // Run registers the stop callback before it locks
@@ -291,14 +290,13 @@ int64_t QueueBase::Size() const {
 // On failure mu_ stays held, so a request that must wait is queued under
 // the same lock hold (WaitLocked): taking mu_ twice per blocked request
 // would bounce its cache line between cores once more per element.
-bool QueueBase::TryFastEnqueue(TensorTuple* element, int64_t bytes,
-                               const std::shared_ptr<internal::OwnedRecords>& owned) {
+bool QueueBase::TryFastEnqueue(TensorTuple* element, int64_t bytes) {
   LockSpinning(kLockBackoffPauses);
   if (enqueuers_.front() != nullptr || closed_ || StoredLocked() >= capacity_ ||
       (byte_capacity_ > 0 && !ByteRoomLocked(bytes))) {
     return false;
   }
-  PushLocked(RowChunk{std::move(*element), /*stacked=*/false, owned});
+  PushLocked(RowChunk{std::move(*element), /*stacked=*/false});
   if (byte_capacity_ > 0) stored_bytes_ += bytes;
   ++fast_elements_in_;
   fast_bytes_in_ += bytes;
@@ -499,7 +497,7 @@ QueueBase::Step QueueBase::TryEnqueueLocked(Attempt* a) {
       if (!ByteRoomLocked(bytes)) return Step::kNoProgress;
       stored_bytes_ += bytes;
     }
-    PushLocked(RowChunk{std::move(*a->input), /*stacked=*/false, a->owned});
+    PushLocked(RowChunk{std::move(*a->input), /*stacked=*/false});
     a->next_row = 1;
     return Step::kComplete;
   }

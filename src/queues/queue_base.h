@@ -79,10 +79,12 @@ class QueueBase : public QueueInterface {
   // Stacks `n` rows held in `parts` into one batch.
   virtual absl::StatusOr<TensorTuple> AssembleMany(internal::RowChunks parts,
                                                    int64_t n) const;
-  // Runs without the lock, in the enqueuing thread, before an element or
+  // Runs without the lock, in the enqueuing thread, before an EnqueueMany
   // batch is offered to the storage: a queue that stores strings by value
-  // copies them here so that PushLocked only takes pointers (the copy stays
-  // out of the critical section). Null: nothing to own.
+  // copies them here so that PushLocked only takes pointers (a batch of
+  // copies stays out of the critical section). Single elements are not
+  // offered: one short copy under the lock costs less than carrying it
+  // across. Null: nothing to own.
   virtual std::shared_ptr<internal::OwnedRecords> OwnRecords(const TensorTuple& rows) const {
     return nullptr;
   }
@@ -95,8 +97,9 @@ class QueueBase : public QueueInterface {
     return declared == actual;
   }
 
-  // The state every operation writes under mu_ shares mu_'s cache line, so
-  // a lock hand-off between cores moves one line, not several.
+  // mu_ starts a cache line that also holds closed_, the attempt lists and
+  // the fast-path element counts: the state every operation touches under
+  // the lock travels between cores as one line.
   alignas(64) mutable absl::Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 
@@ -113,10 +116,11 @@ class QueueBase : public QueueInterface {
   };
   AttemptList enqueuers_ ABSL_GUARDED_BY(mu_);
   AttemptList dequeuers_ ABSL_GUARDED_BY(mu_);
+  // Counts of the single-element fast paths, kept under mu_ (which those
+  // paths hold anyway) so they cost plain adds.
   int64_t fast_elements_in_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t fast_elements_out_ ABSL_GUARDED_BY(mu_) = 0;
 
- private:
   enum class Step { kNoProgress, kProgress, kComplete };
 
   // Queues `a`, flushes, waits until it completes or `w` ends it.
@@ -129,8 +133,7 @@ class QueueBase : public QueueInterface {
   // Complete a single-element request at once when nothing waits ahead of
   // it and return true with mu_ released. Otherwise return false with mu_
   // STILL HELD: the caller queues an Attempt (WaitLocked) or unlocks.
-  bool TryFastEnqueue(TensorTuple* element, int64_t bytes,
-                      const std::shared_ptr<internal::OwnedRecords>& owned)
+  bool TryFastEnqueue(TensorTuple* element, int64_t bytes)
       ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(false, mu_);
   bool TryFastDequeue(TensorTuple* out) ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(false, mu_);
   Step TryEnqueueLocked(Attempt* a) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -156,9 +159,6 @@ class QueueBase : public QueueInterface {
   const int64_t capacity_;
   const int64_t byte_capacity_;  // 0: none
 
-
-  // Counts of the single-element fast paths, kept under mu_ (which those
-  // paths hold anyway) so they cost plain adds.
   // Payload bytes stored, kept only when byte_capacity_ > 0.
   int64_t stored_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t fast_bytes_in_ ABSL_GUARDED_BY(mu_) = 0;
@@ -186,9 +186,9 @@ class QueueBase : public QueueInterface {
   std::atomic<int> dequeue_spin_budget_{1024};
   // Pauses a thread spends trying for a contended mu_ before Mutex::Lock
   // may sleep, in back-offs of kLockBackoffPauses (~10 us on this
-  // machine's CPUs). Measured at 1P1C single elements: back-off 1 pause
-  // 0.73x the mutex-deque baseline, 20: 0.90x, 60: 1.24x, 200: 1.48x, with
-  // many128 and shuffle unchanged.
+  // machine's CPUs) for single-element fast paths. Measured at 1P1C single
+  // elements: back-off 1 pause 0.73x the mutex-deque baseline, 20: 0.90x,
+  // 60: 1.24x, 200: 1.48x, with many128 and shuffle unchanged.
   // Batch requests (and every blocked request) back off briefly instead:
   // they hold the lock for one short step per batch, so a long back-off is
   // pure delay for them.

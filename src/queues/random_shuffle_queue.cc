@@ -69,10 +69,6 @@ int64_t RandomShuffleQueue::AvailableLocked() const {
 std::shared_ptr<internal::OwnedRecords> RandomShuffleQueue::OwnRecords(
     const TensorTuple& rows) const {
   if (!columnar_ || pool_ == nullptr) return nullptr;
-  // A single element (no batch dimension) is copied under the lock instead:
-  // one short copy costs less there than the bookkeeping that would carry
-  // it across (an OwnedRecords and its vectors per element).
-  if (!rows.empty() && rows[0].rank() == columns_[0].row_shape.rank()) return nullptr;
   auto owned = std::make_shared<internal::OwnedRecords>();
   owned->pool = pool_;
   owned->ptrs.resize(columns_.size());

@@ -51,8 +51,8 @@ class RandomShuffleQueue final : public QueueBase {
   void RestoreLocked(internal::RowChunks* parts) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t min_after_dequeue() const override { return min_after_dequeue_; }
-  // String components are copied into the queue's RecordPool here, outside
-  // the lock (16-byte size classes in 256 KiB slabs: no malloc per record);
+  // String components of an EnqueueMany batch are copied into the queue's
+  // RecordPool here, outside the lock (16-byte size classes in 256 KiB slabs: no malloc per record);
   // PushLocked takes the record pointers and TakeLocked hands the picked
   // ones to the batch it returns, which gives them back to the pool when it
   // is dropped. Under the lock a string costs a pointer swap.
