@@ -7,7 +7,8 @@
 // shows the spread (min..max items/s). --json prints one object:
 //   {"results":[{"name":…,"items_per_second":…,"bytes_per_second":…,
 //                "baseline":<name or null>,"ratio_vs_baseline":<x or null>,
-//                "min_items_per_second":…,"max_items_per_second":…}, …]}
+//                "min_items_per_second":…,"max_items_per_second":…
+//                [,"counters":{<the benchmark's own counters, medians>}]}, …]}
 
 #include <algorithm>
 #include <cstdio>
@@ -23,6 +24,7 @@ namespace {
 
 struct Result {
   std::vector<double> items, bytes;
+  std::map<std::string, std::vector<double>> counters;  // the benchmark's own
   std::string error;
 };
 
@@ -59,6 +61,11 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
       r.items.push_back(it == run.counters.end() ? 0.0 : double(it->second));
       auto bt = run.counters.find("bytes_per_second");
       r.bytes.push_back(bt == run.counters.end() ? 0.0 : double(bt->second));
+      for (const auto& [cname, value] : run.counters) {
+        if (cname != "items_per_second" && cname != "bytes_per_second") {
+          r.counters[cname].push_back(double(value));
+        }
+      }
     }
   }
   const std::vector<std::string>& order() const { return order_; }
@@ -177,13 +184,20 @@ int main(int argc, char** argv) {
         double base = items_of(b->second);
         if (base > 0) ratio = std::to_string(Median(r.items) / base);
       }
+      std::string counters;
+      for (const auto& [cname, values] : r.counters) {
+        counters += (counters.empty() ? ",\"counters\":{" : ",") + JsonString(cname) + ":" +
+                    std::to_string(Median(values));
+      }
+      if (!counters.empty()) counters += "}";
       std::printf("%s\n{\"name\":%s,\"items_per_second\":%.1f,\"bytes_per_second\":%.1f,"
                   "\"baseline\":%s,\"ratio_vs_baseline\":%s,\"min_items_per_second\":%.1f,"
-                  "\"max_items_per_second\":%.1f%s}",
+                  "\"max_items_per_second\":%.1f%s%s}",
                   first ? "" : ",", JsonString(name).c_str(), Median(r.items), Median(r.bytes),
                   baseline.c_str(), ratio.c_str(),
                   r.items.empty() ? 0.0 : *std::min_element(r.items.begin(), r.items.end()),
                   r.items.empty() ? 0.0 : *std::max_element(r.items.begin(), r.items.end()),
+                  counters.c_str(),
                   r.error.empty() ? "" : (",\"error\":" + JsonString(r.error)).c_str());
       first = false;
       errors += !r.error.empty() && !sluice::bench::IsSkip(r.error);
