@@ -43,7 +43,8 @@ OpKernelContext::OpKernelContext(const Node* node, std::vector<Tensor> inputs, c
       device_(env.device),
       resources_(env.resources),
       wait_(env.wait),
-      print_(env.print) {}
+      print_(env.print),
+      in_place_(env.update_variables_in_place) {}
 
 OpKernelContext::OpKernelContext(const Node* node, std::vector<Tensor> inputs,
                                  std::vector<Tensor> outputs, const Env& env)
@@ -53,7 +54,8 @@ OpKernelContext::OpKernelContext(const Node* node, std::vector<Tensor> inputs,
       device_(env.device),
       resources_(env.resources),
       wait_(env.wait),
-      print_(env.print) {
+      print_(env.print),
+      in_place_(env.update_variables_in_place) {
   outputs_.clear();
   outputs_.resize(node->num_outputs());
 }

@@ -90,6 +90,10 @@ class OpKernelContext {
   const WaitOptions& wait() const { return *wait_; }
   // Writes one line to the session's print sink (Print op).
   void Print(std::string_view line) const;
+  // Whether a variable update should write the variable's current device
+  // tensor in place instead of a new one (sessions with step capture, so
+  // every run signature sees the same variable memory; see session.h).
+  bool update_variables_in_place() const { return in_place_; }
 
   // For the executor.
   struct Env {
@@ -97,6 +101,7 @@ class OpKernelContext {
     ResourceMgr* resources = nullptr;
     const WaitOptions* wait = nullptr;
     const std::function<void(std::string_view)>* print = nullptr;
+    bool update_variables_in_place = false;
   };
   OpKernelContext(const Node* node, std::vector<Tensor> inputs, const Env& env);
   // Same, with `outputs` as storage to reuse (cleared, then sized to the
@@ -116,6 +121,7 @@ class OpKernelContext {
   ResourceMgr* resources_;
   const WaitOptions* wait_;
   const std::function<void(std::string_view)>* print_;
+  bool in_place_;
 };
 
 // The VariableState of a VariableV2 node in `resources` (created on first

@@ -27,6 +27,21 @@
 // Plans (pruned, placed node lists) are built once per distinct
 // (feeds, fetches, targets) signature and cached.
 //
+// Step capture (SessionOptions::capture_device_steps), for the fixed-shape
+// training step on an asynchronous device: when a plan's nodes on that
+// device take no tensor from, and give none to, nodes on other devices
+// (feeds and fetches excepted; control edges are fine) and run at least a
+// few kernels, then after two ordinary runs (which move variables and
+// constants onto the device) its device part is recorded once
+// (DeviceContext::BeginCapture) and later runs only copy the feeds into the
+// recording's input slots, launch it, and run the host nodes. Variables
+// are then updated in place. A run re-records when a feed's dtype or shape
+// or a variable's device memory changed since the recording (for example
+// after AssignVariable), and falls back to ordinary runs when recording
+// fails (the reason is in capture_stats() and on log_sink) or keeps being
+// invalidated. Results are those of ordinary runs; runs of one captured
+// signature are serialised. Runs with RunMetadata are never captured.
+//
 // Close() cancels every blocked kernel (queue ops return Cancelled) and
 // makes later runs fail with FailedPrecondition. The destructor closes.
 //
@@ -73,6 +88,18 @@ struct SessionOptions {
   absl::Duration operation_timeout = absl::InfiniteDuration();
   // Devices to place on; null: DeviceSet::Local().
   std::shared_ptr<const DeviceSet> devices;
+  // Step capture (CUDA graphs): a run signature whose device part is
+  // self-contained (see "Step capture" above) is recorded once and then
+  // replayed with one launch per run.
+  bool capture_device_steps = false;
+};
+
+// What step capture did so far (Session::capture_stats).
+struct CaptureStats {
+  int64_t captures = 0;   // recordings made and kept
+  int64_t replays = 0;    // runs served by launching a recording
+  int64_t failures = 0;   // recordings abandoned (the run went on eagerly)
+  std::string last_failure;
 };
 
 struct RunOptions {
@@ -131,8 +158,21 @@ class Session {
 
   ResourceMgr* resources() { return &resources_; }
 
+  CaptureStats capture_stats() const ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   struct Plan;
+  struct CaptureState;
+  enum class Pass : int;
+  // One run of a capturable plan (cs->mu held): eager, recording, or a
+  // launch of the recording; `run_pass` runs the executor over the nodes
+  // a Pass selects. Sets *replayed when the recording ran (the device
+  // part's fetched values are then in cs).
+  absl::Status RunCapturable(
+      const Plan& plan, CaptureState* cs, const FeedList& feeds,
+      const std::function<absl::Status(Pass, DeviceContext*, const FeedList*)>& run_pass,
+      std::vector<std::vector<Tensor>>* values, bool* replayed);
+  void NoteCaptureFailure(const std::string& why) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::shared_ptr<const Plan>> GetPlan(const FeedList& feeds,
                                                       const std::vector<Output>& fetches,
                                                       const std::vector<Operation>& targets)
@@ -154,6 +194,7 @@ class Session {
   absl::flat_hash_map<std::string, std::shared_ptr<const Plan>> plans_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<const Node*, std::string> placed_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> placement_log_ ABSL_GUARDED_BY(mu_);
+  CaptureStats capture_stats_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice
