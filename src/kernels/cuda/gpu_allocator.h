@@ -15,6 +15,8 @@
 
 #include <cuda_runtime.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string_view>
 
 #include "core/allocator.h"
@@ -29,11 +31,41 @@ class DeviceAllocator final : public Allocator {
   MemoryKind kind() const override { return MemoryKind::kDevice; }
   void* Allocate(size_t bytes, size_t alignment) override;
   void Deallocate(void* ptr, size_t bytes) override;
+  // Bytes handed out so far (never decreases).
+  uint64_t bytes_allocated() const { return allocated_.load(std::memory_order_relaxed); }
 
  private:
   int device_;
   cudaStream_t alloc_;
   cudaStream_t free_;
+  std::atomic<uint64_t> allocated_{0};
+};
+
+// The memory of one captured step (GpuDeviceContext::BeginCapture): one
+// cudaMalloc block handed out front to back (256-byte aligned; Deallocate
+// frees nothing), so every tensor of the recorded work keeps its address
+// at every launch. Reference-counted: the captured work holds one
+// reference and every live allocation one more; the block is freed (and
+// this object deleted) when the last goes, so a tensor or variable that
+// still points into the arena stays valid after the work is dropped.
+// Allocate returns nullptr when the block is full. Thread-safe.
+class CaptureArena final : public Allocator {
+ public:
+  // Null when cudaMalloc fails. The caller holds the first reference.
+  static CaptureArena* Create(int device, size_t bytes);
+  std::string_view name() const override { return "gpu_capture_arena"; }
+  MemoryKind kind() const override { return MemoryKind::kDevice; }
+  void* Allocate(size_t bytes, size_t alignment) override;
+  void Deallocate(void* ptr, size_t bytes) override;
+  void Unref();
+
+ private:
+  CaptureArena(int device, void* base, size_t bytes) : device_(device), base_(base), size_(bytes) {}
+  int device_;
+  void* base_;
+  size_t size_;
+  std::atomic<size_t> used_{0};
+  std::atomic<int64_t> refs_{1};
 };
 
 class PinnedHostAllocator final : public Allocator {

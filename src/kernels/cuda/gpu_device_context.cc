@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "kernels/cuda/cuda_status.h"
 
 namespace sluice::cuda {
@@ -31,9 +32,181 @@ absl::StatusOr<std::unique_ptr<GpuDeviceContext>> GpuDeviceContext::Create(int d
 }
 
 GpuDeviceContext::~GpuDeviceContext() {
+  capture_ctx_.reset();
   if (cublas_ != nullptr) cublasDestroy(cublas_);
+  if (cublas_workspace_ != nullptr) cudaFree(cublas_workspace_);
   if (compute_ != nullptr) cudaStreamDestroy(compute_);
   if (copy_ != nullptr) cudaStreamDestroy(copy_);
+}
+
+namespace {
+
+// What a capture context hands out when no capture is open: nothing.
+class NoDeviceMemory final : public Allocator {
+ public:
+  std::string_view name() const override { return "gpu_no_capture_open"; }
+  MemoryKind kind() const override { return MemoryKind::kDevice; }
+  void* Allocate(size_t, size_t) override { return nullptr; }
+  void Deallocate(void*, size_t) override {}
+};
+
+// A captured step: the instantiated graph, launched on the compute stream.
+class CudaGraphWork final : public CapturedWork {
+ public:
+  CudaGraphWork(int device, cudaGraphExec_t exec, cudaStream_t stream, CaptureArena* arena)
+      : device_(device), exec_(exec), stream_(stream), arena_(arena) {}
+  ~CudaGraphWork() override {
+    (void)cudaSetDevice(device_);
+    (void)cudaStreamSynchronize(stream_);  // launches in flight use the graph and arena
+    (void)cudaGraphExecDestroy(exec_);
+    arena_->Unref();
+  }
+  absl::Status Launch() const override {
+    SLUICE_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(exec_, stream_), "cudaGraphLaunch");
+    return absl::OkStatus();
+  }
+
+ private:
+  int device_;
+  cudaGraphExec_t exec_;
+  cudaStream_t stream_;
+  CaptureArena* arena_;
+};
+
+}  // namespace
+
+// An open capture on the capture context's stream.
+class GpuCapture final : public DeviceCapture {
+ public:
+  GpuCapture(const GpuDeviceContext* parent, GpuDeviceContext* ctx)
+      : parent_(parent), ctx_(ctx) {}
+  ~GpuCapture() override {
+    if (!finished_) (void)Finish();
+  }
+  DeviceContext* context() override { return ctx_; }
+  absl::StatusOr<std::unique_ptr<CapturedWork>> Finish() override {
+    if (finished_) return absl::FailedPreconditionError("capture already finished");
+    finished_ = true;
+    cudaGraph_t graph = nullptr;
+    absl::Status st = CudaStatus(cudaStreamEndCapture(ctx_->compute_, &graph), "cudaStreamEndCapture");
+    cudaGraphExec_t exec = nullptr;
+    if (st.ok()) st = CudaStatus(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
+    if (graph != nullptr) (void)cudaGraphDestroy(graph);
+    (void)cudaGetLastError();  // an invalidated capture leaves a sticky-free error
+    CaptureArena* arena = ctx_->arena_;
+    ctx_->arena_ = nullptr;
+    {
+      std::lock_guard<std::mutex> l(parent_->capture_mu_);
+      parent_->capture_open_ = false;
+    }
+    if (!st.ok()) {
+      arena->Unref();
+      return st;
+    }
+    return std::unique_ptr<CapturedWork>(
+        new CudaGraphWork(parent_->device_, exec, parent_->compute_, arena));
+  }
+
+ private:
+  const GpuDeviceContext* parent_;
+  GpuDeviceContext* ctx_;
+  bool finished_ = false;
+};
+
+Allocator* GpuDeviceContext::allocator() const {
+  static NoDeviceMemory* none = new NoDeviceMemory();
+  if (capture_parent_ == nullptr) return compute_alloc_.get();
+  return arena_ != nullptr ? static_cast<Allocator*>(arena_) : none;
+}
+
+uint64_t GpuDeviceContext::bytes_allocated() const {
+  return compute_alloc_ != nullptr ? compute_alloc_->bytes_allocated() : 0;
+}
+
+void GpuDeviceContext::RegisterConstant(const Tensor& host) const {
+  if (!host.IsInitialized() || host.dtype() == DType::kString ||
+      host.buffer()->allocator()->kind() == MemoryKind::kDevice) {
+    return;
+  }
+  std::lock_guard<std::mutex> l(constants_->mu);
+  constants_->entries.try_emplace(host.raw_data(), ConstantCache::Entry{host, Tensor()});
+}
+
+absl::StatusOr<std::optional<Tensor>> GpuDeviceContext::CachedConstant(const Tensor& host) const {
+  std::lock_guard<std::mutex> l(constants_->mu);
+  auto it = constants_->entries.find(host.raw_data());
+  if (it == constants_->entries.end() || it->second.host.ByteSize() != host.ByteSize() ||
+      it->second.host.dtype() != host.dtype()) {
+    return std::optional<Tensor>();
+  }
+  if (!it->second.device.IsInitialized()) {
+    if (capturing()) {
+      return absl::FailedPreconditionError(
+          "a constant reached a captured step before its first device copy");
+    }
+    SLUICE_ASSIGN_OR_RETURN(it->second.device, CopyHostToDevice(host));
+  }
+  // The registered shape, not necessarily the caller's (a reshaped view).
+  return std::optional<Tensor>(it->second.device.Reshaped(host.shape()));
+}
+
+absl::StatusOr<GpuDeviceContext*> GpuDeviceContext::CaptureContext() const {
+  if (capture_ctx_ != nullptr) return capture_ctx_.get();
+  std::unique_ptr<GpuDeviceContext> c(new GpuDeviceContext());
+  c->device_ = device_;
+  c->capture_parent_ = this;
+  c->constants_ = constants_;
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&c->compute_, cudaStreamNonBlocking),
+                              "cudaStreamCreate(capture)");
+  SLUICE_RETURN_IF_ERROR(CublasStatus(cublasCreate(&c->cublas_), "cublasCreate(capture)"));
+  SLUICE_RETURN_IF_ERROR(CublasStatus(cublasSetStream(c->cublas_, c->compute_), "cublasSetStream"));
+  // cuBLAS must not allocate inside a capture: give it its own workspace
+  // (the size NVIDIA recommends for Hopper).
+  constexpr size_t kWorkspace = 32u << 20;
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaMalloc(&c->cublas_workspace_, kWorkspace), "cudaMalloc(cuBLAS workspace)");
+  SLUICE_RETURN_IF_ERROR(CublasStatus(cublasSetWorkspace(c->cublas_, c->cublas_workspace_, kWorkspace),
+                                      "cublasSetWorkspace"));
+  capture_ctx_ = std::move(c);
+  return capture_ctx_.get();
+}
+
+absl::StatusOr<std::unique_ptr<DeviceCapture>> GpuDeviceContext::BeginCapture(size_t arena_bytes) const {
+  if (capturing()) return absl::FailedPreconditionError("BeginCapture inside a capture");
+  std::lock_guard<std::mutex> l(capture_mu_);
+  if (capture_open_) return absl::UnavailableError("another capture of this GPU is open");
+  SLUICE_ASSIGN_OR_RETURN(GpuDeviceContext * ctx, CaptureContext());
+  CaptureArena* arena = CaptureArena::Create(device_, arena_bytes);
+  if (arena == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("GPU out of memory for a capture arena of ", arena_bytes, " bytes"));
+  }
+  ctx->arena_ = arena;
+  absl::Status st = CudaStatus(cudaStreamBeginCapture(ctx->compute_, cudaStreamCaptureModeThreadLocal),
+                               "cudaStreamBeginCapture");
+  if (!st.ok()) {
+    ctx->arena_ = nullptr;
+    arena->Unref();
+    return st;
+  }
+  capture_open_ = true;
+  return std::unique_ptr<DeviceCapture>(new GpuCapture(this, ctx));
+}
+
+absl::Status GpuDeviceContext::CopyInto(const Tensor& src, const Tensor& dst) const {
+  if (capturing()) return absl::FailedPreconditionError("CopyInto inside a captured step");
+  if (!src.IsInitialized() || !dst.IsInitialized() || src.ByteSize() != dst.ByteSize() ||
+      dst.buffer()->allocator()->kind() != MemoryKind::kDevice || src.dtype() == DType::kString) {
+    return absl::InvalidArgumentError("CopyInto: needs a device destination of the source's size");
+  }
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), src.ByteSize(),
+                                              cudaMemcpyDefault, compute_),
+                              "cudaMemcpyAsync(into a captured step's input)");
+  // From pageable memory the call returns once the bytes are staged;
+  // pinned memory is read later by the DMA, so wait for it.
+  if (src.buffer()->allocator()->kind() == MemoryKind::kPinnedHost) return Sync();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Tensor> GpuDeviceContext::CopyToDevice(const Tensor& host) const {
@@ -42,6 +215,16 @@ absl::StatusOr<Tensor> GpuDeviceContext::CopyToDevice(const Tensor& host) const 
   if (host.dtype() == DType::kString) {
     return absl::InvalidArgumentError("string tensors cannot be copied to the GPU");
   }
+  SLUICE_ASSIGN_OR_RETURN(std::optional<Tensor> cached, CachedConstant(host));
+  if (cached.has_value()) return *std::move(cached);
+  if (capturing()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "a host tensor of ", host.ByteSize(), " bytes reached a captured step (copies cannot be captured)"));
+  }
+  return CopyHostToDevice(host);
+}
+
+absl::StatusOr<Tensor> GpuDeviceContext::CopyHostToDevice(const Tensor& host) const {
   SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");
   Tensor d(host.dtype(), host.shape(), copy_alloc_.get());
   if (!d.IsInitialized()) {
@@ -72,6 +255,7 @@ absl::StatusOr<Tensor> GpuDeviceContext::CopyToDevice(const Tensor& host) const 
 absl::StatusOr<Tensor> GpuDeviceContext::CopyToHost(const Tensor& t) const {
   if (!t.IsInitialized()) return absl::InvalidArgumentError("CopyToHost: empty tensor");
   if (t.buffer()->allocator()->kind() != MemoryKind::kDevice) return t;
+  if (capturing()) return absl::FailedPreconditionError("a device-to-host copy inside a captured step");
   SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");
   Tensor h(t.dtype(), t.shape());
   cudaEvent_t ready;
@@ -92,6 +276,7 @@ absl::StatusOr<Tensor> GpuDeviceContext::CopyToHost(const Tensor& t) const {
 }
 
 absl::Status GpuDeviceContext::Sync() const {
+  if (capturing()) return absl::FailedPreconditionError("a device sync inside a captured step");
   SLUICE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(compute_), "cudaStreamSynchronize(compute)");
   return absl::OkStatus();
 }

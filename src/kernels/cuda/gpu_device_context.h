@@ -19,13 +19,29 @@
 // the compute stream. String tensors cannot live on the GPU
 // (InvalidArgument). CUDA errors are Internal statuses naming the call.
 //
-// Thread-safe: copies and kernel launches may come from any thread.
+// Constants: the GPU Const kernel registers its host tensor
+// (RegisterConstant); CopyToDevice then copies it once and hands out the
+// same device tensor at every later use, instead of a copy per step.
+//
+// Step capture (BeginCapture, DeviceContext's contract): kernels run
+// against a second context whose stream records into a CUDA graph and
+// whose allocator is the capture's arena (CaptureArena); cuBLAS has its own
+// handle and workspace there. Inside it, CopyToDevice serves constants
+// only and CopyToHost / Sync fail (FailedPrecondition), so a kernel that
+// would wait on the host aborts the capture instead of breaking it. The
+// recorded work is launched on the compute stream.
+//
+// Thread-safe: copies and kernel launches may come from any thread (a
+// capture's context: from the capturing thread only).
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <memory>
 #include <mutex>
+#include <optional>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "core/status.h"
 #include "kernels/cuda/gpu_allocator.h"
@@ -39,11 +55,19 @@ class GpuDeviceContext final : public DeviceContext {
   ~GpuDeviceContext() override;
 
   DeviceType type() const override { return DeviceType::kGPU; }
-  Allocator* allocator() const override { return compute_alloc_.get(); }
+  Allocator* allocator() const override;
   void* stream() const override { return compute_; }
   absl::StatusOr<Tensor> CopyToDevice(const Tensor& host) const override;
   absl::StatusOr<Tensor> CopyToHost(const Tensor& t) const override;
   absl::Status Sync() const override;
+  absl::Status CopyInto(const Tensor& src, const Tensor& dst) const override;
+  absl::StatusOr<std::unique_ptr<DeviceCapture>> BeginCapture(size_t arena_bytes) const override;
+  bool capturing() const override { return capture_parent_ != nullptr; }
+  uint64_t bytes_allocated() const override;
+
+  // Marks `host` (a Const's value: never modified while the graph lives)
+  // as cacheable by CopyToDevice.
+  void RegisterConstant(const Tensor& host) const;
 
   int device() const { return device_; }
   cudaStream_t compute_stream() const { return compute_; }
@@ -56,7 +80,22 @@ class GpuDeviceContext final : public DeviceContext {
   }
 
  private:
+  friend class GpuCapture;
+  struct ConstantCache {
+    struct Entry {
+      Tensor host;    // keeps the host buffer (and so its address) alive
+      Tensor device;  // empty until first copied
+    };
+    std::mutex mu;
+    absl::flat_hash_map<const void*, Entry> entries;  // by host data address
+  };
+
   GpuDeviceContext() = default;
+  // The context kernels run against while this one captures (lazily made).
+  absl::StatusOr<GpuDeviceContext*> CaptureContext() const;
+  // A constant's device copy, or nullopt when `host` is not registered.
+  absl::StatusOr<std::optional<Tensor>> CachedConstant(const Tensor& host) const;
+  absl::StatusOr<Tensor> CopyHostToDevice(const Tensor& host) const;
 
   int device_ = 0;
   cudaStream_t compute_ = nullptr;
@@ -65,6 +104,16 @@ class GpuDeviceContext final : public DeviceContext {
   mutable std::mutex cublas_mu_;
   std::unique_ptr<DeviceAllocator> compute_alloc_;  // alloc + free on compute
   std::unique_ptr<DeviceAllocator> copy_alloc_;     // alloc on copy, free on compute
+  std::shared_ptr<ConstantCache> constants_ = std::make_shared<ConstantCache>();
+
+  // Capture: the parent's state...
+  mutable std::mutex capture_mu_;
+  mutable std::unique_ptr<GpuDeviceContext> capture_ctx_;  // guarded by capture_mu_
+  mutable bool capture_open_ = false;                     // guarded by capture_mu_
+  // ...and the capture context's (set while a capture is open).
+  const GpuDeviceContext* capture_parent_ = nullptr;
+  mutable CaptureArena* arena_ = nullptr;
+  void* cublas_workspace_ = nullptr;
 };
 
 }  // namespace sluice::cuda

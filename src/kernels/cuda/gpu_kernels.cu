@@ -223,32 +223,30 @@ __global__ void UnaryKernel(UnaryOp op, const float* x, float* y, int64_t n) {
   }
 }
 
-__global__ void Conv2DKernel(const float* in, const float* f, float* out, ConvGeometry g) {
-  GRID_LOOP(i, g.n * g.oh * g.ow * g.oc) {
-    const int64_t oc = i % g.oc;
-    int64_t t = i / g.oc;
-    const int64_t ox = t % g.ow;
-    t /= g.ow;
-    const int64_t oy = t % g.oh;
-    const int64_t b = t / g.oh;
-    float acc = 0.f;
-    for (int64_t ky = 0; ky < g.kh; ++ky) {
-      const int64_t iy = oy * g.sh + ky - g.pad_t;
-      if (iy < 0 || iy >= g.h) continue;
-      for (int64_t kx = 0; kx < g.kw; ++kx) {
-        const int64_t ix = ox * g.sw + kx - g.pad_l;
-        if (ix < 0 || ix >= g.w) continue;
-        const float* px = in + ((b * g.h + iy) * g.w + ix) * g.c;
-        const float* pf = f + ((ky * g.kw + kx) * g.c) * g.oc + oc;
-        for (int64_t c = 0; c < g.c; ++c) acc += px[c] * pf[c * g.oc];
-      }
-    }
-    out[i] = acc;
+// col[p, k] for p = (b, oy, ox) and k = (ky, kx, c): the input patch
+// under each output position, zero outside the image, so that a
+// convolution is one GEMM with the HWIO filter seen as a [kh*kw*c, oc]
+// matrix.
+__global__ void Im2ColKernel(const float* x, float* col, ConvGeometry g) {
+  const int64_t k_size = g.kh * g.kw * g.c;
+  GRID_LOOP(i, g.n * g.oh * g.ow * k_size) {
+    const int64_t k = i % k_size;
+    const int64_t p = i / k_size;
+    const int64_t c = k % g.c;
+    const int64_t kx = (k / g.c) % g.kw;
+    const int64_t ky = k / (g.c * g.kw);
+    const int64_t ox = p % g.ow;
+    const int64_t oy = (p / g.ow) % g.oh;
+    const int64_t b = p / (g.ow * g.oh);
+    const int64_t iy = oy * g.sh + ky - g.pad_t, ix = ox * g.sw + kx - g.pad_l;
+    col[i] = iy < 0 || iy >= g.h || ix < 0 || ix >= g.w ? 0.f : x[((b * g.h + iy) * g.w + ix) * g.c + c];
   }
 }
 
-__global__ void Conv2DBackpropInputKernel(const float* dy, const float* f, float* dx,
-                                          ConvGeometry g) {
+// The adjoint of Im2Col: each input element sums the patch entries it
+// was copied to.
+__global__ void Col2ImKernel(const float* col, float* dx, ConvGeometry g) {
+  const int64_t k_size = g.kh * g.kw * g.c;
   GRID_LOOP(i, g.n * g.h * g.w * g.c) {
     const int64_t c = i % g.c;
     int64_t t = i / g.c;
@@ -259,53 +257,15 @@ __global__ void Conv2DBackpropInputKernel(const float* dy, const float* f, float
     float acc = 0.f;
     for (int64_t ky = 0; ky < g.kh; ++ky) {
       const int64_t ny = iy + g.pad_t - ky;
-      if (ny < 0 || ny % g.sh != 0) continue;
-      const int64_t oy = ny / g.sh;
-      if (oy >= g.oh) continue;
+      if (ny < 0 || ny % g.sh != 0 || ny / g.sh >= g.oh) continue;
       for (int64_t kx = 0; kx < g.kw; ++kx) {
         const int64_t nx = ix + g.pad_l - kx;
-        if (nx < 0 || nx % g.sw != 0) continue;
-        const int64_t ox = nx / g.sw;
-        if (ox >= g.ow) continue;
-        const float* pdy = dy + ((b * g.oh + oy) * g.ow + ox) * g.oc;
-        const float* pf = f + ((ky * g.kw + kx) * g.c + c) * g.oc;
-        for (int64_t oc = 0; oc < g.oc; ++oc) acc += pdy[oc] * pf[oc];
+        if (nx < 0 || nx % g.sw != 0 || nx / g.sw >= g.ow) continue;
+        const int64_t p = (b * g.oh + ny / g.sh) * g.ow + nx / g.sw;
+        acc += col[p * k_size + (ky * g.kw + kx) * g.c + c];
       }
     }
     dx[i] = acc;
-  }
-}
-
-// One block per filter element; threads stride over (batch, oy, ox).
-__global__ void Conv2DBackpropFilterKernel(const float* x, const float* dy, float* df,
-                                           ConvGeometry g) {
-  __shared__ float partial[kThreads];
-  const int64_t nf = g.kh * g.kw * g.c * g.oc;
-  const int64_t positions = g.n * g.oh * g.ow;
-  for (int64_t k = blockIdx.x; k < nf; k += gridDim.x) {
-    const int64_t oc = k % g.oc;
-    int64_t t = k / g.oc;
-    const int64_t c = t % g.c;
-    t /= g.c;
-    const int64_t kx = t % g.kw;
-    const int64_t ky = t / g.kw;
-    float acc = 0.f;
-    for (int64_t p = threadIdx.x; p < positions; p += blockDim.x) {
-      const int64_t ox = p % g.ow;
-      const int64_t oy = (p / g.ow) % g.oh;
-      const int64_t b = p / (g.ow * g.oh);
-      const int64_t iy = oy * g.sh + ky - g.pad_t, ix = ox * g.sw + kx - g.pad_l;
-      if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-      acc += x[((b * g.h + iy) * g.w + ix) * g.c + c] * dy[p * g.oc + oc];
-    }
-    partial[threadIdx.x] = acc;
-    __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-      if (threadIdx.x < w) partial[threadIdx.x] += partial[threadIdx.x + w];
-      __syncthreads();
-    }
-    if (threadIdx.x == 0) df[k] = partial[0];
-    __syncthreads();
   }
 }
 
@@ -473,25 +433,16 @@ cudaError_t LaunchUnary(UnaryOp op, const float* x, float* y, int64_t n, cudaStr
   UnaryKernel<<<Blocks(n), kThreads, 0, s>>>(op, x, y, n);
   return cudaGetLastError();
 }
-cudaError_t LaunchConv2D(const float* in, const float* f, float* out, const ConvGeometry& g,
-                         cudaStream_t s) {
-  const int64_t n = g.n * g.oh * g.ow * g.oc;
+cudaError_t LaunchIm2Col(const float* x, float* col, const ConvGeometry& g, cudaStream_t s) {
+  const int64_t n = g.n * g.oh * g.ow * g.kh * g.kw * g.c;
   if (n == 0) return cudaSuccess;
-  Conv2DKernel<<<Blocks(n), kThreads, 0, s>>>(in, f, out, g);
+  Im2ColKernel<<<Blocks(n), kThreads, 0, s>>>(x, col, g);
   return cudaGetLastError();
 }
-cudaError_t LaunchConv2DBackpropInput(const float* dy, const float* f, float* dx,
-                                      const ConvGeometry& g, cudaStream_t s) {
+cudaError_t LaunchCol2Im(const float* col, float* dx, const ConvGeometry& g, cudaStream_t s) {
   const int64_t n = g.n * g.h * g.w * g.c;
   if (n == 0) return cudaSuccess;
-  Conv2DBackpropInputKernel<<<Blocks(n), kThreads, 0, s>>>(dy, f, dx, g);
-  return cudaGetLastError();
-}
-cudaError_t LaunchConv2DBackpropFilter(const float* x, const float* dy, float* df,
-                                       const ConvGeometry& g, cudaStream_t s) {
-  const int64_t nf = g.kh * g.kw * g.c * g.oc;
-  if (nf == 0) return cudaSuccess;
-  Conv2DBackpropFilterKernel<<<RowBlocks(nf), kThreads, 0, s>>>(x, dy, df, g);
+  Col2ImKernel<<<Blocks(n), kThreads, 0, s>>>(col, dx, g);
   return cudaGetLastError();
 }
 cudaError_t LaunchMaxPool(const float* x, float* y, const ConvGeometry& g, cudaStream_t s) {

@@ -341,6 +341,21 @@ absl::Status BiasAddGradKernel(OpKernelContext* ctx) {
   return absl::OkStatus();
 }
 
+// Row-major c[m, n] = op(a)[m, k] op(b)[k, n] (+ c when accumulate), as
+// the column-major product c^T = op(b)^T op(a)^T that cuBLAS computes.
+absl::Status Gemm(const OpKernelContext* ctx, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+                  const float* a, const float* b, float* c, bool accumulate = false) {
+  const float one = 1.f, beta = accumulate ? 1.f : 0.f;
+  cublasStatus_t st = Gpu(ctx)->WithCublas([&](cublasHandle_t h) {
+    return cublasSgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+                       static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one, b,
+                       static_cast<int>(tb ? k : n), a, static_cast<int>(ta ? m : k), &beta, c,
+                       static_cast<int>(n));
+  });
+  if (st != CUBLAS_STATUS_SUCCESS) return cuda::CublasStatus(st, OpName(ctx));
+  return absl::OkStatus();
+}
+
 absl::Status MatMulKernel(OpKernelContext* ctx) {
   SLUICE_ASSIGN_OR_RETURN(Tensor a, In(ctx, 0));
   SLUICE_ASSIGN_OR_RETURN(Tensor b, In(ctx, 1));
@@ -367,15 +382,7 @@ absl::Status MatMulKernel(OpKernelContext* ctx) {
     ctx->set_output(0, out);
     return absl::OkStatus();
   }
-  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
-  const float one = 1.f, zero = 0.f;
-  cublasStatus_t st = Gpu(ctx)->WithCublas([&](cublasHandle_t h) {
-    return cublasSgemm(h, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
-                       static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one,
-                       b.data<float>(), static_cast<int>(tb ? k : n), a.data<float>(),
-                       static_cast<int>(ta ? m : k), &zero, out.data<float>(), static_cast<int>(n));
-  });
-  if (st != CUBLAS_STATUS_SUCCESS) return cuda::CublasStatus(st, OpName(ctx));
+  SLUICE_RETURN_IF_ERROR(Gemm(ctx, ta, tb, m, n, k, a.data<float>(), b.data<float>(), out.data<float>()));
   ctx->set_output(0, out);
   return absl::OkStatus();
 }
@@ -427,6 +434,23 @@ TensorShape ShapeOf(const std::vector<int64_t>& v) {
   return s;
 }
 
+// Convolutions as GEMMs over the patch matrix (cuda::LaunchIm2Col): the
+// batch is cut into chunks whose patch matrix fits kConvScratchBytes, so a
+// large evaluation batch does not need gigabytes of scratch.
+constexpr int64_t kConvScratchBytes = int64_t{256} << 20;
+
+struct ConvChunks {
+  int64_t per_chunk;  // images per chunk
+  int64_t positions;  // output positions per image (oh * ow)
+  int64_t k;          // patch length (kh * kw * c)
+};
+ConvChunks ChunksOf(const cuda::ConvGeometry& g) {
+  ConvChunks c{1, g.oh * g.ow, g.kh * g.kw * g.c};
+  const int64_t per_image = std::max<int64_t>(1, c.positions * c.k * int64_t{sizeof(float)});
+  c.per_chunk = std::clamp<int64_t>(kConvScratchBytes / per_image, 1, std::max<int64_t>(1, g.n));
+  return c;
+}
+
 absl::Status Conv2DKernel(OpKernelContext* ctx) {
   SLUICE_ASSIGN_OR_RETURN(Tensor x, In(ctx, 0));
   SLUICE_ASSIGN_OR_RETURN(Tensor f, In(ctx, 1));
@@ -436,8 +460,20 @@ absl::Status Conv2DKernel(OpKernelContext* ctx) {
   }
   SLUICE_ASSIGN_OR_RETURN(cuda::ConvGeometry g, ConvGeom(ctx, x.shape(), f.dim(0), f.dim(1), f.dim(3), "strides"));
   SLUICE_ASSIGN_OR_RETURN(Tensor out, NewOutput(ctx, DType::kFloat32, TensorShape{g.n, g.oh, g.ow, g.oc}));
-  SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchConv2D(x.data<float>(), f.data<float>(),
-                                                           out.data<float>(), g, Stream(ctx))));
+  const ConvChunks ch = ChunksOf(g);
+  if (out.NumElements() > 0 && ch.k > 0) {
+    SLUICE_ASSIGN_OR_RETURN(Tensor col, NewOutput(ctx, DType::kFloat32, TensorShape{ch.per_chunk * ch.positions, ch.k}));
+    for (int64_t b0 = 0; b0 < g.n; b0 += ch.per_chunk) {
+      cuda::ConvGeometry gc = g;
+      gc.n = std::min(ch.per_chunk, g.n - b0);
+      SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchIm2Col(x.data<float>() + b0 * g.h * g.w * g.c,
+                                                               col.data<float>(), gc, Stream(ctx))));
+      SLUICE_RETURN_IF_ERROR(Gemm(ctx, false, false, gc.n * ch.positions, g.oc, ch.k, col.data<float>(),
+                                  f.data<float>(), out.data<float>() + b0 * ch.positions * g.oc));
+    }
+  } else if (out.NumElements() > 0) {
+    SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchFill(out.data<float>(), 0.f, out.NumElements(), Stream(ctx))));
+  }
   ctx->set_output(0, out);
   return absl::OkStatus();
 }
@@ -455,8 +491,23 @@ absl::Status Conv2DBackpropInputKernel(OpKernelContext* ctx) {
     return absl::InvalidArgumentError(absl::StrCat(OpName(ctx), ": out_backprop has shape ", dy.shape().DebugString()));
   }
   SLUICE_ASSIGN_OR_RETURN(Tensor dx, NewOutput(ctx, DType::kFloat32, xs));
-  SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchConv2DBackpropInput(dy.data<float>(), f.data<float>(),
-                                                                        dx.data<float>(), g, Stream(ctx))));
+  const ConvChunks ch = ChunksOf(g);
+  if (dx.NumElements() > 0 && ch.positions > 0 && g.oc > 0) {
+    SLUICE_ASSIGN_OR_RETURN(Tensor dcol, NewOutput(ctx, DType::kFloat32, TensorShape{ch.per_chunk * ch.positions, ch.k}));
+    for (int64_t b0 = 0; b0 < g.n; b0 += ch.per_chunk) {
+      cuda::ConvGeometry gc = g;
+      gc.n = std::min(ch.per_chunk, g.n - b0);
+      // dcol = dy f^T, then each input element gathers its patch entries.
+      SLUICE_RETURN_IF_ERROR(Gemm(ctx, false, true, gc.n * ch.positions, ch.k, g.oc,
+                                  dy.data<float>() + b0 * ch.positions * g.oc, f.data<float>(),
+                                  dcol.data<float>()));
+      SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchCol2Im(dcol.data<float>(),
+                                                               dx.data<float>() + b0 * g.h * g.w * g.c, gc,
+                                                               Stream(ctx))));
+    }
+  } else if (dx.NumElements() > 0) {
+    SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchFill(dx.data<float>(), 0.f, dx.NumElements(), Stream(ctx))));
+  }
   ctx->set_output(0, dx);
   return absl::OkStatus();
 }
@@ -472,8 +523,22 @@ absl::Status Conv2DBackpropFilterKernel(OpKernelContext* ctx) {
     return absl::InvalidArgumentError(absl::StrCat(OpName(ctx), ": out_backprop has shape ", dy.shape().DebugString()));
   }
   SLUICE_ASSIGN_OR_RETURN(Tensor df, NewOutput(ctx, DType::kFloat32, fs));
-  SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchConv2DBackpropFilter(x.data<float>(), dy.data<float>(),
-                                                                         df.data<float>(), g, Stream(ctx))));
+  const ConvChunks ch = ChunksOf(g);
+  if (df.NumElements() > 0 && g.n * ch.positions > 0) {
+    SLUICE_ASSIGN_OR_RETURN(Tensor col, NewOutput(ctx, DType::kFloat32, TensorShape{ch.per_chunk * ch.positions, ch.k}));
+    for (int64_t b0 = 0; b0 < g.n; b0 += ch.per_chunk) {
+      cuda::ConvGeometry gc = g;
+      gc.n = std::min(ch.per_chunk, g.n - b0);
+      SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchIm2Col(x.data<float>() + b0 * g.h * g.w * g.c,
+                                                               col.data<float>(), gc, Stream(ctx))));
+      // df (+)= col^T dy over this chunk's positions.
+      SLUICE_RETURN_IF_ERROR(Gemm(ctx, true, false, ch.k, g.oc, gc.n * ch.positions, col.data<float>(),
+                                  dy.data<float>() + b0 * ch.positions * g.oc, df.data<float>(),
+                                  /*accumulate=*/b0 > 0));
+    }
+  } else if (df.NumElements() > 0) {
+    SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchFill(df.data<float>(), 0.f, df.NumElements(), Stream(ctx))));
+  }
   ctx->set_output(0, df);
   return absl::OkStatus();
 }
@@ -519,6 +584,20 @@ absl::StatusOr<Tensor> ReadVar(const OpKernelContext* ctx, VariableState* s, int
   return ToDevice(ctx, s->value);
 }
 
+// A variable update's output: a new tensor, so tensors handed out earlier
+// never change under their readers; in a session with step capture the
+// variable's own device tensor (updated in place), so that every launch of
+// a recorded step, and every other run signature, reads and writes the
+// same memory. Element-wise updates read each element before writing it,
+// so in place is safe.
+bool InPlace(const OpKernelContext* ctx) {
+  return ctx->update_variables_in_place() || ctx->device()->capturing();
+}
+absl::StatusOr<Tensor> UpdatedValue(const OpKernelContext* ctx, const Tensor& old) {
+  if (InPlace(ctx) && OnDevice(old)) return old;
+  return NewOutput(ctx, old.dtype(), old.shape());
+}
+
 absl::Status MomentumKernel(OpKernelContext* ctx) {
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> var, ctx->variable(0));
   SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> accum, ctx->variable(1));
@@ -535,8 +614,8 @@ absl::Status MomentumKernel(OpKernelContext* ctx) {
                                                    w.shape().DebugString(), " ", a.shape().DebugString(),
                                                    " ", grad.shape().DebugString()));
   }
-  SLUICE_ASSIGN_OR_RETURN(Tensor nw, NewOutput(ctx, DType::kFloat32, w.shape()));
-  SLUICE_ASSIGN_OR_RETURN(Tensor na, NewOutput(ctx, DType::kFloat32, w.shape()));
+  SLUICE_ASSIGN_OR_RETURN(Tensor nw, UpdatedValue(ctx, w));
+  SLUICE_ASSIGN_OR_RETURN(Tensor na, UpdatedValue(ctx, a));
   SLUICE_RETURN_IF_ERROR(Launched(
       ctx, cuda::LaunchMomentum(w.data<float>(), a.data<float>(), grad.data<float>(), nw.data<float>(),
                                 na.data<float>(), lr.value, momentum.value,
@@ -557,7 +636,7 @@ absl::Status GradientDescentKernel(OpKernelContext* ctx) {
   if (w.shape() != delta.shape()) {
     return absl::InvalidArgumentError(absl::StrCat(OpName(ctx), ": var and delta do not have the same shape"));
   }
-  SLUICE_ASSIGN_OR_RETURN(Tensor nw, NewOutput(ctx, DType::kFloat32, w.shape()));
+  SLUICE_ASSIGN_OR_RETURN(Tensor nw, UpdatedValue(ctx, w));
   SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchGradientDescent(w.data<float>(), delta.data<float>(),
                                                                     nw.data<float>(), alpha.value,
                                                                     w.NumElements(), Stream(ctx),
@@ -580,7 +659,7 @@ absl::Status AssignUpdateKernel(OpKernelContext* ctx, cuda::BinaryOp op) {
         "Must have the same shape: variable ", w.shape().DebugString(), " vs update ",
         delta.shape().DebugString(), " in ", OpName(ctx)));
   }
-  SLUICE_ASSIGN_OR_RETURN(Tensor nw, NewOutput(ctx, DType::kFloat32, w.shape()));
+  SLUICE_ASSIGN_OR_RETURN(Tensor nw, UpdatedValue(ctx, w));
   const cuda::Broadcast4 same{{1, 1, 1, w.NumElements()}, {0, 0, 0, 1}, {0, 0, 0, 1}};
   SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchBinary(op, w.data<float>(), delta.data<float>(),
                                                            nw.data<float>(), w.NumElements(), same,
@@ -604,6 +683,9 @@ void RegisterAll() {
   // Host-memory and metadata kernels: no device work.
   Reg("Const", kNumeric, [](OpKernelContext* ctx) {
     SLUICE_ASSIGN_OR_RETURN(Tensor v, ctx->GetAttr<Tensor>("value"));
+    // Stays in host memory (shape and axis inputs are read on the host);
+    // a kernel that needs it on the device gets one cached copy.
+    Gpu(ctx)->RegisterConstant(v);
     ctx->set_output(0, v);
     return absl::OkStatus();
   }, true);
@@ -665,6 +747,15 @@ void RegisterAll() {
           var_node->output_shape(0).DebugString(), " rhs shape= ", value.shape().DebugString()));
     }
     absl::MutexLock l(&v->mu);
+    if (InPlace(ctx) && v->initialized && OnDevice(v->value) &&
+        v->value.dtype() == value.dtype() && v->value.shape() == value.shape()) {
+      // In place (see UpdatedValue): the copy is part of the recorded work.
+      SLUICE_RETURN_IF_ERROR(Launched(ctx, cudaMemcpyAsync(v->value.raw_data(), value.raw_data(),
+                                                           value.ByteSize(), cudaMemcpyDeviceToDevice,
+                                                           Stream(ctx))));
+      ctx->set_output(0, v->value);
+      return absl::OkStatus();
+    }
     v->value = value;
     v->initialized = true;
     ctx->set_output(0, value);

@@ -71,12 +71,11 @@ struct ConvGeometry {
   int64_t sh, sw;          // strides
   int64_t pad_t, pad_l;    // leading padding
 };
-cudaError_t LaunchConv2D(const float* in, const float* filter, float* out, const ConvGeometry& g,
-                         cudaStream_t s);
-cudaError_t LaunchConv2DBackpropInput(const float* dy, const float* filter, float* dx,
-                                      const ConvGeometry& g, cudaStream_t s);
-cudaError_t LaunchConv2DBackpropFilter(const float* x, const float* dy, float* dfilter,
-                                       const ConvGeometry& g, cudaStream_t s);
+// The patch matrix of a convolution, [n*oh*ow, kh*kw*c] (a GEMM with the
+// HWIO filter as [kh*kw*c, oc] gives the output), and its adjoint, which
+// sums a patch-matrix gradient back into dx [n, h, w, c].
+cudaError_t LaunchIm2Col(const float* x, float* col, const ConvGeometry& g, cudaStream_t s);
+cudaError_t LaunchCol2Im(const float* col, float* dx, const ConvGeometry& g, cudaStream_t s);
 // Max pooling uses ConvGeometry with oc = c (channels pass through).
 cudaError_t LaunchMaxPool(const float* x, float* y, const ConvGeometry& g, cudaStream_t s);
 // dx[i] = sum of dy over the windows whose max is element i (first max in
