@@ -1,4 +1,5 @@
-// train.mlp.cpu.end_to_end / train.mlp.gpu.end_to_end: the job behind
+// train.mlp.cpu.end_to_end / train.mlp.gpu.end_to_end (and .no_capture,
+// the same without replaying a recorded step: its baseline): the job behind
 // `sluice train --model mlp` (train::Train, the same code), from TFRecord
 // shards on disk through the whole input pipeline (read, shuffle, batch,
 // parse, prefetch, device copy) to the momentum/Adam step, with the test
@@ -14,7 +15,9 @@
 // (sluice::bench::Skip), so a CPU-only run stays green.
 //
 // Counters: input_wait_fraction (the share of step time spent waiting for
-// the next batch).
+// the next batch) and session_run_fraction (the share inside Session::Run:
+// on the GPU, the host's time to queue a step; the rest is the device
+// syncs at epoch ends).
 
 #include <unistd.h>
 
@@ -75,7 +78,7 @@ BenchData& Data() {
 }
 
 void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
-                 Compression compression) {
+                 Compression compression, bool capture = true) {
   if (std::string(device) == "gpu" && !train::GpuAvailable()) {
     bench::Skip(state, "no CUDA device");
     return;
@@ -94,8 +97,9 @@ void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
   o.warmup_steps = kWarmupSteps;
   o.max_steps = kWarmupSteps + kMeasuredSteps;
   o.evaluate = false;
+  o.capture_steps = capture;
   int64_t samples = 0;
-  double wait = 0;
+  double wait = 0, run = 0;
   for (auto _ : state) {
     absl::StatusOr<train::TrainResult> r = train::Train(o);
     if (!r.ok()) {
@@ -109,9 +113,11 @@ void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
     state.SetIterationTime(r->measured_seconds);
     samples += r->measured_steps * batch;
     wait = r->input_wait_fraction;
+    run = r->run_seconds / r->measured_seconds;
   }
   state.SetItemsProcessed(samples);
   state.counters["input_wait_fraction"] = wait;
+  state.counters["session_run_fraction"] = run;
 }
 
 void BM_TrainMlpCpu(benchmark::State& state) {
@@ -119,6 +125,9 @@ void BM_TrainMlpCpu(benchmark::State& state) {
 }
 void BM_TrainMlpGpu(benchmark::State& state) {
   RunEndToEnd(state, "gpu", 256, Compression::kGzip);
+}
+void BM_TrainMlpGpuNoCapture(benchmark::State& state) {
+  RunEndToEnd(state, "gpu", 256, Compression::kGzip, /*capture=*/false);
 }
 
 }  // namespace
@@ -135,3 +144,10 @@ BENCHMARK(sluice::BM_TrainMlpGpu)
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(sluice::BM_TrainMlpGpuNoCapture)
+    ->Name("train.mlp.gpu.end_to_end.no_capture")
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+// The gain of replaying the recorded step (CUDA graph) over op-by-op runs.
+SLUICE_BENCH_BASELINE("train.mlp.gpu.end_to_end", "train.mlp.gpu.end_to_end.no_capture");

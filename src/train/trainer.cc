@@ -37,7 +37,8 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 
 absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const TrainOptions& o, bool gpu) {
   const OptimizerKind kind = o.optimizer.value_or(DefaultOptimizer(o.model, gpu));
-  const double lr = o.learning_rate > 0 ? o.learning_rate : DefaultLearningRate(o.model, kind);
+  const double lr =
+      o.learning_rate > 0 ? o.learning_rate : DefaultLearningRate(o.model, kind, gpu);
   switch (kind) {
     case OptimizerKind::kSgd: return std::make_unique<GradientDescentOptimizer>(lr);
     case OptimizerKind::kMomentum: return std::make_unique<MomentumOptimizer>(lr, o.momentum);
@@ -67,6 +68,12 @@ std::string StagesLine(const PipelineMetrics& m) {
   }
   return out;
 }
+
+// One epoch's input: the pipeline and the device prefetch after it.
+struct EpochInput {
+  PipelineMetrics metrics;  // outlives the prefetcher (declared first)
+  std::unique_ptr<DevicePrefetcher> prefetch;
+};
 
 struct Graphs {
   Output images;  // uint8 [batch, pixels]
@@ -107,9 +114,9 @@ absl::StatusOr<Graphs> BuildGraph(Graph* g, const TrainOptions& o, bool gpu) {
   return gr;
 }
 
-Dataset InputDataset(const RecordFiles& files, const TrainOptions& o, int64_t batch,
+Dataset InputDataset(const RecordFiles& files, int64_t batch,
                      std::optional<uint64_t> shuffle_seed, const ImageLabelParser& parser,
-                     PipelineMetrics* metrics) {
+                     int parse_threads, PipelineMetrics* metrics) {
   TFRecordDatasetOptions ro;
   ro.compression_type = CompressionName(files.compression);
   if (files.files.size() > 1) ro.num_parallel_reads = std::min<int>(4, files.files.size());
@@ -118,11 +125,7 @@ Dataset InputDataset(const RecordFiles& files, const TrainOptions& o, int64_t ba
   if (shuffle_seed.has_value()) ds = ds.Shuffle(10000, *shuffle_seed);
   ds = ds.Batch(batch, /*drop_remainder=*/shuffle_seed.has_value());
   MapOptions mo;
-  // One parse thread: the Map runs inline in the prefetch thread. A parallel
-  // Map runs its calls as oneTBB tasks from a thread that then blocks, as
-  // the Session's executor does; on a 2-core machine (one TBB worker) the
-  // two starve each other and a step can hang (seen with `sluice train`).
-  if (o.parse_threads > 1) mo.num_parallel_calls = o.parse_threads;
+  if (parse_threads > 1) mo.num_parallel_calls = parse_threads;
   mo.deterministic = true;
   mo.metrics = metrics ? metrics->Stage("parse") : nullptr;
   ds = ds.Map(
@@ -171,14 +174,16 @@ const char* OptimizerKindName(OptimizerKind kind) {
 //   cnn      Adam 1e-3,  5 epochs, batch 64 (TensorFlow's tutorial settings)
 // On the GPU, momentum 0.9 (one fused ApplyMomentum kernel per variable;
 // Adam's composed update is several): mlp 0.05, 20 epochs, batch 256
-// reached 0.8928 on an H200.
+// reached 0.8928 on an H200. The CNN keeps Adam there: with momentum 0.02
+// it reached 0.9074 (5 epochs, batch 64); with the CPU's Adam settings
+// 0.9085-0.9127 over three runs, too close to 0.91; Adam 5e-4 at batch 128
+// for 8 epochs (8 s on an H200) reached 0.9230 (0.9135-0.9162 in epochs 6-7).
 OptimizerKind DefaultOptimizer(ModelKind model, bool gpu) {
-  (void)model;
-  return gpu ? OptimizerKind::kMomentum : OptimizerKind::kAdam;
+  return gpu && model != ModelKind::kCnn ? OptimizerKind::kMomentum : OptimizerKind::kAdam;
 }
 
-double DefaultLearningRate(ModelKind model, OptimizerKind kind) {
-  if (kind == OptimizerKind::kAdam) return model == ModelKind::kCnn ? 1e-3 : 5e-4;
+double DefaultLearningRate(ModelKind model, OptimizerKind kind, bool gpu) {
+  if (kind == OptimizerKind::kAdam) return model == ModelKind::kCnn && !gpu ? 1e-3 : 5e-4;
   switch (model) {
     case ModelKind::kSoftmax: return 0.05;
     case ModelKind::kMlp: return 0.05;
@@ -187,16 +192,18 @@ double DefaultLearningRate(ModelKind model, OptimizerKind kind) {
   return 0.05;
 }
 
-int DefaultEpochs(ModelKind model) {
+int DefaultEpochs(ModelKind model, bool gpu) {
   switch (model) {
     case ModelKind::kSoftmax: return 25;
     case ModelKind::kMlp: return 20;
-    case ModelKind::kCnn: return 5;
+    case ModelKind::kCnn: return gpu ? 8 : 5;
   }
   return 10;
 }
 
-int64_t DefaultBatchSize(ModelKind model) { return model == ModelKind::kCnn ? 64 : 128; }
+int64_t DefaultBatchSize(ModelKind model, bool gpu) {
+  return model == ModelKind::kCnn && !gpu ? 64 : 128;
+}
 
 bool GpuAvailable() {
 #if SLUICE_TRAIN_HAVE_GPU
@@ -227,6 +234,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   SLUICE_ASSIGN_OR_RETURN(Graphs gr, BuildGraph(&g, o, gpu));
   SessionOptions so;
   so.allow_soft_placement = true;
+  so.capture_device_steps = gpu && o.capture_steps;
   so.log_device_placement = o.log_device_placement;
   if (log != nullptr) so.log_sink = [log](std::string_view line) { *log << line << "\n"; };
   DeviceContext* device = CpuDeviceContext::Get();
@@ -263,22 +271,50 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   }
 
   SLUICE_ASSIGN_OR_RETURN(ImageLabelParser parser, ImageLabelParser::Create(o.height * o.width));
+  // One parse thread unless asked: the Map then runs inline in the
+  // prefetch thread. A parallel Map runs its calls as oneTBB tasks from a
+  // thread that then blocks, as the Session's executor does for CPU
+  // kernels; on a 2-core machine (one TBB worker) the two starve each
+  // other and a step can hang (seen with `sluice train`). On an H200 host
+  // (16 cores) 4 parse threads did not feed the GPU step faster (2.2 M
+  // samples/s against 2.5-2.7 M with one).
+  const int parse_threads = std::max(1, o.parse_threads);
   TrainResult result;
   result.model = ModelKindName(o.model);
   result.device = gpu ? "gpu" : "cpu";
   result.epochs = first_epoch;
-  double measured_seconds = 0, measured_wait = 0;
+  double measured_seconds = 0, measured_wait = 0, run_seconds = 0;
+  int64_t eval_runs = 0;
   const auto start = Clock::now();
   bool images_logged = false;
 
-  for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
-    PipelineMetrics metrics;
-    Dataset ds = InputDataset(o.train, o, o.batch_size,
+  // Each epoch's input (its own shuffle order) is started while the epoch
+  // before it trains, so its shuffle buffer and prefetch are full when the
+  // epoch begins instead of the first steps waiting for them.
+  auto start_input = [&](int epoch) -> absl::StatusOr<std::unique_ptr<EpochInput>> {
+    auto in = std::make_unique<EpochInput>();
+    Dataset ds = InputDataset(o.train, o.batch_size,
                               static_cast<uint64_t>(o.seed) * 1000003u + epoch + 1, parser,
-                              &metrics);
+                              parse_threads, &in->metrics);
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> it, ds.MakeIterator());
-    DevicePrefetcher prefetch(std::move(it), device, o.prefetch_depth, {0, 1},
-                              metrics.Stage("device_copy"));
+    in->prefetch = std::make_unique<DevicePrefetcher>(std::move(it), device, o.prefetch_depth,
+                                                      std::vector<int>{0, 1},
+                                                      in->metrics.Stage("device_copy"));
+    return in;
+  };
+  std::unique_ptr<EpochInput> next_input;
+  for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
+    std::unique_ptr<EpochInput> input = std::move(next_input);
+    if (input == nullptr) {
+      SLUICE_ASSIGN_OR_RETURN(input, start_input(epoch));
+    }
+    const bool last_epoch =
+        epoch + 1 >= o.epochs || (o.max_steps > 0 && result.steps + steps_per_epoch >= o.max_steps);
+    if (!last_epoch) {
+      SLUICE_ASSIGN_OR_RETURN(next_input, start_input(epoch + 1));
+    }
+    PipelineMetrics& metrics = input->metrics;
+    DevicePrefetcher& prefetch = *input->prefetch;
     EpochStats es;
     es.epoch = epoch + 1;
     double loss_sum = 0, epoch_wait = 0;
@@ -304,10 +340,12 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                                          fetch_loss ? std::vector<Output>{gr.loss}
                                                     : std::vector<Output>{},
                                          {gr.train_op}, &out));
+      const auto t2 = Clock::now();
       ++epoch_steps;
       ++result.steps;
       if (result.steps > o.warmup_steps) {
-        measured_seconds += Seconds(Clock::now() - t0);
+        measured_seconds += Seconds(t2 - t0);
+        run_seconds += Seconds(t2 - t1);
         measured_wait += Seconds(t1 - t0);
         ++result.measured_steps;
       } else if (result.steps == o.warmup_steps) {
@@ -354,7 +392,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     if (o.evaluate && !o.test.files.empty()) {
       PipelineMetrics eval_metrics;
       SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> tit,
-                              InputDataset(o.test, o, 1000, std::nullopt, parser, nullptr)
+                              InputDataset(o.test, 1000, std::nullopt, parser, parse_threads, nullptr)
                                   .MakeIterator());
       int64_t correct = 0, total = 0;
       while (true) {
@@ -374,6 +412,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
           (void)events->AddSummary(sb.bytes(), 0);
         }
         SLUICE_RETURN_IF_ERROR(session.Run({{gr.images, (*b)[0]}}, {gr.predictions}, &out));
+        ++eval_runs;
         const int64_t* p = out[0].data<int64_t>();
         const int64_t* y = (*b)[1].data<int64_t>();
         for (int64_t i = 0; i < out[0].NumElements(); ++i) correct += p[i] == y[i];
@@ -390,7 +429,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                   "%.1f%%, %.1fs",
                   epoch + 1, o.epochs, es.mean_loss, es.test_accuracy,
                   Compact(es.samples_per_second), 100 * es.input_wait_fraction, es.seconds)
-           << "\n"
+           << StagesLine(metrics) << "\n"
            << std::flush;
     }
     if (events) {
@@ -425,6 +464,16 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   }
   result.seconds = Seconds(Clock::now() - start);
   result.measured_seconds = measured_seconds;
+  result.run_seconds = run_seconds;
+  const CaptureStats cs = session.capture_stats();
+  result.captured_runs = cs.replays;
+  if (cs.failures > 0) result.capture_failure = cs.last_failure;
+  if (log != nullptr && so.capture_device_steps) {
+    *log << "step capture: " << cs.replays << " of " << result.steps << " training steps and "
+         << eval_runs << " evaluation batches replayed a recorded CUDA graph (" << cs.captures
+         << " recordings"
+         << (cs.failures > 0 ? absl::StrCat("; stopped: ", cs.last_failure) : std::string()) << ")\n";
+  }
   result.samples_per_second =
       measured_seconds > 0 ? result.measured_steps * o.batch_size / measured_seconds : 0;
   result.input_wait_fraction = measured_seconds > 0 ? measured_wait / measured_seconds : 0;

@@ -51,11 +51,12 @@ const char* OptimizerKindName(OptimizerKind kind);
 
 // The defaults `sluice train` uses per model (tuned on Fashion-MNIST so
 // each default run reaches the accuracy with a margin): Adam on the
-// CPU, momentum on the GPU (its fused update kernel; verified there).
+// CPU; on the GPU momentum (its fused update kernel) except for the CNN,
+// which keeps Adam, at batch 128 for 8 epochs (figures in trainer.cc).
 OptimizerKind DefaultOptimizer(ModelKind model, bool gpu);
-double DefaultLearningRate(ModelKind model, OptimizerKind kind);
-int DefaultEpochs(ModelKind model);
-int64_t DefaultBatchSize(ModelKind model);
+double DefaultLearningRate(ModelKind model, OptimizerKind kind, bool gpu);
+int DefaultEpochs(ModelKind model, bool gpu);
+int64_t DefaultBatchSize(ModelKind model, bool gpu);
 
 struct RecordFiles {
   std::vector<std::string> files;
@@ -90,6 +91,9 @@ struct TrainOptions {
   int parse_threads = 1;
   int prefetch_depth = 3;
   bool log_device_placement = false;
+  // On the GPU: record the training step once as a CUDA graph and replay
+  // it (SessionOptions::capture_device_steps).
+  bool capture_steps = true;
   std::ostream* progress = nullptr;  // null: silent
 };
 
@@ -115,7 +119,16 @@ struct TrainResult {
   double input_wait_fraction = 0;  // time waiting for the next batch / that time
   int64_t measured_steps = 0;      // steps behind samples_per_second
   double measured_seconds = 0;
+  // Of measured_seconds: time inside Session::Run (on an asynchronous
+  // device, the host's time to queue the step, plus the waits of the
+  // steps that fetch the loss).
+  double run_seconds = 0;
   double seconds = 0;
+  // Session runs (training steps and evaluation batches) served by a
+  // recorded (captured) step, and why recording stopped for a run
+  // signature if it did (empty otherwise).
+  int64_t captured_runs = 0;
+  std::string capture_failure;
   std::vector<EpochStats> per_epoch;
 };
 
