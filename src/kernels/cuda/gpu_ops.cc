@@ -451,6 +451,22 @@ ConvChunks ChunksOf(const cuda::ConvGeometry& g) {
   return c;
 }
 
+// Per chunk of images [b0, b0 + gc.n): the chunk's patch matrix `col`,
+// then gemm(col, gc, b0).
+template <typename GemmFn>
+absl::Status ForEachPatchChunk(const OpKernelContext* ctx, const Tensor& x, const cuda::ConvGeometry& g,
+                               const ConvChunks& ch, GemmFn gemm) {
+  SLUICE_ASSIGN_OR_RETURN(Tensor col, NewOutput(ctx, DType::kFloat32, TensorShape{ch.per_chunk * ch.positions, ch.k}));
+  for (int64_t b0 = 0; b0 < g.n; b0 += ch.per_chunk) {
+    cuda::ConvGeometry gc = g;
+    gc.n = std::min(ch.per_chunk, g.n - b0);
+    SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchIm2Col(x.data<float>() + b0 * g.h * g.w * g.c,
+                                                             col.data<float>(), gc, Stream(ctx))));
+    SLUICE_RETURN_IF_ERROR(gemm(col.data<float>(), gc, b0));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Conv2DKernel(OpKernelContext* ctx) {
   SLUICE_ASSIGN_OR_RETURN(Tensor x, In(ctx, 0));
   SLUICE_ASSIGN_OR_RETURN(Tensor f, In(ctx, 1));
@@ -462,15 +478,10 @@ absl::Status Conv2DKernel(OpKernelContext* ctx) {
   SLUICE_ASSIGN_OR_RETURN(Tensor out, NewOutput(ctx, DType::kFloat32, TensorShape{g.n, g.oh, g.ow, g.oc}));
   const ConvChunks ch = ChunksOf(g);
   if (out.NumElements() > 0 && ch.k > 0) {
-    SLUICE_ASSIGN_OR_RETURN(Tensor col, NewOutput(ctx, DType::kFloat32, TensorShape{ch.per_chunk * ch.positions, ch.k}));
-    for (int64_t b0 = 0; b0 < g.n; b0 += ch.per_chunk) {
-      cuda::ConvGeometry gc = g;
-      gc.n = std::min(ch.per_chunk, g.n - b0);
-      SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchIm2Col(x.data<float>() + b0 * g.h * g.w * g.c,
-                                                               col.data<float>(), gc, Stream(ctx))));
-      SLUICE_RETURN_IF_ERROR(Gemm(ctx, false, false, gc.n * ch.positions, g.oc, ch.k, col.data<float>(),
-                                  f.data<float>(), out.data<float>() + b0 * ch.positions * g.oc));
-    }
+    SLUICE_RETURN_IF_ERROR(ForEachPatchChunk(ctx, x, g, ch, [&](const float* col, const cuda::ConvGeometry& gc, int64_t b0) {
+      return Gemm(ctx, false, false, gc.n * ch.positions, g.oc, ch.k, col, f.data<float>(),
+                  out.data<float>() + b0 * ch.positions * g.oc);
+    }));
   } else if (out.NumElements() > 0) {
     SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchFill(out.data<float>(), 0.f, out.NumElements(), Stream(ctx))));
   }
@@ -525,17 +536,11 @@ absl::Status Conv2DBackpropFilterKernel(OpKernelContext* ctx) {
   SLUICE_ASSIGN_OR_RETURN(Tensor df, NewOutput(ctx, DType::kFloat32, fs));
   const ConvChunks ch = ChunksOf(g);
   if (df.NumElements() > 0 && g.n * ch.positions > 0) {
-    SLUICE_ASSIGN_OR_RETURN(Tensor col, NewOutput(ctx, DType::kFloat32, TensorShape{ch.per_chunk * ch.positions, ch.k}));
-    for (int64_t b0 = 0; b0 < g.n; b0 += ch.per_chunk) {
-      cuda::ConvGeometry gc = g;
-      gc.n = std::min(ch.per_chunk, g.n - b0);
-      SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchIm2Col(x.data<float>() + b0 * g.h * g.w * g.c,
-                                                               col.data<float>(), gc, Stream(ctx))));
-      // df (+)= col^T dy over this chunk's positions.
-      SLUICE_RETURN_IF_ERROR(Gemm(ctx, true, false, ch.k, g.oc, gc.n * ch.positions, col.data<float>(),
-                                  dy.data<float>() + b0 * ch.positions * g.oc, df.data<float>(),
-                                  /*accumulate=*/b0 > 0));
-    }
+    // df (+)= col^T dy over each chunk's positions.
+    SLUICE_RETURN_IF_ERROR(ForEachPatchChunk(ctx, x, g, ch, [&](const float* col, const cuda::ConvGeometry& gc, int64_t b0) {
+      return Gemm(ctx, true, false, ch.k, g.oc, gc.n * ch.positions, col,
+                  dy.data<float>() + b0 * ch.positions * g.oc, df.data<float>(), /*accumulate=*/b0 > 0);
+    }));
   } else if (df.NumElements() > 0) {
     SLUICE_RETURN_IF_ERROR(Launched(ctx, cuda::LaunchFill(df.data<float>(), 0.f, df.NumElements(), Stream(ctx))));
   }
