@@ -68,7 +68,11 @@ class Buffer {
   void* data() const { return data_; }
   size_t size() const { return size_; }
   Allocator* allocator() const { return allocator_; }
-  int64_t ref_count() const { return refs_.load(std::memory_order_relaxed); }
+  // An acquire load: a caller that sees 1 may write the bytes in place,
+  // after every other holder's last use (their Unref releases). A fence
+  // after a relaxed load did the same, but ThreadSanitizer does not model
+  // fences and reported the in-place AssignAdd as a race.
+  int64_t ref_count() const { return refs_.load(std::memory_order_acquire); }
 
   // String support (not thread-safe; see the class comment).
   // Keeps `owner` alive as long as this buffer. Consecutive duplicates are

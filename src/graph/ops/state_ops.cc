@@ -1,6 +1,5 @@
 #include "graph/ops/state_ops.h"
 
-#include <atomic>
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
@@ -93,12 +92,11 @@ absl::Status UpdateKernel(OpKernelContext* ctx, BinaryOp op) {
         ctx->input(1).shape().DebugString()));
   }
   // In place when this variable holds the only reference to its buffer
-  // (the optimizers' hot path); otherwise a reader holds the old value and
-  // the update goes to a new tensor.
+  // (the optimizers' hot path; ref_count() acquires the other holders'
+  // last uses); otherwise a reader holds the old value and the update goes
+  // to a new tensor.
   if (var->value.buffer()->ref_count() == 1 && var->value.dtype() != DType::kString &&
       var->value.dtype() != DType::kBool) {
-    // Pairs with the release in the last other holder's unref.
-    std::atomic_thread_fence(std::memory_order_acquire);
     SLUICE_RETURN_IF_ERROR(BinaryCwiseInPlace(op, &var->value, ctx->input(1)));
     ctx->set_output(0, var->value);
     return absl::OkStatus();
