@@ -60,6 +60,7 @@ absl::StatusOr<TensorTuple> TFRecordReaderOp::ReadLocked(QueueInterface* q, int6
       ro.corrupt_policy = options_.corrupt_policy;
       ro.buffer_size = options_.buffer_size;
       ro.inflater = options_.inflater;
+      ro.map_file = options_.map_file;
       absl::StatusOr<std::unique_ptr<RecordReader>> r = RecordReader::Open(file_, ro);
       if (!r.ok()) {
         ++stats_.errors_returned;

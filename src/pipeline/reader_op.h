@@ -48,6 +48,7 @@ struct TFRecordReaderOptions {
   // False: ReadUpTo/Read return an empty key tensor component (saves
   // building "FILE:OFFSET" strings when the caller drops keys).
   bool produce_keys = true;
+  bool map_file = false;  // RecordReaderOptions::map_file (read its caveat)
 };
 
 struct TFRecordReaderStats {

@@ -38,7 +38,8 @@ absl::StatusOr<std::unique_ptr<RecordReader>> RecordReader::Open(std::string pat
                                                                  RecordReaderOptions options) {
   SLUICE_RETURN_IF_ERROR(ValidateOptions(options));
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<internal::ByteSource> source,
-                          internal::OpenFileSource(path));
+                          internal::OpenFileSource(
+                              path, options.map_file && options.compression == Compression::kNone));
   return std::unique_ptr<RecordReader>(
       new RecordReader(std::move(source), options, std::move(path)));
 }

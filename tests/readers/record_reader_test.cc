@@ -304,6 +304,65 @@ TEST(RecordReaderTest, ReadsAFileAndNamesItInErrors) {
   std::remove(path.c_str());
 }
 
+// map_file: the same records, offsets, errors and policies as reading in
+// chunks, for clean, truncated and corrupt files; an empty file and a
+// compressed one (never mapped) too.
+TEST(RecordReaderTest, MappedFileReadsLikeChunkedReads) {
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 300; ++i) payloads.push_back(std::string(100 + i * 7 % 900, static_cast<char>('a' + i % 26)));
+  std::string clean = FrameRecords(payloads);
+  std::string bad_crc = clean;
+  bad_crc[12 + 16 + 40] ^= 1;  // a byte of the second record's payload
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {"clean", clean}, {"truncated", clean.substr(0, clean.size() - 50)}, {"bad_crc", bad_crc}, {"empty", ""}};
+  for (const auto& [name, bytes] : files) {
+    for (CorruptRecordPolicy policy : {CorruptRecordPolicy::kFail, CorruptRecordPolicy::kSkipRecord}) {
+      SCOPED_TRACE(name + (policy == CorruptRecordPolicy::kFail ? " fail" : " skip_record"));
+      const std::string path = testing::TempPath("mapped_" + name + ".tfrecord");
+      {
+        std::ofstream f(path, std::ios::binary);
+        f.write(bytes.data(), bytes.size());
+      }
+      RecordReaderOptions chunked;
+      chunked.buffer_size = 4096;  // many refills
+      chunked.corrupt_policy = policy;
+      RecordReaderOptions mapped = chunked;
+      mapped.map_file = true;
+      auto a = RecordReader::Open(path, chunked);
+      auto b = RecordReader::Open(path, mapped);
+      ASSERT_TRUE(a.ok() && b.ok());
+      const testing::ReadResult ra = testing::ReadAll(a->get()), rb = testing::ReadAll(b->get());
+      EXPECT_EQ(ra.records, rb.records);
+      EXPECT_EQ(ra.offsets, rb.offsets);
+      EXPECT_EQ(ra.status, rb.status);
+      EXPECT_EQ((*a)->stats().records_skipped, (*b)->stats().records_skipped);
+      if (name == "clean") {
+        EXPECT_EQ(rb.records.size(), payloads.size());
+      }
+      std::remove(path.c_str());
+    }
+  }
+}
+
+TEST(RecordReaderTest, MappedRecordsOutliveTheReader) {
+  const std::string path = testing::TempPath("mapped_views.tfrecord");
+  {
+    std::ofstream f(path, std::ios::binary);
+    const std::string data = FrameRecords({"first", "second"});
+    f.write(data.data(), data.size());
+  }
+  RecordReaderOptions o;
+  o.map_file = true;
+  auto reader = RecordReader::Open(path, o);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  RecordBatch batch;
+  ASSERT_TRUE((*reader)->ReadMany(10, &batch).ok());
+  reader->reset();  // the batch's chunk keeps the mapping alive
+  std::remove(path.c_str());
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch.record(1), "second");
+}
+
 TEST(RecordReaderTest, MissingFileIsNotFound) {
   auto reader = RecordReader::Open("/nonexistent/dir/file.tfrecord", {});
   EXPECT_TRUE(absl::IsNotFound(reader.status())) << reader.status();

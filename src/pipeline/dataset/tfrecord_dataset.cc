@@ -373,6 +373,7 @@ Dataset TFRecordDataset(std::vector<std::string> files, TFRecordDatasetOptions o
   }
   if (o.buffer_size > 0) ro.buffer_size = static_cast<size_t>(o.buffer_size);
   ro.corrupt_policy = o.corrupt_policy;
+  ro.map_file = o.map_file;
   ro.inflater = o.inflater;
   return Dataset(std::make_shared<const TFRecordDatasetImpl>(std::move(files), std::move(o), ro));
 }

@@ -46,6 +46,7 @@ struct TFRecordDatasetOptions {
   std::optional<int> num_parallel_reads;
   CorruptRecordPolicy corrupt_policy = CorruptRecordPolicy::kFail;
   Inflater inflater = Inflater::kIsal;
+  bool map_file = false;  // RecordReaderOptions::map_file (read its caveat)
   std::shared_ptr<TFRecordDatasetStats> stats;
   // Reader threads' time (parallel reads): busy = reading, output wait =
   // blocked on a full per-file buffer. May be null.

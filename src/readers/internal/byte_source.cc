@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@ absl::Status ErrnoStatus(int err, std::string_view what, const std::string& path
 
 class FileSource final : public ByteSource {
  public:
-  FileSource(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  FileSource(int fd, std::string path, bool map) : fd_(fd), path_(std::move(path)), map_(map) {}
   ~FileSource() override { ::close(fd_); }
 
   absl::StatusOr<size_t> Read(char* dst, size_t n) override {
@@ -29,6 +30,16 @@ class FileSource final : public ByteSource {
       if (r >= 0) return static_cast<size_t>(r);
       if (errno != EINTR) return ErrnoStatus(errno, "read", path_);
     }
+  }
+  RefPtr Mapped(std::string_view* all) override {
+    if (!map_) return RefPtr();
+    struct stat st;
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return RefPtr();
+    const size_t size = static_cast<size_t>(st.st_size);
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_, 0);
+    if (p == MAP_FAILED) return RefPtr();
+    *all = std::string_view(static_cast<const char*>(p), size);
+    return Buffer::Wrap(p, size, HostAllocator(), [p, size] { ::munmap(p, size); });
   }
   absl::Status Rewind() override { return Seek(0); }
   bool CanSeek() const override { return true; }
@@ -42,6 +53,7 @@ class FileSource final : public ByteSource {
  private:
   const int fd_;
   const std::string path_;
+  const bool map_;
 };
 
 class MemorySource final : public ByteSource {
@@ -72,7 +84,7 @@ class MemorySource final : public ByteSource {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path) {
+absl::StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path, bool map) {
   int fd;
   do {
     fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -85,7 +97,7 @@ absl::StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& pa
   }
   // The kernel reads ahead more aggressively for a sequential stream.
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  return std::make_unique<FileSource>(fd, path);
+  return std::make_unique<FileSource>(fd, path, map);
 }
 
 std::unique_ptr<ByteSource> NewMemorySource(std::string_view data) {

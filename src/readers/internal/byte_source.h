@@ -42,8 +42,10 @@ class ByteSource {
 };
 
 // Opens `path` for sequential reading. NotFound, PermissionDenied, ... from
-// errno, with the path in the message.
-absl::StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path);
+// errno, with the path in the message. With `map`, Mapped() maps a regular
+// file read-only and prefaulted (RecordReaderOptions::map_file).
+absl::StatusOr<std::unique_ptr<ByteSource>> OpenFileSource(const std::string& path,
+                                                           bool map = false);
 
 // Reads `data`, which the caller keeps alive and unchanged while the source
 // lives.
