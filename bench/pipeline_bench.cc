@@ -13,7 +13,8 @@
 //       .Shuffle(10,000).Batch(128).Map(parse, 2).Prefetch(2)
 //   *.gzip                         the same on GZIP shards
 // Both read with map_file (RecordReaderOptions; it maps uncompressed
-// shards, so records are copied from the page cache once, not twice).
+// shards, so records are copied from the page cache once, not twice);
+// SLUICE_BENCH_MAP_FILE=0 reads in chunks instead.
 //   pipeline.memory.shuffle_overhead  heap bytes held by a full 10,000-record
 //       shuffle buffer per payload byte (glibc mallinfo2), for the Dataset
 //       Shuffle (counter dataset_bytes_per_payload_byte) and the
@@ -132,7 +133,7 @@ absl::StatusOr<int64_t> QueueEpoch(const Manifest& m, const ImageLabelParser& pa
   TFRecordReaderOptions ro;
   ro.compression = m.compression;
   ro.produce_keys = false;  // the pipeline drops keys; skip building them
-  ro.map_file = true;       // uncompressed shards: records straight from the page cache
+  ro.map_file = EnvInt("SLUICE_BENCH_MAP_FILE", 1) != 0;  // records straight from the page cache
   auto r0 = std::make_shared<TFRecordReaderOp>(ro);
   auto r1 = std::make_shared<TFRecordReaderOp>(ro);
   auto read = [q = files.queue](std::shared_ptr<TFRecordReaderOp> r) -> TensorSource {
@@ -207,7 +208,7 @@ absl::StatusOr<int64_t> DatasetEpoch(const Manifest& m, const ImageLabelParser& 
                                      PipelineMetrics* metrics) {
   TFRecordDatasetOptions o;
   o.compression_type = CompressionName(m.compression);
-  o.map_file = true;  // as in the queue pipeline
+  o.map_file = EnvInt("SLUICE_BENCH_MAP_FILE", 1) != 0;  // as in the queue pipeline
   o.num_parallel_reads = 2;
   o.metrics = metrics->Stage("read");
   MapOptions mo;
