@@ -98,15 +98,15 @@ absl::Status SumToShapeKernel(OpKernelContext* ctx) {
   return absl::OkStatus();
 }
 
-absl::Status BroadcastReducedKernel(OpKernelContext* ctx) {
-  const Tensor& g = ctx->input(0);
-  const TensorShape& xs = ctx->input(1).shape();
+// Reduction groups of a reduction of `xs`: which dims are reduced, from the
+// reduce_all attribute or the axes tensor (the forward kernel's semantics).
+absl::StatusOr<std::vector<bool>> ReducedDims(OpKernelContext* ctx, const TensorShape& xs,
+                                              const Tensor& axes_t) {
   const int rank = xs.rank();
   const bool* ra = ctx->node().attr<bool>("reduce_all");
-  const bool* mean = ctx->node().attr<bool>("mean");
   std::vector<bool> reduced(rank, ra != nullptr && *ra);
   if (!(ra != nullptr && *ra)) {
-    SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> axes, IntValues(ctx->input(2)));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> axes, IntValues(axes_t));
     for (int64_t a : axes) {
       if (a < -rank || a >= rank) {
         return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": axis ", a, " out of range"));
@@ -114,20 +114,43 @@ absl::Status BroadcastReducedKernel(OpKernelContext* ctx) {
       reduced[a < 0 ? a + rank : a] = true;
     }
   }
+  return reduced;
+}
+
+// The groups of a reduction of `xs` (one per element of the reduced
+// result): how many, and per dim of xs the stride of the group index (0
+// for a reduced dim). InvalidArgument when `g` has another size.
+struct ReductionGroups {
+  int64_t count = 1;
+  std::vector<int64_t> strides;
+};
+absl::StatusOr<ReductionGroups> GroupsOf(const OpKernelContext* ctx, const TensorShape& xs,
+                                         const std::vector<bool>& reduced, const Tensor& g) {
+  const int rank = xs.rank();
   std::vector<int64_t> kept(rank);
   for (int d = 0; d < rank; ++d) kept[d] = reduced[d] ? 1 : xs.dim(d);
-  int64_t kept_elems = 1;
-  for (int64_t k : kept) kept_elems *= k;
-  if (kept_elems != g.NumElements()) {
+  ReductionGroups r;
+  for (int64_t k : kept) r.count *= k;
+  if (r.count != g.NumElements()) {
     return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": gradient of shape ", g.shape().DebugString(),
                                                    " does not fit the reduction of ", xs.DebugString()));
   }
   const std::vector<int64_t> ks = Strides(kept);
-  std::vector<int64_t> src_strides(rank);
-  for (int d = 0; d < rank; ++d) src_strides[d] = reduced[d] ? 0 : ks[d];
+  r.strides.resize(rank);
+  for (int d = 0; d < rank; ++d) r.strides[d] = reduced[d] ? 0 : ks[d];
+  return r;
+}
+
+absl::Status BroadcastReducedKernel(OpKernelContext* ctx) {
+  const Tensor& g = ctx->input(0);
+  const TensorShape& xs = ctx->input(1).shape();
+  const bool* mean = ctx->node().attr<bool>("mean");
+  SLUICE_ASSIGN_OR_RETURN(std::vector<bool> reduced, ReducedDims(ctx, xs, ctx->input(2)));
+  SLUICE_ASSIGN_OR_RETURN(ReductionGroups groups, GroupsOf(ctx, xs, reduced, g));
+  const std::vector<int64_t>& src_strides = groups.strides;
   double scale = 1.0;
-  if (mean != nullptr && *mean && kept_elems > 0) {
-    scale = 1.0 / (static_cast<double>(xs.num_elements()) / static_cast<double>(kept_elems));
+  if (mean != nullptr && *mean && groups.count > 0) {
+    scale = 1.0 / (static_cast<double>(xs.num_elements()) / static_cast<double>(groups.count));
   }
   Tensor out(g.dtype(), xs);
   SLUICE_GRAD_DISPATCH(g.dtype(), BroadcastFrom<T>(g, src_strides, scale, &out));
@@ -158,25 +181,6 @@ absl::Status SliceGradKernel(OpKernelContext* ctx) {
                [&](int64_t s, int64_t d) { std::memcpy(o + d * esize, in + s * esize, esize); });
   ctx->set_output(0, out);
   return absl::OkStatus();
-}
-
-// Reduction groups of a reduction of `xs`: which dims are reduced, from the
-// reduce_all attribute or the axes tensor (the forward kernel's semantics).
-absl::StatusOr<std::vector<bool>> ReducedDims(OpKernelContext* ctx, const TensorShape& xs,
-                                              const Tensor& axes_t) {
-  const int rank = xs.rank();
-  const bool* ra = ctx->node().attr<bool>("reduce_all");
-  std::vector<bool> reduced(rank, ra != nullptr && *ra);
-  if (!(ra != nullptr && *ra)) {
-    SLUICE_ASSIGN_OR_RETURN(std::vector<int64_t> axes, IntValues(axes_t));
-    for (int64_t a : axes) {
-      if (a < -rank || a >= rank) {
-        return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": axis ", a, " out of range"));
-      }
-      reduced[a < 0 ? a + rank : a] = true;
-    }
-  }
-  return reduced;
 }
 
 // out[i] = g[group(i)] * product of the other members of i's group. The
@@ -212,43 +216,16 @@ absl::Status ProdGradKernel(OpKernelContext* ctx) {
     return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": dtype mismatch"));
   }
   SLUICE_ASSIGN_OR_RETURN(std::vector<bool> reduced, ReducedDims(ctx, xs, ctx->input(2)));
-  const int rank = xs.rank();
-  std::vector<int64_t> kept(rank);
-  for (int d = 0; d < rank; ++d) kept[d] = reduced[d] ? 1 : xs.dim(d);
-  int64_t kept_elems = 1;
-  for (int64_t k : kept) kept_elems *= k;
-  if (kept_elems != g.NumElements()) {
-    return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": gradient of shape ", g.shape().DebugString(),
-                                                   " does not fit the reduction of ", xs.DebugString()));
-  }
-  const std::vector<int64_t> ks = Strides(kept);
-  std::vector<int64_t> group_strides(rank);
-  for (int d = 0; d < rank; ++d) group_strides[d] = reduced[d] ? 0 : ks[d];
+  SLUICE_ASSIGN_OR_RETURN(ReductionGroups groups, GroupsOf(ctx, xs, reduced, g));
   Tensor out(g.dtype(), xs);
   switch (g.dtype()) {
-    case DType::kFloat32: ProdGradImpl<float>(g, x, group_strides, kept_elems, &out); break;
-    case DType::kFloat64: ProdGradImpl<double>(g, x, group_strides, kept_elems, &out); break;
+    case DType::kFloat32: ProdGradImpl<float>(g, x, groups.strides, groups.count, &out); break;
+    case DType::kFloat64: ProdGradImpl<double>(g, x, groups.strides, groups.count, &out); break;
     default:
       return absl::InvalidArgumentError(absl::StrCat(ctx->node().name(), ": unsupported dtype"));
   }
   ctx->set_output(0, out);
   return absl::OkStatus();
-}
-
-// The same attributes, parsed the same way, as the StridedSlice op.
-StridedSliceSpec SpecOf(const AttrMap& a) {
-  StridedSliceSpec s;
-  auto get = [&](const char* k) -> const AttrValue* {
-    auto it = a.find(k);
-    return it == a.end() ? nullptr : &it->second;
-  };
-  if (auto* v = get("begin")) s.begin = std::get<std::vector<int64_t>>(*v);
-  if (auto* v = get("end")) s.end = std::get<std::vector<int64_t>>(*v);
-  if (auto* v = get("strides")) s.strides = std::get<std::vector<int64_t>>(*v);
-  if (auto* v = get("begin_mask")) s.begin_mask = std::get<int64_t>(*v);
-  if (auto* v = get("end_mask")) s.end_mask = std::get<int64_t>(*v);
-  if (auto* v = get("shrink_axis_mask")) s.shrink_axis_mask = std::get<int64_t>(*v);
-  return s;
 }
 
 template <typename T>
@@ -265,7 +242,7 @@ void ScatterAdd(const Tensor& g, const Tensor& positions, Tensor* out) {
 absl::Status StridedSliceGradKernel(OpKernelContext* ctx) {
   const Tensor& g = ctx->input(0);
   const TensorShape& xs = ctx->input(1).shape();
-  const StridedSliceSpec spec = SpecOf(ctx->node().attrs());
+  const StridedSliceSpec spec = StridedSliceSpecOf(ctx->node().attrs());
   Tensor iota(DType::kInt64, xs);
   int64_t* iv = iota.data<int64_t>();
   for (int64_t i = 0; i < iota.NumElements(); ++i) iv[i] = i;

@@ -11,6 +11,7 @@
 #include "graph/kernel_registry.h"
 #include "graph/op_registry.h"
 #include "graph/scope.h"
+#include "kernels/array_ops.h"
 
 namespace sluice::internal {
 
@@ -70,6 +71,23 @@ inline absl::StatusOr<std::vector<int64_t>> IntValues(const Tensor& t) {
     return absl::InvalidArgumentError("expected an int32 or int64 tensor");
   }
   return v;
+}
+
+// A StridedSlice node's spec from its attributes (the op, its kernel and
+// its gradient read them the same way).
+inline StridedSliceSpec StridedSliceSpecOf(const AttrMap& a) {
+  StridedSliceSpec s;
+  auto get = [&](const char* k) -> const AttrValue* {
+    auto it = a.find(k);
+    return it == a.end() ? nullptr : &it->second;
+  };
+  if (auto* v = get("begin")) s.begin = std::get<std::vector<int64_t>>(*v);
+  if (auto* v = get("end")) s.end = std::get<std::vector<int64_t>>(*v);
+  if (auto* v = get("strides")) s.strides = std::get<std::vector<int64_t>>(*v);
+  if (auto* v = get("begin_mask")) s.begin_mask = std::get<int64_t>(*v);
+  if (auto* v = get("end_mask")) s.end_mask = std::get<int64_t>(*v);
+  if (auto* v = get("shrink_axis_mask")) s.shrink_axis_mask = std::get<int64_t>(*v);
+  return s;
 }
 
 // The op files' registration functions, called once by the registries.

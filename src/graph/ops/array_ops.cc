@@ -441,33 +441,19 @@ void RegisterArrayOps(OpRegistry* ops, KernelRegistry* kernels) {
     return absl::OkStatus();
   });
 
-  auto spec_of = [](const AttrMap& a) {
-    StridedSliceSpec s;
-    auto get = [&](const char* k) -> const AttrValue* {
-      auto it = a.find(k);
-      return it == a.end() ? nullptr : &it->second;
-    };
-    if (auto* v = get("begin")) s.begin = std::get<std::vector<int64_t>>(*v);
-    if (auto* v = get("end")) s.end = std::get<std::vector<int64_t>>(*v);
-    if (auto* v = get("strides")) s.strides = std::get<std::vector<int64_t>>(*v);
-    if (auto* v = get("begin_mask")) s.begin_mask = std::get<int64_t>(*v);
-    if (auto* v = get("end_mask")) s.end_mask = std::get<int64_t>(*v);
-    if (auto* v = get("shrink_axis_mask")) s.shrink_axis_mask = std::get<int64_t>(*v);
-    return s;
-  };
-  RegisterOp(ops, {"StridedSlice", [spec_of](InferenceContext* c) {
+  RegisterOp(ops, {"StridedSlice", [](InferenceContext* c) {
                      if (!c->input_rank_known(0)) {
                        c->set_unknown_output(0, c->input_dtype(0));
                        return absl::OkStatus();
                      }
                      SLUICE_ASSIGN_OR_RETURN(TensorShape s,
-                                             StridedSliceShape(c->input_shape(0), spec_of(c->attrs())));
+                                             StridedSliceShape(c->input_shape(0), StridedSliceSpecOf(c->attrs())));
                      c->set_output(0, c->input_dtype(0), s);
                      return absl::OkStatus();
                    }});
-  RegisterCpuKernel(kernels, "StridedSlice", [spec_of](OpKernelContext* ctx) {
+  RegisterCpuKernel(kernels, "StridedSlice", [](OpKernelContext* ctx) {
     Tensor out;
-    SLUICE_RETURN_IF_ERROR(sluice::StridedSlice(ctx->input(0), spec_of(ctx->node().attrs()), &out));
+    SLUICE_RETURN_IF_ERROR(sluice::StridedSlice(ctx->input(0), StridedSliceSpecOf(ctx->node().attrs()), &out));
     ctx->set_output(0, out);
     return absl::OkStatus();
   });
