@@ -21,6 +21,18 @@ const WaitOptions kWait() { return WaitOptions::Timeout(absl::Seconds(30)); }
 
 std::string Str(const Tensor& t, int64_t i = 0) { return std::string(t.string(i)); }
 
+// shuffle_batch options for scalar elements of `dtype`.
+BatchOptions ShuffleOptions(DType dtype, int64_t batch_size, int64_t capacity,
+                            int64_t min_after_dequeue) {
+  BatchOptions bo;
+  bo.batch_size = batch_size;
+  bo.capacity = capacity;
+  bo.min_after_dequeue = min_after_dequeue;
+  bo.dtypes = {dtype};
+  bo.shapes = {TensorShape{}};
+  return bo;
+}
+
 TEST(ProducerTest, NonPositiveEpochsAndEmptyListAreInvalidArgument) {
   InputCollections c;
   ProducerOptions o;
@@ -234,13 +246,8 @@ TEST(ShuffleBatchTest, CapacityBytesCapsTheQueueBesideItsElementCap) {
   auto src = [](const WaitOptions&) -> absl::StatusOr<TensorTuple> {
     return TensorTuple{Tensor::StringScalar(std::string(100, 'r'))};
   };
-  BatchOptions bo;
-  bo.batch_size = 4;
-  bo.capacity = 1000;
+  BatchOptions bo = ShuffleOptions(DType::kString, 4, 1000, 10);
   bo.capacity_bytes = 2500;
-  bo.min_after_dequeue = 10;
-  bo.dtypes = {DType::kString};
-  bo.shapes = {TensorShape{}};
   auto b = ShuffleBatch(src, bo, &c);
   ASSERT_TRUE(b.ok()) << b.status();
   Coordinator coord;
@@ -327,14 +334,9 @@ TEST(ShuffleBatchTest, DeliversEveryElementOnceAndFinalSmallBatch) {
   o.shuffle = false;
   auto p = RangeInputProducer(1000, o, &c);
   ASSERT_TRUE(p.ok());
-  BatchOptions bo;
-  bo.batch_size = 64;
-  bo.capacity = 300;
-  bo.min_after_dequeue = 200;
+  BatchOptions bo = ShuffleOptions(DType::kInt32, 64, 300, 200);
   bo.num_threads = 2;
   bo.seed = 5;
-  bo.dtypes = {DType::kInt32};
-  bo.shapes = {TensorShape{}};
   bo.allow_smaller_final_batch = true;
   auto b = ShuffleBatch(FromQueue(p->queue), bo, &c);
   ASSERT_TRUE(b.ok());
@@ -365,12 +367,7 @@ TEST(ShuffleBatchTest, RunnerErrorReachesJoinAndStopsPromptly) {
   auto src = [](const WaitOptions&) -> absl::StatusOr<TensorTuple> {
     return absl::NotFoundError("missing file");
   };
-  BatchOptions bo;
-  bo.batch_size = 4;
-  bo.capacity = 20;
-  bo.min_after_dequeue = 5;
-  bo.dtypes = {DType::kInt64};
-  bo.shapes = {TensorShape{}};
+  BatchOptions bo = ShuffleOptions(DType::kInt64, 4, 20, 5);
   auto b = ShuffleBatch(src, bo, &c);
   ASSERT_TRUE(b.ok());
   Coordinator coord;
