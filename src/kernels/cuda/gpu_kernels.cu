@@ -107,6 +107,33 @@ __global__ void BroadcastReducedKernel(const float* g, float* out, int64_t n, in
   }
 }
 
+// The max of row x[0, cols) and the sum of exp(x - max), computed by the
+// whole block through `red` (kThreads floats of shared memory); every
+// thread gets both.
+__device__ float2 RowMaxAndExpSum(const float* x, int64_t cols, float* red) {
+  float m = -FLT_MAX;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, x[c]);
+  red[threadIdx.x] = m;
+  __syncthreads();
+  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+    if (threadIdx.x < w) red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + w]);
+    __syncthreads();
+  }
+  m = red[0];
+  __syncthreads();
+  float sum = 0.f;
+  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += expf(x[c] - m);
+  red[threadIdx.x] = sum;
+  __syncthreads();
+  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+    if (threadIdx.x < w) red[threadIdx.x] += red[threadIdx.x + w];
+    __syncthreads();
+  }
+  sum = red[0];
+  __syncthreads();
+  return make_float2(m, sum);
+}
+
 // One block per row; cols is small (classes) so threads stride over it.
 template <typename Label>
 __global__ void XentKernel(const float* logits, const Label* labels, float* loss, float* backprop,
@@ -114,26 +141,8 @@ __global__ void XentKernel(const float* logits, const Label* labels, float* loss
   __shared__ float red[kThreads];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float* x = logits + r * cols;
-    float m = -FLT_MAX;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, x[c]);
-    red[threadIdx.x] = m;
-    __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-      if (threadIdx.x < w) red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + w]);
-      __syncthreads();
-    }
-    m = red[0];
-    __syncthreads();
-    float sum = 0.f;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += expf(x[c] - m);
-    red[threadIdx.x] = sum;
-    __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-      if (threadIdx.x < w) red[threadIdx.x] += red[threadIdx.x + w];
-      __syncthreads();
-    }
-    sum = red[0];
-    __syncthreads();
+    const float2 ms = RowMaxAndExpSum(x, cols, red);
+    const float m = ms.x, sum = ms.y;
     const int64_t label = static_cast<int64_t>(labels[r]);
     const bool ok = label >= 0 && label < cols;
     const float lse = logf(sum) + m;
@@ -150,26 +159,8 @@ __global__ void SoftmaxKernel(const float* xs, float* ys, int64_t rows, int64_t 
   __shared__ float red[kThreads];
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float* x = xs + r * cols;
-    float m = -FLT_MAX;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) m = fmaxf(m, x[c]);
-    red[threadIdx.x] = m;
-    __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-      if (threadIdx.x < w) red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + w]);
-      __syncthreads();
-    }
-    m = red[0];
-    __syncthreads();
-    float sum = 0.f;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += expf(x[c] - m);
-    red[threadIdx.x] = sum;
-    __syncthreads();
-    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
-      if (threadIdx.x < w) red[threadIdx.x] += red[threadIdx.x + w];
-      __syncthreads();
-    }
-    sum = red[0];
-    __syncthreads();
+    const float2 ms = RowMaxAndExpSum(x, cols, red);
+    const float m = ms.x, sum = ms.y;
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
       ys[r * cols + c] = log ? x[c] - m - logf(sum) : expf(x[c] - m) / sum;
     }
@@ -223,6 +214,15 @@ __global__ void UnaryKernel(UnaryOp op, const float* x, float* y, int64_t n) {
   }
 }
 
+// Element i of an NHWC tensor of `h` x `w` x `c` images.
+struct NhwcIndex {
+  int64_t b, y, x, c;
+};
+__device__ inline NhwcIndex DecodeNhwc(int64_t i, int64_t h, int64_t w, int64_t c) {
+  const int64_t pixel = i / c;
+  return {pixel / (w * h), (pixel / w) % h, pixel % w, i % c};
+}
+
 // col[p, k] for p = (b, oy, ox) and k = (ky, kx, c): the input patch
 // under each output position, zero outside the image, so that a
 // convolution is one GEMM with the HWIO filter seen as a [kh*kw*c, oc]
@@ -248,12 +248,7 @@ __global__ void Im2ColKernel(const float* x, float* col, ConvGeometry g) {
 __global__ void Col2ImKernel(const float* col, float* dx, ConvGeometry g) {
   const int64_t k_size = g.kh * g.kw * g.c;
   GRID_LOOP(i, g.n * g.h * g.w * g.c) {
-    const int64_t c = i % g.c;
-    int64_t t = i / g.c;
-    const int64_t ix = t % g.w;
-    t /= g.w;
-    const int64_t iy = t % g.h;
-    const int64_t b = t / g.h;
+    const auto [b, iy, ix, c] = DecodeNhwc(i, g.h, g.w, g.c);
     float acc = 0.f;
     for (int64_t ky = 0; ky < g.kh; ++ky) {
       const int64_t ny = iy + g.pad_t - ky;
@@ -292,12 +287,7 @@ __device__ inline int64_t WindowArgMax(const float* x, const ConvGeometry& g, in
 
 __global__ void MaxPoolKernel(const float* x, float* y, ConvGeometry g) {
   GRID_LOOP(i, g.n * g.oh * g.ow * g.c) {
-    const int64_t ch = i % g.c;
-    int64_t t = i / g.c;
-    const int64_t ox = t % g.ow;
-    t /= g.ow;
-    const int64_t oy = t % g.oh;
-    const int64_t b = t / g.oh;
+    const auto [b, oy, ox, ch] = DecodeNhwc(i, g.oh, g.ow, g.c);
     const int64_t at = WindowArgMax(x, g, b, oy, ox, ch);
     y[i] = at < 0 ? 0.f : x[at];
   }
@@ -305,12 +295,7 @@ __global__ void MaxPoolKernel(const float* x, float* y, ConvGeometry g) {
 
 __global__ void MaxPoolGradKernel(const float* x, const float* dy, float* dx, ConvGeometry g) {
   GRID_LOOP(i, g.n * g.h * g.w * g.c) {
-    const int64_t ch = i % g.c;
-    int64_t t = i / g.c;
-    const int64_t ix = t % g.w;
-    t /= g.w;
-    const int64_t iy = t % g.h;
-    const int64_t b = t / g.h;
+    const auto [b, iy, ix, ch] = DecodeNhwc(i, g.h, g.w, g.c);
     float acc = 0.f;
     // Windows that contain (iy, ix): oy*sh - pad_t <= iy < oy*sh - pad_t + kh.
     const int64_t oy_lo = max(int64_t{0}, (iy + g.pad_t - g.kh + g.sh) / g.sh);
