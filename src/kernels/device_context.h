@@ -54,6 +54,10 @@ class DeviceContext {
   virtual absl::StatusOr<Tensor> CopyToHost(const Tensor& device_tensor) const = 0;
   // Blocks until the work queued on stream() is finished (CPU: no-op).
   virtual absl::Status Sync() const { return absl::OkStatus(); }
+  // Makes work queued on stream() from now on wait for `event` (a
+  // cudaEvent_t, e.g. a prefetched batch's copy); the host does not wait.
+  // CPU: nothing to wait for.
+  virtual absl::Status WaitForEvent(void* /*event*/) const { return absl::OkStatus(); }
 
   // ---- step capture (asynchronous devices only) -------------------------
   // Queues a copy of `src` (host or this device) into `dst` (this device,

@@ -20,8 +20,9 @@
 #include "graph/summary_writer.h"
 #include "pipeline/dataset/tfrecord_dataset.h"
 #include "pipeline/image_label_parser.h"
+#include "pipeline/prefetch/device_prefetcher.h"
+#include "pipeline/prefetch/pinned_memory.h"
 #include "pipeline/stage_metrics.h"
-#include "train/device_prefetch.h"
 #if SLUICE_TRAIN_HAVE_GPU
 #include "kernels/cuda/gpu_device.h"
 #endif
@@ -270,7 +271,18 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     SLUICE_ASSIGN_OR_RETURN(events, FileWriter::Create(o.logdir));
   }
 
-  SLUICE_ASSIGN_OR_RETURN(ImageLabelParser parser, ImageLabelParser::Create(o.height * o.width));
+  // On the GPU the parser writes images straight into pinned buffers from
+  // a pool, so the device prefetch's copies are asynchronous DMA. The pool
+  // covers two epochs' inputs in flight (each: the dataset's prefetch, the
+  // parse in progress, the device slots); a larger evaluation batch falls
+  // back to ordinary memory.
+  constexpr size_t kPinnedBatches = 32;
+  std::shared_ptr<BufferPool> pinned;
+  if (gpu) {
+    pinned = MakeBatchBufferPool(static_cast<size_t>(o.batch_size * o.height * o.width), kPinnedBatches);
+  }
+  SLUICE_ASSIGN_OR_RETURN(ImageLabelParser parser,
+                          ImageLabelParser::Create(o.height * o.width, pinned));
   // One parse thread unless asked: the Map then runs inline in the
   // prefetch thread. A parallel Map runs its calls as oneTBB tasks from a
   // thread that then blocks, as the Session's executor does for CPU
@@ -297,9 +309,18 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                               static_cast<uint64_t>(o.seed) * 1000003u + epoch + 1, parser,
                               parse_threads, &in->metrics);
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> it, ds.MakeIterator());
-    in->prefetch = std::make_unique<DevicePrefetcher>(std::move(it), device, o.prefetch_depth,
-                                                      std::vector<int>{0, 1},
-                                                      in->metrics.Stage("device_copy"));
+    // The pipeline's device prefetch: each batch copied on its own stream
+    // into a staging slot; a slot is refilled only after the compute
+    // stream has passed the step that read it.
+    DevicePrefetchOptions po;
+    po.depth = o.prefetch_depth;
+    po.force_host = !gpu;
+    po.consumer_stream = gpu ? device->stream() : nullptr;
+    po.metrics = in->metrics.Stage("device_copy");
+    std::shared_ptr<Iterator> source(std::move(it));
+    SLUICE_ASSIGN_OR_RETURN(in->prefetch,
+                            DevicePrefetcher::Create(
+                                [source](const WaitOptions&) { return source->GetNext(); }, po));
     return in;
   };
   std::unique_ptr<EpochInput> next_input;
@@ -323,11 +344,22 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     auto last_progress = epoch_start;
     std::vector<Tensor> out;
     while (true) {
+      const double fill = prefetch.fill_fraction();
+      const int64_t device_bound0 = prefetch.consumer_bound_wait_ns();
       const auto t0 = Clock::now();
-      SLUICE_ASSIGN_OR_RETURN(std::optional<TensorTuple> batch, prefetch.Next());
+      absl::StatusOr<DeviceBatch> next = prefetch.Next();
       const auto t1 = Clock::now();
-      if (!batch.has_value()) break;
-      epoch_wait += Seconds(t1 - t0);
+      // Waiting because the device has not freed a staging slot is waiting
+      // for the device, not for input.
+      const double input_wait =
+          std::max(0.0, Seconds(t1 - t0) -
+                            1e-9 * static_cast<double>(prefetch.consumer_bound_wait_ns() - device_bound0));
+      if (absl::IsOutOfRange(next.status())) break;
+      SLUICE_RETURN_IF_ERROR(next.status());
+      // The step's kernels wait for the batch's copy on the device only.
+      SLUICE_RETURN_IF_ERROR(device->WaitForEvent(next->ready_event));
+      const TensorTuple& batch = next->tensors;
+      epoch_wait += input_wait;
       // Fetching the loss waits for the step; do it only now and then so
       // that the host runs ahead of an asynchronous device.
       // Summaries every kSummarySteps global steps and at each epoch's
@@ -336,7 +368,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       const bool summarize =
           events != nullptr && (global_step % kSummarySteps == 0 || epoch_steps == 0);
       const bool fetch_loss = epoch_steps % 50 == 0 || !gpu || summarize;
-      SLUICE_RETURN_IF_ERROR(session.Run({{gr.images, (*batch)[0]}, {gr.labels, (*batch)[1]}},
+      SLUICE_RETURN_IF_ERROR(session.Run({{gr.images, batch[0]}, {gr.labels, batch[1]}},
                                          fetch_loss ? std::vector<Output>{gr.loss}
                                                     : std::vector<Output>{},
                                          {gr.train_op}, &out));
@@ -346,7 +378,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       if (result.steps > o.warmup_steps) {
         measured_seconds += Seconds(t2 - t0);
         run_seconds += Seconds(t2 - t1);
-        measured_wait += Seconds(t1 - t0);
+        measured_wait += input_wait;
         ++result.measured_steps;
       } else if (result.steps == o.warmup_steps) {
         // Warm-up work still queued on an asynchronous device is not measured.
@@ -363,7 +395,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
           SummaryBuilder sb;
           sb.AddScalar("loss", l);
           sb.AddScalar(absl::StrCat("queue/device_prefetch/fraction_of_", o.prefetch_depth, "_full"),
-                       static_cast<float>(prefetch.last_fill_fraction()));
+                       static_cast<float>(fill));
           (void)events->AddSummary(sb.bytes(), global_step);
         }
       }

@@ -116,7 +116,10 @@ struct TrainResult {
   // from asking for each batch to its step's return, plus the device
   // syncs at epoch ends); evaluation and checkpoints are not counted.
   double samples_per_second = 0;
-  double input_wait_fraction = 0;  // time waiting for the next batch / that time
+  // Time waiting for the next batch / that time. On the GPU a wait while
+  // the device prefetch itself waited for the device to free a staging
+  // slot is the device being behind, and is left out.
+  double input_wait_fraction = 0;
   int64_t measured_steps = 0;      // steps behind samples_per_second
   double measured_seconds = 0;
   // Of measured_seconds: time inside Session::Run (on an asynchronous

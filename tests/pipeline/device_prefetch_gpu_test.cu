@@ -1,6 +1,7 @@
 // DevicePrefetcher on a real device (label gpu; skipped without one):
-// every byte of every batch arrives in device memory, and the copies run
-// while a kernel keeps the device busy (they overlap compute).
+// every byte of every batch arrives in device memory, the copies run
+// while a kernel keeps the device busy (they overlap compute), and with a
+// consumer stream no slot is overwritten under the consumer's queued work.
 #include <cuda_runtime.h>
 
 #include <chrono>
@@ -128,6 +129,47 @@ TEST_F(DevicePrefetchGpuTest, CopiesCompleteWhileAKernelKeepsTheDeviceBusy) {
   p->reset();
   ASSERT_CUDA(cudaEventDestroy(kernel_done));
   ASSERT_CUDA(cudaStreamDestroy(compute));
+}
+
+// A consumer that queues slow work on a batch and drops it at once: with
+// consumer_stream set, a slot is refilled only after that work, so every
+// batch the consumer copies out is intact; and Next()'s waits while the
+// prefetch thread waited for the consumer are reported as such.
+TEST_F(DevicePrefetchGpuTest, SlotsAreRefilledOnlyAfterTheConsumerStreamIsDone) {
+  int khz = 0;
+  ASSERT_CUDA(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, 0));
+  constexpr int kBatches = 12;
+  cudaStream_t consumer;
+  ASSERT_CUDA(cudaStreamCreateWithFlags(&consumer, cudaStreamNonBlocking));
+  uint8_t* out = nullptr;  // pinned, so the copies out stay asynchronous
+  ASSERT_CUDA(cudaMallocHost(&out, kBatches * kRows * kCols));
+  auto pool = MakeBatchBufferPool(kRows * kCols, 6);
+  DevicePrefetchOptions o;
+  o.depth = 2;
+  o.consumer_stream = consumer;
+  auto p = DevicePrefetcher::Create(PatternSource(pool, kBatches), o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  for (int b = 0; b < kBatches; ++b) {
+    auto batch = (*p)->Next(WaitOptions::Timeout(absl::Seconds(60)));
+    ASSERT_TRUE(batch.ok()) << batch.status();
+    ASSERT_CUDA(cudaStreamWaitEvent(consumer, static_cast<cudaEvent_t>(batch->ready_event), 0));
+    Spin<<<1, 1, 0, consumer>>>(static_cast<long long>(khz) * 20);  // ~20 ms
+    ASSERT_CUDA(cudaGetLastError());
+    ASSERT_CUDA(cudaMemcpyAsync(out + b * kRows * kCols, batch->tensors[0].raw_data(), kRows * kCols,
+                                cudaMemcpyDeviceToHost, consumer));
+    // The batch is dropped here, long before the copy above runs.
+  }
+  ASSERT_CUDA(cudaStreamSynchronize(consumer));
+  for (int b = 0; b < kBatches; ++b) {
+    for (int64_t i = 0; i < kRows * kCols; ++i) {
+      ASSERT_EQ(out[b * kRows * kCols + i], static_cast<uint8_t>((b * 131 + i) & 0xff))
+          << "batch " << b << " byte " << i;
+    }
+  }
+  EXPECT_GT((*p)->consumer_bound_wait_ns(), 0);
+  p->reset();
+  ASSERT_CUDA(cudaFreeHost(out));
+  ASSERT_CUDA(cudaStreamDestroy(consumer));
 }
 
 }  // namespace

@@ -193,6 +193,14 @@ absl::StatusOr<std::unique_ptr<DeviceCapture>> GpuDeviceContext::BeginCapture(si
   return std::unique_ptr<DeviceCapture>(new GpuCapture(this, ctx));
 }
 
+absl::Status GpuDeviceContext::WaitForEvent(void* event) const {
+  if (capturing()) return absl::FailedPreconditionError("WaitForEvent inside a captured step");
+  if (event == nullptr) return absl::OkStatus();
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(compute_, static_cast<cudaEvent_t>(event), 0),
+                              "cudaStreamWaitEvent(input batch)");
+  return absl::OkStatus();
+}
+
 absl::Status GpuDeviceContext::CopyInto(const Tensor& src, const Tensor& dst) const {
   if (capturing()) return absl::FailedPreconditionError("CopyInto inside a captured step");
   if (!src.IsInitialized() || !dst.IsInitialized() || src.ByteSize() != dst.ByteSize() ||

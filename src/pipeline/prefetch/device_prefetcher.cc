@@ -1,5 +1,7 @@
 #include "pipeline/prefetch/device_prefetcher.h"
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -61,10 +63,22 @@ class ResultQueue {
     }
     cv_.notify_all();
   }
+  // Drops the items not taken (their batches release what they hold).
+  void Clear() {
+    std::deque<Item> dropped;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      dropped.swap(items_);
+    }
+  }
+  double fill_fraction() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<double>(items_.size()) / static_cast<double>(limit_);
+  }
 
  private:
   const size_t limit_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> items_;  // guarded by mu_
   bool stopped_ = false;    // guarded by mu_
@@ -86,6 +100,8 @@ class HostPrefetcher final : public DevicePrefetcher {
     thread_.request_stop();
     q_.Stop();
   }
+  double fill_fraction() const override { return q_.fill_fraction(); }
+  int64_t consumer_bound_wait_ns() const override { return 0; }  // never waits on slots
   absl::StatusOr<DeviceBatch> Next(const WaitOptions& w) override {
     if (ended_) return absl::OutOfRangeError("End of sequence");
     SLUICE_ASSIGN_OR_RETURN(HostItem item, q_.Pop(w));
@@ -151,6 +167,10 @@ struct Slot {
   void* device = nullptr;
   size_t capacity = 0;
   cudaEvent_t ready = nullptr;
+  // Recorded on the consumer stream when the slot's batch was dropped
+  // (DevicePrefetchOptions::consumer_stream); the next copy waits for it.
+  cudaEvent_t consumed = nullptr;
+  bool consumed_recorded = false;  // guarded by the prefetcher's slot mutex
   bool in_use = false;       // guarded by the prefetcher's slot mutex
   TensorTuple host;          // kept until the copy is known complete
 };
@@ -179,19 +199,29 @@ class CudaPrefetcher final : public DevicePrefetcher {
     }
     slot_cv_.notify_all();
     if (thread_.joinable()) thread_.join();
-    // Consumers must have dropped their DeviceBatches by now (documented
+    // Batches staged but never taken release their slots now, while the
+    // slots exist. Consumers must have dropped theirs (documented
     // lifetime); wait for the copies, then free.
+    q_.Clear();
     (void)cudaSetDevice(o_.device);
     if (stream_ != nullptr) (void)cudaStreamSynchronize(stream_);
     for (Slot& s : *slots_) {
       if (s.ready != nullptr) (void)cudaEventDestroy(s.ready);
+      if (s.consumed != nullptr) (void)cudaEventDestroy(s.consumed);
       if (s.device != nullptr) (void)cudaFree(s.device);
     }
     if (stream_ != nullptr) (void)cudaStreamDestroy(stream_);
   }
   absl::StatusOr<DeviceBatch> Next(const WaitOptions& w) override {
     if (ended_) return absl::OutOfRangeError("End of sequence");
-    SLUICE_ASSIGN_OR_RETURN(CudaItem item, q_.Pop(w));
+    const int64_t c0 = ConsumerWaitNs();
+    const int64_t t0 = NowNs();
+    absl::StatusOr<CudaItem> popped = q_.Pop(w);
+    // The part of this wait during which the prefetch thread itself waited
+    // for the consumer's stream to free a slot.
+    consumer_bound_ns_.fetch_add(std::min(NowNs() - t0, ConsumerWaitNs() - c0),
+                                 std::memory_order_relaxed);
+    SLUICE_ASSIGN_OR_RETURN(CudaItem item, std::move(popped));
     if (item.end) {
       ended_ = true;
       return absl::OutOfRangeError("End of sequence");
@@ -200,8 +230,30 @@ class CudaPrefetcher final : public DevicePrefetcher {
     return std::move(item.batch);
   }
   bool on_device() const override { return true; }
+  double fill_fraction() const override { return q_.fill_fraction(); }
+  int64_t consumer_bound_wait_ns() const override {
+    return consumer_bound_ns_.load(std::memory_order_relaxed);
+  }
 
  private:
+  static int64_t NowNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  // Time the prefetch thread has spent waiting for the consumer (a free
+  // slot, then the consumer stream's release of it), the current wait
+  // included.
+  int64_t ConsumerWaitNs() const {
+    const int64_t since = consumer_wait_since_.load(std::memory_order_relaxed);
+    return consumer_wait_ns_.load(std::memory_order_relaxed) + (since > 0 ? NowNs() - since : 0);
+  }
+  void BeginConsumerWait() { consumer_wait_since_.store(NowNs(), std::memory_order_relaxed); }
+  void EndConsumerWait() {
+    const int64_t since = consumer_wait_since_.exchange(0, std::memory_order_relaxed);
+    if (since > 0) consumer_wait_ns_.fetch_add(NowNs() - since, std::memory_order_relaxed);
+  }
+
   CudaPrefetcher(BatchSource source, DevicePrefetchOptions o)
       : source_(std::move(source)),
         o_(o),
@@ -215,6 +267,10 @@ class CudaPrefetcher final : public DevicePrefetcher {
     for (Slot& s : *slots_) {
       SLUICE_RETURN_IF_ERROR(CudaCheck(
           cudaEventCreateWithFlags(&s.ready, cudaEventDisableTiming), "cudaEventCreate"));
+      if (o_.consumer_stream != nullptr) {
+        SLUICE_RETURN_IF_ERROR(CudaCheck(
+            cudaEventCreateWithFlags(&s.consumed, cudaEventDisableTiming), "cudaEventCreate"));
+      }
     }
     return absl::OkStatus();
   }
@@ -235,10 +291,17 @@ class CudaPrefetcher final : public DevicePrefetcher {
       slot_cv_.wait(lock);
     }
   }
+  // Runs where the batch's last tensor is dropped (the consumer's thread).
   void ReleaseSlot(int k) {
     {
       std::lock_guard<std::mutex> lock(slot_mu_);
-      (*slots_)[k].in_use = false;
+      Slot& s = (*slots_)[k];
+      if (s.consumed != nullptr) {
+        // Everything the consumer queued on the batch so far comes first.
+        s.consumed_recorded =
+            cudaEventRecord(s.consumed, static_cast<cudaStream_t>(o_.consumer_stream)) == cudaSuccess;
+      }
+      s.in_use = false;
     }
     slot_cv_.notify_all();
   }
@@ -248,7 +311,20 @@ class CudaPrefetcher final : public DevicePrefetcher {
     Slot& s = (*slots_)[k];
     // The slot's previous copy must be complete before its memory and its
     // host tensors are reused.
-    SLUICE_RETURN_IF_ERROR(CudaCheck(cudaEventSynchronize(s.ready), "cudaEventSynchronize"));
+    absl::Status synced = CudaCheck(cudaEventSynchronize(s.ready), "cudaEventSynchronize");
+    EndConsumerWait();
+    SLUICE_RETURN_IF_ERROR(synced);
+    bool consumed;
+    {
+      std::lock_guard<std::mutex> lock(slot_mu_);
+      consumed = s.consumed_recorded;
+      s.consumed_recorded = false;
+    }
+    if (consumed) {
+      // The copy below overwrites what the consumer's queued kernels read.
+      SLUICE_RETURN_IF_ERROR(
+          CudaCheck(cudaStreamWaitEvent(stream_, s.consumed, 0), "cudaStreamWaitEvent(consumed)"));
+    }
     s.host.clear();
     size_t total = 0;
     std::vector<size_t> offsets;
@@ -306,6 +382,7 @@ class CudaPrefetcher final : public DevicePrefetcher {
       clock.Switch(StagePhase::kBusy);
       if (b.ok()) {
         clock.Switch(StagePhase::kOutputWait);
+        BeginConsumerWait();  // ends once the slot's previous copy is done (Stage)
         const int k = AcquireSlot();
         clock.Switch(StagePhase::kBusy);
         if (k < 0) return;
@@ -339,6 +416,9 @@ class CudaPrefetcher final : public DevicePrefetcher {
   bool stopping_ = false;  // guarded by slot_mu_
   cudaStream_t stream_ = nullptr;
   bool ended_ = false;
+  std::atomic<int64_t> consumer_wait_ns_{0};
+  std::atomic<int64_t> consumer_wait_since_{0};  // 0: not waiting
+  std::atomic<int64_t> consumer_bound_ns_{0};
   std::jthread thread_;
 };
 

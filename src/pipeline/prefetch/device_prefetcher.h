@@ -27,7 +27,7 @@
 // that prompt).
 //
 // Lifetime: drop every DeviceBatch before destroying the prefetcher (its
-// slots and stream go with it).
+// slots and stream go with it); batches it still holds are dropped first.
 //
 // Thread-safety: Next() may be called from one thread at a time.
 
@@ -51,6 +51,13 @@ struct DevicePrefetchOptions {
   int device = 0;            // CUDA device ordinal
   bool force_host = false;   // host prefetch even when a device exists
   StageMetrics* metrics = nullptr;  // busy = issuing copies; input wait = in the source
+  // The stream (cudaStream_t) the consumer's kernels read the batches on.
+  // When set, a slot is refilled only after that stream has passed the
+  // point where the batch's last tensor was dropped (an event recorded at
+  // the drop), so an asynchronous consumer may queue kernels on a batch
+  // and drop it at once. Null: the consumer must not drop a batch before
+  // its reads are done.
+  void* consumer_stream = nullptr;
 };
 
 struct DeviceBatch {
@@ -70,6 +77,13 @@ class DevicePrefetcher {
   virtual ~DevicePrefetcher() = default;
   virtual absl::StatusOr<DeviceBatch> Next(const WaitOptions& w = {}) = 0;
   virtual bool on_device() const = 0;
+  // Ready batches / depth now (for fill summaries). Thread-safe.
+  virtual double fill_fraction() const = 0;
+  // Of the time Next() has waited so far, the part during which the
+  // prefetch thread was itself waiting for the consumer to release a slot:
+  // the device, not the input, was behind (the consumer's own "input wait"
+  // should leave it out). 0 on the host path. Thread-safe.
+  virtual int64_t consumer_bound_wait_ns() const = 0;
 };
 
 }  // namespace sluice
