@@ -1,5 +1,6 @@
 // train.mlp.cpu.end_to_end / train.mlp.gpu.end_to_end (and .no_capture,
-// the same without replaying a recorded step: its baseline): the job behind
+// the same without replaying a recorded step: its baseline; .input_only and
+// .step_only, the two halves measured apart): the job behind
 // `sluice train --model mlp` (train::Train, the same code), from TFRecord
 // shards on disk through the whole input pipeline (read, shuffle, batch,
 // parse, prefetch, device copy) to the momentum/Adam step, with the test
@@ -78,7 +79,8 @@ BenchData& Data() {
 }
 
 void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
-                 Compression compression, bool capture = true) {
+                 Compression compression, bool capture = true,
+                 train::TrainOptions::Measure measure = train::TrainOptions::Measure::kEndToEnd) {
   if (std::string(device) == "gpu" && !train::GpuAvailable()) {
     bench::Skip(state, "no CUDA device");
     return;
@@ -98,6 +100,7 @@ void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
   o.max_steps = kWarmupSteps + kMeasuredSteps;
   o.evaluate = false;
   o.capture_steps = capture;
+  o.measure = measure;
   int64_t samples = 0;
   double wait = 0, run = 0;
   for (auto _ : state) {
@@ -129,6 +132,18 @@ void BM_TrainMlpGpu(benchmark::State& state) {
 void BM_TrainMlpGpuNoCapture(benchmark::State& state) {
   RunEndToEnd(state, "gpu", 256, Compression::kGzip, /*capture=*/false);
 }
+// The halves: the input alone (read, shuffle, parse, copy to the GPU; no
+// step) and the step alone (one batch over and over, with and without
+// capture). Input wait matters where input_only is faster than step_only.
+void BM_TrainMlpGpuInputOnly(benchmark::State& state) {
+  RunEndToEnd(state, "gpu", 256, Compression::kGzip, true, train::TrainOptions::Measure::kInputOnly);
+}
+void BM_TrainMlpGpuStepOnly(benchmark::State& state) {
+  RunEndToEnd(state, "gpu", 256, Compression::kGzip, true, train::TrainOptions::Measure::kStepOnly);
+}
+void BM_TrainMlpGpuStepOnlyNoCapture(benchmark::State& state) {
+  RunEndToEnd(state, "gpu", 256, Compression::kGzip, false, train::TrainOptions::Measure::kStepOnly);
+}
 
 }  // namespace
 }  // namespace sluice
@@ -149,5 +164,21 @@ BENCHMARK(sluice::BM_TrainMlpGpuNoCapture)
     ->UseManualTime()
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(sluice::BM_TrainMlpGpuInputOnly)
+    ->Name("train.mlp.gpu.input_only")
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(sluice::BM_TrainMlpGpuStepOnly)
+    ->Name("train.mlp.gpu.step_only")
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(sluice::BM_TrainMlpGpuStepOnlyNoCapture)
+    ->Name("train.mlp.gpu.step_only.no_capture")
+    ->UseManualTime()
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 // The gain of replaying the recorded step (CUDA graph) over op-by-op runs.
 SLUICE_BENCH_BASELINE("train.mlp.gpu.end_to_end", "train.mlp.gpu.end_to_end.no_capture");
+SLUICE_BENCH_BASELINE("train.mlp.gpu.step_only", "train.mlp.gpu.step_only.no_capture");

@@ -343,11 +343,19 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     const auto epoch_start = Clock::now();
     auto last_progress = epoch_start;
     std::vector<Tensor> out;
+    std::optional<DeviceBatch> first_batch;  // Measure::kStepOnly
     while (true) {
       const double fill = prefetch.fill_fraction();
       const int64_t device_bound0 = prefetch.consumer_bound_wait_ns();
       const auto t0 = Clock::now();
-      absl::StatusOr<DeviceBatch> next = prefetch.Next();
+      absl::StatusOr<DeviceBatch> next =
+          first_batch.has_value() ? absl::StatusOr<DeviceBatch>(*first_batch) : prefetch.Next();
+      if (o.measure == TrainOptions::Measure::kStepOnly && !first_batch.has_value() && next.ok()) {
+        first_batch = *next;
+      }
+      if (first_batch.has_value() && epoch_steps + 1 > steps_per_epoch) {
+        next = absl::OutOfRangeError("end of the step-only epoch");
+      }
       const auto t1 = Clock::now();
       // Waiting because the device has not freed a staging slot is waiting
       // for the device, not for input.
@@ -367,18 +375,24 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       const int64_t global_step = epoch * steps_per_epoch + epoch_steps + 1;
       const bool summarize =
           events != nullptr && (global_step % kSummarySteps == 0 || epoch_steps == 0);
-      const bool fetch_loss = epoch_steps % 50 == 0 || !gpu || summarize;
-      SLUICE_RETURN_IF_ERROR(session.Run({{gr.images, batch[0]}, {gr.labels, batch[1]}},
-                                         fetch_loss ? std::vector<Output>{gr.loss}
-                                                    : std::vector<Output>{},
-                                         {gr.train_op}, &out));
+      const bool fetch_loss =
+          (epoch_steps % 50 == 0 || !gpu || summarize) && o.measure != TrainOptions::Measure::kInputOnly;
+      if (o.measure != TrainOptions::Measure::kInputOnly) {
+        SLUICE_RETURN_IF_ERROR(session.Run({{gr.images, batch[0]}, {gr.labels, batch[1]}},
+                                           fetch_loss ? std::vector<Output>{gr.loss}
+                                                      : std::vector<Output>{},
+                                           {gr.train_op}, &out));
+      }
       const auto t2 = Clock::now();
       ++epoch_steps;
       ++result.steps;
       if (result.steps > o.warmup_steps) {
-        measured_seconds += Seconds(t2 - t0);
+        // Step-only measures the model: not the wait for each epoch's
+        // first batch.
+        const bool step_only = o.measure == TrainOptions::Measure::kStepOnly;
+        measured_seconds += Seconds(t2 - (step_only ? t1 : t0));
         run_seconds += Seconds(t2 - t1);
-        measured_wait += input_wait;
+        if (!step_only) measured_wait += input_wait;
         ++result.measured_steps;
       } else if (result.steps == o.warmup_steps) {
         // Warm-up work still queued on an asynchronous device is not measured.

@@ -86,6 +86,12 @@ struct TrainOptions {
   // allocations) are left out of samples_per_second and input_wait_fraction.
   int64_t warmup_steps = 0;
   bool evaluate = true;      // test accuracy after each epoch
+  // Benchmarks of the two halves (sluice-bench's train.*.input_only and
+  // .step_only): kInputOnly takes every batch from the input but runs no
+  // step; kStepOnly runs every step on the epoch's first batch, so the
+  // model runs without waiting for input.
+  enum class Measure { kEndToEnd, kInputOnly, kStepOnly };
+  Measure measure = Measure::kEndToEnd;
   double progress_seconds = 5;
   // > 1: a parallel parse Map on oneTBB (see trainer.cc before raising it).
   int parse_threads = 1;

@@ -115,6 +115,25 @@ TEST(TrainerTest, MlpBeatsChanceAndCheckpointsEveryEpoch) {
   EXPECT_THAT(*last, ::testing::EndsWith(absl::StrCat("model.ckpt-", 2 * (kTrain / kBatch))));
 }
 
+// The benchmark halves: input_only takes every batch and trains nothing
+// (the model stays at chance); step_only runs every step, on the epoch's
+// first batch.
+TEST(TrainerTest, InputOnlyAndStepOnlyMeasureTheHalves) {
+  testing::TempDir tmp;
+  const Data d = Convert(tmp);
+  TrainOptions o = Options(d, ModelKind::kMlp, 1, "");
+  o.measure = TrainOptions::Measure::kInputOnly;
+  absl::StatusOr<TrainResult> input = Train(o);
+  ASSERT_TRUE(input.ok()) << input.status();
+  EXPECT_EQ(input->steps, kTrain / kBatch);
+  EXPECT_LT(input->test_accuracy, 0.3);
+  o.measure = TrainOptions::Measure::kStepOnly;
+  absl::StatusOr<TrainResult> step = Train(o);
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_EQ(step->steps, kTrain / kBatch);
+  EXPECT_GT(step->test_accuracy, 0.3);  // the steps ran (this data is easy)
+}
+
 TEST(TrainerTest, SoftmaxAndCnnTrainAboveChance) {
   testing::TempDir tmp;
   const Data d = Convert(tmp);
