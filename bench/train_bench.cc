@@ -123,62 +123,47 @@ void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
   state.counters["session_run_fraction"] = run;
 }
 
-void BM_TrainMlpCpu(benchmark::State& state) {
-  RunEndToEnd(state, "cpu", 128, Compression::kNone);
-}
-void BM_TrainMlpGpu(benchmark::State& state) {
-  RunEndToEnd(state, "gpu", 256, Compression::kGzip);
-}
-void BM_TrainMlpGpuNoCapture(benchmark::State& state) {
-  RunEndToEnd(state, "gpu", 256, Compression::kGzip, /*capture=*/false);
-}
-// The halves: the input alone (read, shuffle, parse, copy to the GPU; no
-// step) and the step alone (one batch over and over, with and without
-// capture). Input wait matters where input_only is faster than step_only.
-void BM_TrainMlpGpuInputOnly(benchmark::State& state) {
-  RunEndToEnd(state, "gpu", 256, Compression::kGzip, true, train::TrainOptions::Measure::kInputOnly);
-}
-void BM_TrainMlpGpuStepOnly(benchmark::State& state) {
-  RunEndToEnd(state, "gpu", 256, Compression::kGzip, true, train::TrainOptions::Measure::kStepOnly);
-}
-void BM_TrainMlpGpuStepOnlyNoCapture(benchmark::State& state) {
-  RunEndToEnd(state, "gpu", 256, Compression::kGzip, false, train::TrainOptions::Measure::kStepOnly);
-}
+using Measure = train::TrainOptions::Measure;
+
+struct TrainBench {
+  const char* name;
+  const char* device;
+  int64_t batch;
+  Compression compression;
+  bool capture;
+  Measure measure;
+};
+
+// The GPU halves: the input alone (read, shuffle, parse, copy to the GPU;
+// no step) and the step alone (with and without capture). Input wait
+// matters where input_only is faster than step_only.
+constexpr TrainBench kTrainBenches[] = {
+    {"train.mlp.cpu.end_to_end", "cpu", 128, Compression::kNone, true, Measure::kEndToEnd},
+    {"train.mlp.gpu.end_to_end", "gpu", 256, Compression::kGzip, true, Measure::kEndToEnd},
+    {"train.mlp.gpu.end_to_end.no_capture", "gpu", 256, Compression::kGzip, false, Measure::kEndToEnd},
+    {"train.mlp.gpu.input_only", "gpu", 256, Compression::kGzip, true, Measure::kInputOnly},
+    {"train.mlp.gpu.step_only", "gpu", 256, Compression::kGzip, true, Measure::kStepOnly},
+    {"train.mlp.gpu.step_only.no_capture", "gpu", 256, Compression::kGzip, false, Measure::kStepOnly},
+};
+
+// One Train per iteration (a few seconds each): the repetitions give the spread.
+const bool kRegistered = [] {
+  for (const TrainBench& b : kTrainBenches) {
+    benchmark::RegisterBenchmark(b.name,
+                                 [b](benchmark::State& state) {
+                                   RunEndToEnd(state, b.device, b.batch, b.compression, b.capture,
+                                               b.measure);
+                                 })
+        ->UseManualTime()
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond);
+  }
+  return true;
+}();
 
 }  // namespace
 }  // namespace sluice
 
-// One Train per iteration (a few seconds each): the repetitions give the spread.
-BENCHMARK(sluice::BM_TrainMlpCpu)
-    ->Name("train.mlp.cpu.end_to_end")
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(sluice::BM_TrainMlpGpu)
-    ->Name("train.mlp.gpu.end_to_end")
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(sluice::BM_TrainMlpGpuNoCapture)
-    ->Name("train.mlp.gpu.end_to_end.no_capture")
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(sluice::BM_TrainMlpGpuInputOnly)
-    ->Name("train.mlp.gpu.input_only")
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(sluice::BM_TrainMlpGpuStepOnly)
-    ->Name("train.mlp.gpu.step_only")
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(sluice::BM_TrainMlpGpuStepOnlyNoCapture)
-    ->Name("train.mlp.gpu.step_only.no_capture")
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kMillisecond);
 // The gain of replaying the recorded step (CUDA graph) over op-by-op runs.
 SLUICE_BENCH_BASELINE("train.mlp.gpu.end_to_end", "train.mlp.gpu.end_to_end.no_capture");
 SLUICE_BENCH_BASELINE("train.mlp.gpu.step_only", "train.mlp.gpu.step_only.no_capture");

@@ -297,6 +297,13 @@ std::vector<float> Values(const Tensor& t) {
   return std::vector<float>(t.flat<float>().begin(), t.flat<float>().end());
 }
 
+void ExpectStats(const CaptureStats& cs, int64_t captures, int64_t replays,
+                 int64_t failures) {
+  EXPECT_EQ(cs.captures, captures);
+  EXPECT_EQ(cs.replays, replays);
+  EXPECT_EQ(cs.failures, failures) << cs.last_failure;
+}
+
 void RunBoth(Model* captured, Model* eager, int steps, float first_scale) {
   for (int i = 0; i < steps; ++i) {
     const float scale = first_scale + 0.1f * i;
@@ -311,10 +318,8 @@ TEST(SessionCaptureTest, RecordedStepsReplayWhatOrdinaryRunsCompute) {
   RunBoth(&captured, &eager, 10, 0.3f);
   EXPECT_EQ(captured.W(), eager.W());
   EXPECT_EQ(captured.Steps(), 10);  // the host node ran at every step
-  const CaptureStats cs = captured.session->capture_stats();
-  EXPECT_EQ(cs.failures, 0) << cs.last_failure;
-  EXPECT_EQ(cs.captures, 1);
-  EXPECT_EQ(cs.replays, 8);  // after two ordinary runs
+  ExpectStats(captured.session->capture_stats(), 1, 8,
+              0);  // 8: after two ordinary runs
   EXPECT_EQ(gpu_a.launches.load(), 8);
   EXPECT_EQ(eager.session->capture_stats().replays, 0);
 }
@@ -328,10 +333,7 @@ TEST(SessionCaptureTest, AVariableWithNewMemoryIsRecordedAgain) {
   ASSERT_TRUE(eager.session->AssignVariable(eager.w, w).ok());
   RunBoth(&captured, &eager, 6, 0.7f);
   EXPECT_EQ(captured.W(), eager.W());
-  const CaptureStats cs = captured.session->capture_stats();
-  EXPECT_EQ(cs.failures, 0) << cs.last_failure;
-  EXPECT_EQ(cs.captures, 2);
-  EXPECT_EQ(cs.replays, 4 + 4);
+  ExpectStats(captured.session->capture_stats(), 2, 4 + 4, 0);
 }
 
 TEST(SessionCaptureTest, AFailedRecordingAppliesTheStepOnceAndStopsCapture) {
@@ -342,9 +344,7 @@ TEST(SessionCaptureTest, AFailedRecordingAppliesTheStepOnceAndStopsCapture) {
   EXPECT_EQ(captured.W(), eager.W());
   EXPECT_EQ(captured.Steps(), 6);
   const CaptureStats cs = captured.session->capture_stats();
-  EXPECT_EQ(cs.captures, 0);
-  EXPECT_EQ(cs.replays, 0);
-  EXPECT_EQ(cs.failures, 1);
+  ExpectStats(cs, 0, 0, 1);
   EXPECT_THAT(cs.last_failure, HasSubstr("AssignAdd cannot be recorded"));
   EXPECT_THAT(
       captured.log,
@@ -358,8 +358,7 @@ TEST(SessionCaptureTest, ADeviceThatCannotRecordRunsEveryStepAsUsual) {
   RunBoth(&captured, &eager, 5, 0.5f);
   EXPECT_EQ(captured.W(), eager.W());
   const CaptureStats cs = captured.session->capture_stats();
-  EXPECT_EQ(cs.captures, 0);
-  EXPECT_EQ(cs.failures, 1);
+  ExpectStats(cs, 0, 0, 1);
   EXPECT_THAT(cs.last_failure, HasSubstr("refuses to record"));
 }
 
