@@ -10,6 +10,8 @@ tools/deps.sh
 tools/build.sh "$root/build"
 echo "== ctest (all labels but gpu)"
 (cd build && ctest -LE gpu --output-on-failure -j2 --timeout 900)
+echo "== install to a temporary prefix; examples/ built and run against it"
+tools/check_install.sh "$root/build"
 if [ "${SLUICE_SKIP_TSAN:-0}" != 1 ]; then
   echo "== ThreadSanitizer: queue and coordinator tests"
   SLUICE_CMAKE_ARGS="-DSLUICE_SANITIZE=thread -DSLUICE_CONCURRENCY_TESTS_ONLY=ON -DSLUICE_ENABLE_CUDA=OFF -DSLUICE_BUILD_BENCH=OFF" \

@@ -14,7 +14,7 @@
 #include "core/absl_compat.h"
 #include "core/crc32c.h"
 #include "core/status.h"
-#include "readers/internal/protobuf_wire.h"
+#include "readers/protobuf_wire.h"
 
 namespace sluice {
 namespace {

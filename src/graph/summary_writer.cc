@@ -13,7 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "core/absl_compat.h"
 #include "core/status.h"
-#include "readers/internal/protobuf_wire.h"
+#include "readers/protobuf_wire.h"
 #include "readers/record_writer.h"
 
 namespace sluice {

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
-#include "readers/internal/protobuf_wire.h"
+#include "readers/protobuf_wire.h"
 
 namespace sluice {
 namespace {

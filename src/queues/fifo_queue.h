@@ -9,7 +9,7 @@
 
 #include <memory>
 
-#include "queues/internal/ring_deque.h"
+#include "queues/ring_deque.h"
 #include "queues/queue_base.h"
 
 namespace sluice {

@@ -25,7 +25,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "queues/internal/row_chunk.h"
+#include "queues/row_chunk.h"
 #include "queues/queue.h"
 
 namespace sluice {

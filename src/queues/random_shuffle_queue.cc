@@ -46,7 +46,7 @@ RandomShuffleQueue::RandomShuffleQueue(const RandomShuffleQueueOptions& o)
       pool_([&] {
         bool strings = false;
         for (DType d : o.queue.dtypes) strings |= d == DType::kString;
-        return strings && !o.queue.shapes.empty() ? std::make_shared<internal::RecordPool>()
+        return strings && !o.queue.shapes.empty() ? std::make_shared<RecordPool>()
                                                   : nullptr;
       }()) {
   if (columnar_) {
@@ -176,7 +176,7 @@ void RandomShuffleQueue::TakeLocked(int64_t n, internal::RowChunks* out) {
       // them back to the pool when it is dropped.
       const int64_t re = c.row_elems;
       struct Handed {
-        std::shared_ptr<internal::RecordPool> pool;
+        std::shared_ptr<RecordPool> pool;
         std::vector<char*> ptrs;
         std::vector<uint32_t> sizes;
       };

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "core/random.h"
-#include "core/internal/record_pool.h"
+#include "core/record_pool.h"
 #include "queues/queue_base.h"
 
 namespace sluice {
@@ -90,7 +90,7 @@ class RandomShuffleQueue final : public QueueBase {
   std::vector<int64_t> picks_ ABSL_GUARDED_BY(mu_);  // scratch for TakeLocked
   // String records (null without string components). Shared with the
   // batches that hold records handed out.
-  const std::shared_ptr<internal::RecordPool> pool_;
+  const std::shared_ptr<RecordPool> pool_;
   bool pool_release_armed_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -41,7 +41,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-#include "readers/internal/protobuf_wire.h"
+#include "readers/protobuf_wire.h"
 
 namespace sluice {
 

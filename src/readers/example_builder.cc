@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "readers/internal/protobuf_wire.h"
+#include "readers/protobuf_wire.h"
 
 namespace sluice {
 

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "readers/example.h"
-#include "readers/internal/protobuf_wire.h"
+#include "readers/protobuf_wire.h"
 
 namespace sluice {
 

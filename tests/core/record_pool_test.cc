@@ -1,11 +1,11 @@
-#include "core/internal/record_pool.h"
+#include "core/record_pool.h"
 
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
 
-namespace sluice::internal {
+namespace sluice {
 namespace {
 
 TEST(RecordPoolTest, StoresCopiesReusesFreedSlotsAndReleasesWhenDrained) {
@@ -53,4 +53,4 @@ TEST(RecordPoolTest, HoldsLittleMoreThanThePayload) {
 }
 
 }  // namespace
-}  // namespace sluice::internal
+}  // namespace sluice

@@ -1,7 +1,7 @@
 #pragma once
 // A tiny, test-only decoder of TensorBoard Event protos (the fields that
 // summary_writer.cc writes), independent of the encoder: it walks the
-// wire format with readers/internal/protobuf_wire.h and fails loudly on
+// wire format with readers/protobuf_wire.h and fails loudly on
 // anything it does not expect.
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "readers/internal/protobuf_wire.h"
+#include "readers/protobuf_wire.h"
 
 namespace sluice::testing {
 

@@ -31,7 +31,7 @@
 #include "core/absl_compat.h"
 #include "core/random.h"
 #include "pipeline/dataset/dataset.h"
-#include "core/internal/record_pool.h"
+#include "core/record_pool.h"
 
 namespace sluice {
 namespace {
@@ -43,7 +43,7 @@ struct Record {
 
 // The records one GetNextMany result owns.
 struct Handed {
-  std::shared_ptr<internal::RecordPool> pool;
+  std::shared_ptr<RecordPool> pool;
   std::vector<char*> ptrs;
   std::vector<uint32_t> sizes;
 };
@@ -223,7 +223,7 @@ class ShuffleDataset final : public DatasetBase {
     int64_t bytes_ = 0;
     int64_t seen_ = 0;        // elements read from the input
     int64_t seen_bytes_ = 0;  // and their payload bytes
-    std::shared_ptr<internal::RecordPool> pool_ = std::make_shared<internal::RecordPool>();
+    std::shared_ptr<RecordPool> pool_ = std::make_shared<RecordPool>();
     std::vector<char*> stored_;         // scratch for StoreAll
     std::vector<Record> records_;       // compact_
     std::vector<TensorTuple> elements_;  // !compact_

@@ -14,7 +14,7 @@
 #include "gtest/gtest.h"
 #include "readers/example.h"
 #include "readers/example_builder.h"
-#include "readers/internal/protobuf_wire.h"
+#include "readers/protobuf_wire.h"
 #include "readers/payload_kind.h"
 #include "google/protobuf/stubs/logging.h"
 #include "tf_example.pb.h"

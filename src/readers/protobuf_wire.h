@@ -1,8 +1,11 @@
 #pragma once
 // Minimal protocol-buffer wire-format primitives for the Example parser and
-// builder. Readers are bounds-checked and never read past `end`; they return
-// nullptr on malformed input (truncated varint, length past the end, bad
-// wire type) so callers can turn that into a Status with context.
+// builder, shared by every area that reads or writes protobuf messages
+// (checkpoints, event files, Example parsing; example.h's inline parsing
+// templates use them, so the header is installed). Readers are
+// bounds-checked and never read past `end`; they return nullptr on
+// malformed input (truncated varint, length past the end, bad wire type) so
+// callers can turn that into a Status with context.
 //
 // Wire format: a message is a sequence of (tag, value) where
 // tag = varint(field_number << 3 | wire_type) and the wire types are

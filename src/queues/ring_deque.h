@@ -2,6 +2,9 @@
 // RingDeque: a growable ring buffer with O(1) push/pop at both ends and no
 // allocation once it has grown to its working size (std::deque allocates a
 // block per few large elements). Not thread-safe.
+//
+// Installed because FIFOQueue holds one as a member (namespace internal:
+// not part of the API users call).
 
 #include <cassert>
 #include <cstddef>

@@ -22,7 +22,7 @@
 
 #include "absl/types/span.h"
 
-namespace sluice::internal {
+namespace sluice {
 
 class RecordPool {
  public:
@@ -65,4 +65,4 @@ class RecordPool {
   bool drained_ = false;                        // guarded by mu_
 };
 
-}  // namespace sluice::internal
+}  // namespace sluice

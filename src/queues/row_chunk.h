@@ -3,6 +3,10 @@
 // either one element (stacked == false: the tuple is the element) or rows
 // of a batch (stacked == true: dimension 0 of every component indexes
 // rows; usually a Slice() view of what EnqueueMany received).
+//
+// Installed with the queue headers because QueueBase's virtual storage
+// interface (PushLocked, TakeLocked, ...) is written in these types; they
+// stay in namespace internal: queue implementations use them, users do not.
 
 #include <cstdint>
 #include <memory>
@@ -10,7 +14,7 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
-#include "core/internal/record_pool.h"
+#include "core/record_pool.h"
 #include "core/tensor.h"
 
 namespace sluice::internal {

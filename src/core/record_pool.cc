@@ -1,11 +1,11 @@
-#include "core/internal/record_pool.h"
+#include "core/record_pool.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
-namespace sluice::internal {
+namespace sluice {
 
 RecordPool::~RecordPool() = default;
 
@@ -123,4 +123,4 @@ int64_t RecordPool::live_records() const {
   return live_;
 }
 
-}  // namespace sluice::internal
+}  // namespace sluice
