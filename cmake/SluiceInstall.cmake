@@ -38,8 +38,8 @@ install(FILES "${PROJECT_BINARY_DIR}/sluiceConfig.cmake"
 # sluice.pc: libraries from the top layer down (the static link order), and
 # the pkg-config names of their dependencies.
 set(_pc_libs "")
-foreach(area IN ITEMS cli train graph pipeline kernels_cuda kernels readers images
-                      distributed coordinator queues core)
+foreach(area IN ITEMS cli train distributed graph_cuda graph pipeline kernels_cuda kernels readers
+                      images coordinator queues core)
   if(area IN_LIST _areas)
     string(APPEND _pc_libs " -lsluice_${area}")
     list(REMOVE_ITEM _areas ${area})

@@ -2,10 +2,11 @@
 // Devices as the kernels see them: a DeviceType, the allocator tensors for
 // that device come from, and the copies that move tensors on and off it.
 //
-// Only the CPU exists now. The CUDA issue adds a GpuDeviceContext (a stream,
-// a device allocator, H2D/D2H copies on the copy stream) behind this same
-// interface; the graph engine calls CopyToDevice / CopyToHost at every edge
-// that crosses devices, so nothing in the engine changes when it lands.
+// Two implementations: CpuDeviceContext (below) and, in a CUDA build,
+// cuda::GpuDeviceContext (kernels/cuda/gpu_device_context.h: streams, a
+// device allocator, H2D/D2H copies on the copy stream, step capture). The
+// graph engine calls CopyToDevice / CopyToHost at every edge that crosses
+// devices.
 //
 // Thread-safety: a DeviceContext is shared by every kernel running on its
 // device; implementations must be thread-safe.

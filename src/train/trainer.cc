@@ -24,7 +24,7 @@
 #include "pipeline/prefetch/pinned_memory.h"
 #include "pipeline/stage_metrics.h"
 #if SLUICE_TRAIN_HAVE_GPU
-#include "kernels/cuda/gpu_device.h"
+#include "graph/cuda/gpu_device.h"
 #endif
 
 namespace sluice::train {

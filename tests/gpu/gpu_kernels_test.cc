@@ -17,7 +17,7 @@
 #include "graph/optimizers/training_ops.h"
 #include "graph/ops/ops.h"
 #include "graph/session.h"
-#include "kernels/cuda/gpu_device.h"
+#include "graph/cuda/gpu_device.h"
 #include "readers/idx.h"
 #include "train/trainer.h"
 

@@ -15,7 +15,7 @@
 #include "graph/optimizers/adam.h"
 #include "graph/optimizers/momentum.h"
 #include "graph/session.h"
-#include "kernels/cuda/gpu_device.h"
+#include "graph/cuda/gpu_device.h"
 
 namespace sluice {
 namespace {

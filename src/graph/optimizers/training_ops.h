@@ -3,7 +3,7 @@
 // ApplyMomentum) as graph nodes: one kernel per variable and step instead
 // of the four element-wise ops of a composed update. GradientDescent- and
 // MomentumOptimizer emit them; their CPU kernels are kernels/training_ops.h,
-// and kernels/cuda registers GPU kernels under the same op names.
+// and graph/cuda registers GPU kernels under the same op names.
 //
 //   ApplyGradientDescent(var, alpha, delta):  var -= alpha * delta
 //   ApplyMomentum(var, accum, lr, grad, momentum; use_nesterov):

@@ -1,6 +1,6 @@
 // GPU kernels of the engine: registration in the KernelRegistry for
 // DeviceType::kGPU, argument checks on the host, and launches of the CUDA
-// kernels of gpu_kernels.cu (cuBLAS for MatMul). See gpu_device.h for the
+// kernels of kernels/cuda/gpu_kernels.cu (cuBLAS for MatMul). See gpu_device.h for the
 // list and the host-memory rules.
 
 #include <algorithm>
@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "graph/cuda/gpu_device.h"
 #include "graph/kernel_registry.h"
 #include "graph/resource_mgr.h"
 #include "kernels/cuda/cuda_status.h"
-#include "kernels/cuda/gpu_device.h"
 #include "kernels/cuda/gpu_device_context.h"
 #include "kernels/cuda/launchers.h"
 

@@ -1,4 +1,4 @@
-#include "kernels/cuda/gpu_device.h"
+#include "graph/cuda/gpu_device.h"
 
 #include <mutex>
 
