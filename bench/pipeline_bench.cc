@@ -1,4 +1,4 @@
-// End-to-end input pipelines on synthetic MNIST-like records (issue 4):
+// End-to-end input pipelines on synthetic MNIST-like records:
 // 200,000 records of 784-byte images in 8 shards written by the gen
 // library into a temporary folder once per compression (warm page cache).
 // One benchmark iteration is one full epoch; every run checks that each
@@ -207,7 +207,7 @@ absl::StatusOr<int64_t> QueueEpoch(const Manifest& m, const ImageLabelParser& pa
 absl::StatusOr<int64_t> DatasetEpoch(const Manifest& m, const ImageLabelParser& parser,
                                      PipelineMetrics* metrics) {
   TFRecordDatasetOptions o;
-  o.compression_type = CompressionName(m.compression);
+  o.compression = m.compression;
   o.map_file = EnvInt("SLUICE_BENCH_MAP_FILE", 1) != 0;  // as in the queue pipeline
   o.num_parallel_reads = 2;
   o.metrics = metrics->Stage("read");
@@ -401,7 +401,7 @@ void BM_TorchDataLoader(benchmark::State& state) {
     return;
   }
   const std::string script =
-      (std::filesystem::path(__FILE__).parent_path() / "torch_dataloader_peer.py").string();
+      (std::filesystem::path(SLUICE_BENCH_SOURCE_DIR) / "torch_dataloader_peer.py").string();
   std::string cmd = python + " " + script + " --batch-size 128 --num-workers 0 --max-records 50000";
   for (const auto& f : m->files()) cmd += " " + f;
   int64_t records = 0;

@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     return sluice::TensorTuple{result.dense[0], result.dense[1]};
   };
   sluice::TFRecordDatasetOptions options;
-  options.compression_type = "GZIP";
+  options.compression = sluice::Compression::kGzip;
   options.num_parallel_reads = 2;
   sluice::Dataset ds = sluice::TFRecordDataset(files, options)
                            .Shuffle(256, /*seed=*/7)

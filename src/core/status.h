@@ -1,6 +1,6 @@
 #pragma once
 // Errors are values: absl::Status / absl::StatusOr<T>. Codes keep
-// TensorFlow's meanings (see design/ARCHITECTURE.md, "Errors are values"):
+// TensorFlow's meanings; the library never throws:
 //   OutOfRange         clean end: queue closed and drained, end of file/sequence
 //   Cancelled          enqueue on a closed queue, close(cancel), stop requested
 //   DataLoss           bad CRC or truncation; the message names file and offset

@@ -10,7 +10,7 @@
 // are kept alive by the buffer: either copied into its arena (SetString) or
 // owned by another Buffer registered as an owner (SetStringView). A view
 // into a large chunk keeps the whole chunk alive; code that holds records
-// for long (shuffle buffers) should copy them (see design/INTERFACES.md).
+// for long (shuffle buffers) should copy them.
 //
 // Thread-safety: a Tensor object is not thread-safe for mutation; distinct
 // Tensor objects sharing a buffer may be read concurrently.

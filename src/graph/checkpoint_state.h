@@ -1,6 +1,6 @@
 #pragma once
 // TensorFlow's `checkpoint` state file and the Saver's retention rules
-// (spec/tf1-pipeline-semantics.md §6, checklist items 119–120).
+// (docs/spec/tf1-pipeline-semantics.md §6, checklist items 119–120).
 //
 // The state file is a text-format CheckpointState proto:
 //   model_checkpoint_path: "model.ckpt-3"

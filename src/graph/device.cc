@@ -64,7 +64,6 @@ std::shared_ptr<const DeviceSet> DeviceSet::Local() {
   static std::shared_ptr<const DeviceSet> local = [] {
     std::vector<std::unique_ptr<Device>> devices;
     devices.push_back(std::make_unique<Device>(DeviceType::kCPU, 0, CpuDeviceContext::Get()));
-    // GPU devices join here when the CUDA issue provides a GpuDeviceContext.
     return std::make_shared<const DeviceSet>(std::move(devices));
   }();
   return local;

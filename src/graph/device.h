@@ -47,8 +47,9 @@ class Device {
 
 class DeviceSet {
  public:
-  // This process's devices: CPU:0, and (once the CUDA issue lands) one per
-  // visible GPU. Without CUDA there are no GPU devices.
+  // This process's CPU device (CPU:0) alone. In a CUDA build,
+  // GpuDeviceSet() (graph/cuda/gpu_device.h) gives CPU:0 and GPU:0; a
+  // Session places on the GPU when given that set.
   static std::shared_ptr<const DeviceSet> Local();
   explicit DeviceSet(std::vector<std::unique_ptr<Device>> devices);
 

@@ -1,8 +1,7 @@
 #pragma once
 // GradientRegistry: the gradient function of each op type (TensorFlow's
 // REGISTER_GRADIENT_OP). The engine only declares the contract; the
-// gradient functions and AddSymbolicGradients live in src/graph/gradients/
-// (issue 5, part B).
+// gradient functions and AddSymbolicGradients live in src/graph/gradients/.
 //
 // A gradient function builds, with ops in `scope`, the gradients of the
 // op's inputs from the gradients of its outputs:

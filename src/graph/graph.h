@@ -164,7 +164,7 @@ class Node {
 };
 
 // A variable as the graph records it; Variable (variables.h) is the handle
-// users hold. Part B's Saver walks GLOBAL_VARIABLES for these.
+// users hold. The Saver walks GLOBAL_VARIABLES for these.
 struct VariableRecord {
   std::string name;               // "op1/weight" (the VariableV2 node's name)
   Node* var = nullptr;            // VariableV2 node; output 0 is the reference

@@ -1,7 +1,7 @@
 #pragma once
 // TensorBoard summaries on disk: the Summary / HistogramProto wire encoding
 // (field numbers of TensorFlow's summary.proto and event.proto, see
-// spec/tfrecord-and-example.md) and FileWriter, which writes
+// docs/spec/tfrecord-and-example.md) and FileWriter, which writes
 // events.out.tfevents.<unix seconds>.<hostname> files: a TFRecord stream of
 // Event protos whose first record carries file_version "brain.Event:2".
 //

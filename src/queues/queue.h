@@ -1,6 +1,6 @@
 #pragma once
 // QueueInterface: the four TensorFlow 1.x queues behind one contract.
-// Behaviour follows spec/tf1-pipeline-semantics.md §1 and checklist items
+// Behaviour follows docs/spec/tf1-pipeline-semantics.md §1 and checklist items
 // 1–73, with sluice's deliberate divergences:
 //   * every blocking call takes WaitOptions: a deadline (DeadlineExceeded)
 //     and a stop token (Cancelled);

@@ -1,6 +1,6 @@
 #pragma once
 // Compression of a TFRecord stream. The compression wraps the whole stream
-// of records, never single records (spec/tfrecord-and-example.md):
+// of records, never single records (docs/spec/tfrecord-and-example.md):
 //   NONE  plain framing
 //   ZLIB  an RFC 1950 zlib stream (zlib windowBits 15)
 //   GZIP  RFC 1952 gzip, any header (FNAME, mtime, OS byte, FEXTRA,

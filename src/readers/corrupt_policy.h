@@ -1,5 +1,5 @@
 #pragma once
-// What a reader does with corrupt data (design/ARCHITECTURE.md decision 8).
+// What a reader does with corrupt data.
 //
 //   kFail        (default) return DataLoss naming the file and the offset, as
 //                TensorFlow does; the good records before it were delivered.

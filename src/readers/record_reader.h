@@ -2,7 +2,7 @@
 // RecordReader: reads a TFRecord stream (record_format.h) from a file or a
 // memory block, NONE / ZLIB / GZIP, checking both CRCs of every record.
 //
-// Errors match TensorFlow's RecordReader (spec/tfrecord-and-example.md),
+// Errors match TensorFlow's RecordReader (docs/spec/tfrecord-and-example.md),
 // with offsets in the decompressed stream and the file named:
 //   OutOfRange  clean end at a record boundary (or a file abandoned by a
 //               skip policy, see corrupt_policy.h)

@@ -119,7 +119,7 @@ Dataset InputDataset(const RecordFiles& files, int64_t batch,
                      std::optional<uint64_t> shuffle_seed, const ImageLabelParser& parser,
                      int parse_threads, PipelineMetrics* metrics) {
   TFRecordDatasetOptions ro;
-  ro.compression_type = CompressionName(files.compression);
+  ro.compression = files.compression;
   if (files.files.size() > 1) ro.num_parallel_reads = std::min<int>(4, files.files.size());
   ro.metrics = metrics ? metrics->Stage("read") : nullptr;
   Dataset ds = TFRecordDataset(files.files, ro);

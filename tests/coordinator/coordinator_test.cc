@@ -1,4 +1,4 @@
-// Coordinator: checklist items 74–87 of spec/tf1-pipeline-semantics.md.
+// Coordinator: checklist items 74–87 of docs/spec/tf1-pipeline-semantics.md.
 #include "coordinator/coordinator.h"
 
 #include <atomic>

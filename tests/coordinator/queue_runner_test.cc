@@ -1,5 +1,5 @@
 // QueueRunner and StartQueueRunners: checklist items 88–98 of
-// spec/tf1-pipeline-semantics.md.
+// docs/spec/tf1-pipeline-semantics.md.
 #include "coordinator/queue_runner.h"
 
 #include <atomic>

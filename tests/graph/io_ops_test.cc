@@ -93,7 +93,7 @@ TEST_F(IoOpsTest, ReadUpToFromGzipFiles) {
   Scope root = Scope::Root(&g);
   Output files = ops::StringInputProducer(root, Tensor::FromStrings({a}, {1}),
                                           {.num_epochs = 1, .shuffle = false});
-  Output reader = ops::TFRecordReader(root, {.compression_type = "GZIP"});
+  Output reader = ops::TFRecordReader(root, {.compression = Compression::kGzip});
   ops::ReaderOutputs rec = ops::ReaderReadUpTo(root, reader, files, 4);
   ASSERT_TRUE(root.ok()) << root.status();
   Session s(&g);

@@ -1,6 +1,6 @@
 // Placement and host<->device copies with a simulated GPU device: a
 // DeviceContext that counts copies and a test op with a kGPU kernel. This
-// is the seam the CUDA issue plugs into.
+// is the seam the GPU device (graph/cuda) plugs into.
 #include "graph/placement.h"
 
 #include <atomic>

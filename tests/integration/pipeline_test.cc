@@ -155,7 +155,7 @@ TEST_P(PipelineByCompression, DatasetDeliversEveryRecordOncePerEpoch) {
   Manifest m = Generate(dir, GetParam());
   auto parser = *ImageLabelParser::Create(kImage);
   TFRecordDatasetOptions o;
-  o.compression_type = CompressionName(GetParam());
+  o.compression = GetParam();
   o.num_parallel_reads = 3;
   constexpr int kEpochs = 3;
   Dataset ds = TFRecordDataset(m.files(), o)
@@ -270,7 +270,7 @@ TEST(DeterminismTest, SameSeedAndConfigurationReproduceTheDatasetRun) {
   auto parser = *ImageLabelParser::Create(kImage);
   auto run = [&](uint64_t seed) {
     TFRecordDatasetOptions o;
-    o.compression_type = "ZLIB";
+    o.compression = Compression::kZlib;
     o.num_parallel_reads = 3;
     Dataset ds = TFRecordDataset(m.files(), o)
                      .Shuffle(2000, seed)
@@ -313,7 +313,7 @@ TEST(CorruptDataTest, PoliciesBehaveAsDocumentedWithCounts) {
         Case{CorruptRecordPolicy::kSkipFile, clean + 10 + 20 + 30, 0, 0}}) {
     for (int par : {0, 3}) {
       TFRecordDatasetOptions o;
-      o.compression_type = "GZIP";
+      o.compression = Compression::kGzip;
       o.corrupt_policy = c.policy;
       if (par) o.num_parallel_reads = par;
       o.stats = std::make_shared<TFRecordDatasetStats>();
@@ -359,7 +359,7 @@ TEST(StopTest, DestroyingADatasetIteratorMidEpochFinishesPromptly) {
   auto parser = *ImageLabelParser::Create(kImage);
   for (int trial = 0; trial < 3; ++trial) {
     TFRecordDatasetOptions o;
-    o.compression_type = "GZIP";
+    o.compression = Compression::kGzip;
     o.num_parallel_reads = 4;
     auto it = TFRecordDataset(m.files(), o)
                   .Shuffle(500, uint64_t{1})

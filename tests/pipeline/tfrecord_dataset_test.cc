@@ -126,17 +126,27 @@ TEST(TFRecordDatasetTest, ParallelReadersThatFillTheirSlotsLoseAndReorderNothing
   }
 }
 
-TEST(TFRecordDatasetTest, OptionValidationAndUnknownCompressionReadsPlain) {
+TEST(TFRecordDatasetTest, OptionValidationAndUnknownCompressionIsInvalidArgument) {
   TempDir dir;
   std::string a = WriteFile(dir, "a", {"x", "y"});
   TFRecordDatasetOptions o;
   o.buffer_size = -1;
   EXPECT_TRUE(absl::IsInvalidArgument(TFRecordDataset({a}, o).status()));
   o.buffer_size = 0;
-  o.compression_type = "SNAPPYISH";
   EXPECT_THAT(Drain(TFRecordDataset({a}, o)), ElementsAre("x", "y"));
+  // A misspelt name never reads as uncompressed: it fails where it is
+  // parsed, naming it; a value outside the enum fails the dataset.
+  absl::StatusOr<Compression> bad = ParseCompression("SNAPPYISH");
+  EXPECT_TRUE(absl::IsInvalidArgument(bad.status()));
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("SNAPPYISH"));
+  o.compression = static_cast<Compression>(7);
+  absl::Status s = TFRecordDataset({a}, o).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("compression type 7"));
   std::string z = WriteFile(dir, "z", {"p", "q"}, Compression::kGzip);
-  o.compression_type = "gzip";
+  auto gzip = ParseCompression("gzip");
+  ASSERT_TRUE(gzip.ok());
+  o.compression = *gzip;
   EXPECT_THAT(Drain(TFRecordDataset({z}, o)), ElementsAre("p", "q"));
 }
 

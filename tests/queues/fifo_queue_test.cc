@@ -1,5 +1,5 @@
 // FIFOQueue conformance: checklist items 1–52 of
-// spec/tf1-pipeline-semantics.md §8 (the [QB] items are tested here on the
+// docs/spec/tf1-pipeline-semantics.md §8 (the [QB] items are tested here on the
 // FIFO queue), with sluice's divergences: item 4 (per-call deadlines),
 // item 50 (a cancelled partial DequeueMany gives its rows back) and the
 // session items 47–49/51 mapped to per-call stop tokens and deadlines.

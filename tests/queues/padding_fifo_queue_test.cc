@@ -1,5 +1,5 @@
 // PaddingFIFOQueue conformance: checklist items 62–67 of
-// spec/tf1-pipeline-semantics.md §8.
+// docs/spec/tf1-pipeline-semantics.md §8.
 #include "queues/padding_fifo_queue.h"
 
 #include <memory>

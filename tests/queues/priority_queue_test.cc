@@ -1,5 +1,5 @@
 // PriorityQueue conformance: checklist items 68–71 of
-// spec/tf1-pipeline-semantics.md §8. Component 0 is the int64 priority,
+// docs/spec/tf1-pipeline-semantics.md §8. Component 0 is the int64 priority,
 // declared by the caller.
 #include "queues/priority_queue.h"
 

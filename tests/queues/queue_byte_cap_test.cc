@@ -1,6 +1,6 @@
-// QueueOptions::byte_capacity: a payload byte cap beside the element cap
-// (issue 4, "Memory"), and its liveness rule: the cap never blocks an
-// enqueue that a dequeue needs.
+// QueueOptions::byte_capacity: a payload byte cap beside the element cap,
+// and its liveness rule: the cap never blocks an enqueue that a dequeue
+// needs.
 
 #include <string>
 

@@ -1,5 +1,5 @@
 // Shared queues through QueueRegistry: checklist items 72–73 of
-// spec/tf1-pipeline-semantics.md §8 (item 61, the shuffle-queue fields, is
+// docs/spec/tf1-pipeline-semantics.md §8 (item 61, the shuffle-queue fields, is
 // in random_shuffle_queue_test.cc).
 #include "queues/queue_registry.h"
 

@@ -1,5 +1,5 @@
 // RandomShuffleQueue conformance: checklist items 53–61 of
-// spec/tf1-pipeline-semantics.md §8 (item 61, sharing, goes through
+// docs/spec/tf1-pipeline-semantics.md §8 (item 61, sharing, goes through
 // QueueRegistry), plus items 1/2/11/29/50 on this queue type.
 #include "queues/random_shuffle_queue.h"
 

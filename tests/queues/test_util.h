@@ -1,6 +1,6 @@
 #pragma once
 // Helpers for the queue conformance tests (checklist items 1–73 of
-// spec/tf1-pipeline-semantics.md §8).
+// docs/spec/tf1-pipeline-semantics.md §8).
 //
 // Every wait here has a timeout. A call expected to block runs on a
 // Background thread; the test checks that it has not finished after a short

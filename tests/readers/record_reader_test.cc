@@ -143,7 +143,7 @@ TEST(RecordReaderTest, RecordLargerThanBufferIsRead) {
   EXPECT_EQ(records, r.records);
 }
 
-// The error table of spec/tfrecord-and-example.md.
+// The error table of docs/spec/tfrecord-and-example.md.
 TEST(RecordReaderTest, CutHeaderIsTruncatedRecordAtItsOffset) {
   const std::string good = FrameRecord("foo");  // 19 bytes
   for (size_t cut = 1; cut < 12; ++cut) {

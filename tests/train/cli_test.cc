@@ -12,7 +12,7 @@
 
 #include "cli/convert.h"
 #include "gmock/gmock.h"
-#include "graph_b/test_tmpdir.h"
+#include "graph_training/test_tmpdir.h"
 #include "gtest/gtest.h"
 #include "synthetic_idx.h"
 

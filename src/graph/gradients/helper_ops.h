@@ -1,5 +1,5 @@
 #pragma once
-// Ops the gradient functions need beyond part A's set. Each is a fused
+// Ops the gradient functions need beyond the forward ops. Each is a fused
 // form of what TensorFlow builds from Shape/BroadcastGradientArgs/Sum/
 // Reshape/Tile/Pad, computed from run-time shapes so that unknown (batch)
 // dimensions need no special casing. Float and double (and int32/int64

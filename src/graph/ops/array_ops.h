@@ -31,7 +31,7 @@ Output PlaceholderWithDefault(const Scope& scope, const Input& default_value,
                               const TensorShape& shape);
 
 Output Identity(const Scope& scope, const Input& x);
-// Identity that part B's gradients treat as a constant.
+// Identity that the gradient functions treat as a constant.
 Output StopGradient(const Scope& scope, const Input& x);
 // Does nothing; with control dependencies it groups ops (tf.group).
 Operation NoOp(const Scope& scope);

@@ -46,8 +46,18 @@ Output StringInputProducer(const Scope& scope, const Input& strings,
 }
 
 Output TFRecordReader(const Scope& scope, TFRecordReaderOpOptions options) {
+  std::string compression_type;  // TensorFlow's attr: "" for none
+  switch (options.compression) {
+    case Compression::kNone: break;
+    case Compression::kZlib: compression_type = "ZLIB"; break;
+    case Compression::kGzip: compression_type = "GZIP"; break;
+    default:
+      scope.UpdateStatus(absl::InvalidArgumentError(absl::StrCat(
+          "TFRecordReader: unknown compression type ", static_cast<int>(options.compression))));
+      return Output();
+  }
   return internal::BuildOp(scope, "TFRecordReaderV2", "TFRecordReaderV2", {},
-                           {{"compression_type", options.compression_type}});
+                           {{"compression_type", compression_type}});
 }
 
 ReaderOutputs ReaderRead(const Scope& scope, const Output& reader, const Output& queue) {

@@ -27,6 +27,7 @@
 #include "graph/graph.h"
 #include "graph/input.h"
 #include "graph/scope.h"
+#include "readers/compression.h"
 
 namespace sluice::ops {
 
@@ -44,7 +45,10 @@ Output StringInputProducer(const Scope& scope, const Input& strings,
                            InputProducerOptions options = {});
 
 struct TFRecordReaderOpOptions {
-  std::string compression_type;  // "", "ZLIB", "GZIP"
+  // Recorded as TensorFlow's compression_type attr ("", "ZLIB", "GZIP"); a
+  // graph whose attr holds any other string fails when the reader runs
+  // (InvalidArgument naming it), never reads as uncompressed.
+  Compression compression = Compression::kNone;
 };
 Output TFRecordReader(const Scope& scope, TFRecordReaderOpOptions options = {});
 

@@ -1,7 +1,7 @@
 #pragma once
 // Neural-network op builders (tf.nn): activations, softmax, the four
 // cross-entropy losses, dropout, bias_add, conv2d / max_pool (NHWC), and
-// the gradient ops part B's gradient functions build (ReluGrad is in
+// the gradient ops the gradient functions build (ReluGrad is in
 // math_ops.h). Errors go to the scope's status.
 
 #include <cstdint>

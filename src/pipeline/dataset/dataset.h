@@ -18,7 +18,7 @@
 // (the user-facing wrapper) turns end of sequence into OutOfRange "End of
 // sequence", sticky until Reinitialize(), which restarts at element 0.
 //
-// Batch first (design decision 2): GetNextMany(n) returns up to n elements
+// Batch first: GetNextMany(n) returns up to n elements
 // stacked on a new dimension 0. Datasets that can produce many at once
 // (TFRecordDataset, Shuffle, Batch, Shard over them) override it, so a
 // pipeline of serialized records moves 128 records per call, never one

@@ -228,7 +228,7 @@ class Slot {
   }
 
   const TFRecordDatasetImpl* d_;
-  std::mutex mu_;
+  std::mutex mu_;  // std::mutex: cv_ waits on it
   std::condition_variable cv_;
   std::deque<Block> blocks_;  // guarded by mu_
   std::string file_;          // guarded by mu_
@@ -363,14 +363,13 @@ Dataset TFRecordDataset(std::vector<std::string> files, TFRecordDatasetOptions o
     return Dataset(absl::InvalidArgumentError("num_parallel_reads must be > 0 or AUTOTUNE"));
   }
   if (o.num_parallel_reads == kAutotune) o.num_parallel_reads = 2;
-  RecordReaderOptions ro;
-  absl::StatusOr<Compression> c = ParseCompression(o.compression_type);
-  if (c.ok()) {
-    ro.compression = *c;
-  } else {
-    std::fprintf(stderr, "TFRecordDataset: unknown compression_type '%s', reading uncompressed\n",
-                 o.compression_type.c_str());
+  if (o.compression != Compression::kNone && o.compression != Compression::kZlib &&
+      o.compression != Compression::kGzip) {
+    return Dataset(absl::InvalidArgumentError(absl::StrCat(
+        "TFRecordDataset: unknown compression type ", static_cast<int>(o.compression))));
   }
+  RecordReaderOptions ro;
+  ro.compression = o.compression;
   if (o.buffer_size > 0) ro.buffer_size = static_cast<size_t>(o.buffer_size);
   ro.corrupt_policy = o.corrupt_policy;
   ro.map_file = o.map_file;

@@ -10,8 +10,11 @@
 //     each open file in turn; a finished file's slot takes the next file
 //     when the walk reaches it). [a0,a1] and [b0,b1] give a0,b0,a1,b1.
 //
-// compression_type: "", "NONE", "ZLIB", "GZIP" (any case). Any other string
-// logs an error and reads the files uncompressed, as TensorFlow does.
+// compression: one for all files; a name from a user ("GZIP") is parsed at
+// the edge with ParseCompression (readers/compression.h), which rejects an
+// unknown one with InvalidArgument naming it. (TensorFlow reads a file with
+// an unknown compression_type as uncompressed: docs/divergences.md.) A value
+// outside the enum is InvalidArgument.
 // buffer_size: < 0 is InvalidArgument; 0 keeps the 256 KiB default.
 // Files open lazily: a missing file is NotFound when iteration reaches it.
 // Corrupt data follows `corrupt_policy` (readers/corrupt_policy.h). Under
@@ -41,7 +44,7 @@ struct TFRecordDatasetStats {
 };
 
 struct TFRecordDatasetOptions {
-  std::string compression_type;
+  Compression compression = Compression::kNone;
   int64_t buffer_size = 256 << 10;
   std::optional<int> num_parallel_reads;
   CorruptRecordPolicy corrupt_policy = CorruptRecordPolicy::kFail;

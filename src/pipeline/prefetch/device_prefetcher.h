@@ -1,7 +1,7 @@
 #pragma once
 // DevicePrefetcher: the last pipeline stage. It pulls host batches from a
 // BatchSource on its own thread and keeps up to `depth` of them ready for
-// the consumer (the graph Session's staging op, in the GPU issue).
+// the consumer (the trainer, which feeds each batch to its Session step).
 //
 // On a CUDA build with a device (and unless force_host), each batch is
 // copied on the prefetcher's own non-blocking stream into a device staging

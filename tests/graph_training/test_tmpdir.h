@@ -13,7 +13,7 @@ namespace sluice::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice_graph_b_XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice_graph_training_XXXXXX").string();
     char* p = ::mkdtemp(tmpl.data());
     EXPECT_NE(p, nullptr);
     path_ = tmpl;
