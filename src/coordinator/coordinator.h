@@ -86,7 +86,7 @@ class CoordinatedThread : public std::enable_shared_from_this<CoordinatedThread>
   // sees it together with the wake-up.
   std::atomic<bool> finished_{false};
 
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // std::mutex: cv_ waits on it
   mutable std::condition_variable cv_;  // finished_ became true
   bool abandoned_ = false;              // guarded by mu_
   std::thread thread_;                  // guarded by mu_
@@ -191,7 +191,7 @@ class Coordinator {
 
   const absl::flat_hash_set<absl::StatusCode> clean_stop_codes_;
 
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // std::mutex: cv_ waits on it
   mutable std::condition_variable cv_;  // stop requested or a thread finished
   bool stop_requested_ = false;         // guarded by mu_
   bool joined_ = false;                 // guarded by mu_

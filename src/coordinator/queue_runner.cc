@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/absl_compat.h"
 
 namespace sluice {
@@ -73,7 +74,7 @@ std::vector<std::shared_ptr<CoordinatedThread>> QueueRunner::CreateThreads(Coord
   // only weakly, so there is no cycle even for threads never started.
   std::shared_ptr<QueueRunner> self = shared_from_this();
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     if (live_loops_ > 0) return threads;  // item 92
     live_loops_ = static_cast<int>(steps_.size());
     exceptions_.clear();
@@ -91,7 +92,7 @@ std::vector<std::shared_ptr<CoordinatedThread>> QueueRunner::CreateThreads(Coord
     threads.push_back(make(absl::StrCat(prefix, "close_on_stop"),
                            [self, coord] { self->CloseOnStop(coord); }));
   } else {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     // Forget threads of earlier calls that are gone.
     std::erase_if(owned_, [](const auto& t) { return t.expired(); });
     owned_.insert(owned_.end(), threads.begin(), threads.end());
@@ -116,7 +117,7 @@ void QueueRunner::Loop(Coordinator* coord, size_t step_index) {
     if (IsQueueClosed(s)) {
       bool last;
       {
-        std::lock_guard<std::mutex> l(mu_);
+        absl::MutexLock l(&mu_);
         last = --live_loops_ == 0;
       }
       counted_out = true;
@@ -136,13 +137,13 @@ void QueueRunner::Loop(Coordinator* coord, size_t step_index) {
     } else {
       std::fprintf(stderr, "sluice: QueueRunner %s: enqueue step failed: %s\n",
                    std::string(queue_->name()).c_str(), s.ToString().c_str());
-      std::lock_guard<std::mutex> l(mu_);
+      absl::MutexLock l(&mu_);
       exceptions_.push_back(s);
     }
     break;
   }
   if (!counted_out) {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     --live_loops_;
   }
 }
@@ -155,7 +156,7 @@ void QueueRunner::CloseOnStop(Coordinator* coord) {
 void QueueRunner::Join() {
   std::vector<std::shared_ptr<CoordinatedThread>> threads;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     for (const auto& weak : owned_) {
       // Expired: finished, or never started and dropped by the caller.
       if (auto t = weak.lock()) threads.push_back(std::move(t));
@@ -165,18 +166,18 @@ void QueueRunner::Join() {
 }
 
 std::vector<absl::Status> QueueRunner::exceptions_raised() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return exceptions_;
 }
 
 void QueueRunnerRegistry::Add(std::shared_ptr<QueueRunner> runner) {
   if (runner == nullptr) return;
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   runners_.push_back(std::move(runner));
 }
 
 std::vector<std::shared_ptr<QueueRunner>> QueueRunnerRegistry::runners() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return runners_;
 }
 

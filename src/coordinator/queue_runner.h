@@ -23,9 +23,10 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "absl/synchronization/mutex.h"
 
 #include "coordinator/coordinator.h"
 #include "core/status.h"
@@ -113,11 +114,11 @@ class QueueRunner : public std::enable_shared_from_this<QueueRunner> {
   const Op cancel_fn_;
   const std::vector<absl::StatusCode> queue_closed_codes_;
 
-  mutable std::mutex mu_;
-  int live_loops_ = 0;                                      // guarded by mu_
-  std::vector<absl::Status> exceptions_;                    // guarded by mu_
+  mutable absl::Mutex mu_;
+  int live_loops_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<absl::Status> exceptions_ ABSL_GUARDED_BY(mu_);
   // Threads of CreateThreads(nullptr, ...), weakly: they hold the runner.
-  std::vector<std::weak_ptr<CoordinatedThread>> owned_;     // guarded by mu_
+  std::vector<std::weak_ptr<CoordinatedThread>> owned_ ABSL_GUARDED_BY(mu_);
 };
 
 // Thread-safe. The QUEUE_RUNNERS collection: runners to start together.
@@ -127,8 +128,8 @@ class QueueRunnerRegistry {
   std::vector<std::shared_ptr<QueueRunner>> runners() const;
 
  private:
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<QueueRunner>> runners_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::vector<std::shared_ptr<QueueRunner>> runners_ ABSL_GUARDED_BY(mu_);
 };
 
 // CreateThreads(coord, start) on every runner of `registry`; returns all the

@@ -5,8 +5,12 @@
 #include <cstring>
 #include <new>
 
+#include "absl/synchronization/mutex.h"
+#include "core/absl_compat.h"
+
 namespace sluice {
 
+RecordPool::RecordPool() { ConfigureAbslMutexOnce(); }
 RecordPool::~RecordPool() = default;
 
 char* RecordPool::AllocateLocked(size_t n) {
@@ -52,7 +56,7 @@ bool RecordPool::StoreAll(absl::Span<const std::string_view> records, std::vecto
     // Only the slots are taken under the lock; the bytes are copied after
     // it, so batches freeing records (FreeAll, other threads) never wait
     // behind a whole batch of copies.
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (std::string_view r : records) {
       char* p = AllocateLocked(r.size());
       if (p == nullptr) {
@@ -82,7 +86,7 @@ bool RecordPool::StoreAll(absl::Span<const std::string_view> records, std::vecto
 }
 
 void RecordPool::FreeAll(absl::Span<char* const> ptrs, absl::Span<const uint32_t> sizes) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (size_t i = 0; i < ptrs.size(); ++i) {
     const size_t n = sizes[i];
     if (n > kLargeRecord) {
@@ -99,7 +103,7 @@ void RecordPool::FreeAll(absl::Span<char* const> ptrs, absl::Span<const uint32_t
 }
 
 void RecordPool::ReleaseWhenEmpty(bool on) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   drained_ = on;
   ReleaseIfEmptyLocked();
 }
@@ -114,12 +118,12 @@ void RecordPool::ReleaseIfEmptyLocked() {
 }
 
 size_t RecordPool::bytes_held() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return slabs_.size() * kSlabBytes + large_bytes_;
 }
 
 int64_t RecordPool::live_records() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return live_;
 }
 

@@ -12,14 +12,14 @@
 //
 // Lifetime: records may outlive the shuffle iterator (a batch tensor owns
 // the records it was handed), so the pool is shared: every holder keeps a
-// shared_ptr. Thread-safe (one mutex; callers allocate and free in batches).
+// shared_ptr. Thread-safe (one absl::Mutex; callers allocate and free in batches).
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 
 namespace sluice {
@@ -30,7 +30,7 @@ class RecordPool {
   static constexpr size_t kSlabBytes = 256 << 10;
   static constexpr size_t kLargeRecord = 64 << 10;
 
-  RecordPool() = default;
+  RecordPool();
   ~RecordPool();
   RecordPool(const RecordPool&) = delete;
   RecordPool& operator=(const RecordPool&) = delete;
@@ -53,16 +53,16 @@ class RecordPool {
   int64_t live_records() const;
 
  private:
-  char* AllocateLocked(size_t n);
-  void ReleaseIfEmptyLocked();
+  char* AllocateLocked(size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseIfEmptyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable std::mutex mu_;
-  std::vector<std::vector<char*>> free_;  // by size class; guarded by mu_
-  std::vector<std::unique_ptr<char[]>> slabs_;  // guarded by mu_
-  size_t slab_used_ = kSlabBytes;               // in the last slab; guarded by mu_
-  size_t large_bytes_ = 0;                      // guarded by mu_
-  int64_t live_ = 0;                            // guarded by mu_
-  bool drained_ = false;                        // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::vector<std::vector<char*>> free_ ABSL_GUARDED_BY(mu_);  // by size class
+  std::vector<std::unique_ptr<char[]>> slabs_ ABSL_GUARDED_BY(mu_);
+  size_t slab_used_ ABSL_GUARDED_BY(mu_) = kSlabBytes;  // in the last slab
+  size_t large_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t live_ ABSL_GUARDED_BY(mu_) = 0;
+  bool drained_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace sluice

@@ -8,7 +8,6 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -32,8 +31,8 @@ struct VariableState {
 // The generator of one random op; runs draw successive values.
 struct RandomState {
   explicit RandomState(uint64_t seed, uint64_t seed2) : rng(seed, seed2) {}
-  std::mutex mu;
-  Random rng;  // guarded by mu
+  absl::Mutex mu;
+  Random rng ABSL_GUARDED_BY(mu);
 };
 
 class ResourceMgr {

@@ -1,15 +1,14 @@
 #include "graph/scope.h"
 
-#include <mutex>
-
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/absl_compat.h"
 
 namespace sluice {
 
 struct Scope::StatusHolder {
-  std::mutex mu;
-  absl::Status status;  // guarded by mu
+  absl::Mutex mu;
+  absl::Status status ABSL_GUARDED_BY(mu);
 };
 
 namespace {
@@ -26,13 +25,13 @@ Scope Scope::Root(Graph* graph) {
 }
 
 absl::Status Scope::status() const {
-  std::lock_guard<std::mutex> l(status_->mu);
+  absl::MutexLock l(&status_->mu);
   return status_->status;
 }
 
 void Scope::UpdateStatus(const absl::Status& s) const {
   if (s.ok()) return;
-  std::lock_guard<std::mutex> l(status_->mu);
+  absl::MutexLock l(&status_->mu);
   if (status_->status.ok()) status_->status = s;
 }
 

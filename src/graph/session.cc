@@ -67,7 +67,7 @@ struct Session::Plan {
     int head = 0, tail = 0;
     std::vector<int> task_ready;    // made runnable by tasks; guarded by mu
     std::vector<int> executed;      // completion order, for RunMetadata
-    std::mutex mu;
+    std::mutex mu;  // std::mutex: cv waits on it
     std::condition_variable cv;
   };
   std::unique_ptr<Frame> AcquireFrame() const;
@@ -225,7 +225,9 @@ Session::Session(Graph* graph, SessionOptions options)
     : graph_(graph),
       options_(std::move(options)),
       devices_(options_.devices ? options_.devices : DeviceSet::Local()),
-      print_(options_.print_sink) {}
+      print_(options_.print_sink) {
+  ConfigureAbslMutexOnce();
+}
 
 Session::~Session() { (void)Close(); }
 

@@ -1,6 +1,7 @@
 #include "pipeline/input_collections.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/absl_compat.h"
 
 namespace sluice {
@@ -13,12 +14,12 @@ std::string TagOf(const std::string& scope, const QueueInterface& q) {
 }  // namespace
 
 void FillSummaries::Add(std::string scope, std::shared_ptr<QueueInterface> queue) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   entries_.emplace_back(std::move(scope), std::move(queue));
 }
 
 std::vector<ScalarSummary> FillSummaries::Collect() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<ScalarSummary> out;
   for (const auto& [scope, q] : entries_) {
     const QueueStats s = q->stats();
@@ -29,7 +30,7 @@ std::vector<ScalarSummary> FillSummaries::Collect() const {
 }
 
 std::vector<std::string> FillSummaries::Tags() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<std::string> out;
   for (const auto& [scope, q] : entries_) out.push_back(TagOf(scope, *q));
   return out;

@@ -10,10 +10,11 @@
 // Thread-safe.
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "absl/synchronization/mutex.h"
 
 #include "coordinator/queue_runner.h"
 #include "queues/queue.h"
@@ -35,8 +36,9 @@ class FillSummaries {
   std::vector<std::string> Tags() const;
 
  private:
-  mutable std::mutex mu_;
-  std::vector<std::pair<std::string, std::shared_ptr<QueueInterface>>> entries_;  // guarded
+  mutable absl::Mutex mu_;
+  std::vector<std::pair<std::string, std::shared_ptr<QueueInterface>>> entries_
+      ABSL_GUARDED_BY(mu_);
 };
 
 struct InputCollections {

@@ -1,10 +1,10 @@
 #include "pipeline/producers.h"
 
 #include <atomic>
-#include <mutex>
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/absl_compat.h"
 #include "core/random.h"
 
@@ -23,8 +23,8 @@ Tensor Gather(const Tensor& t, const std::vector<int64_t>& index) {
 }
 
 struct EpochState {
-  std::mutex mu;
-  int64_t epochs_done = 0;  // guarded by mu
+  absl::Mutex mu;
+  int64_t epochs_done ABSL_GUARDED_BY(mu) = 0;
   Random rng;
   explicit EpochState(uint64_t seed) : rng(seed, seed == 0 ? 0 : 0x9d0) {}
 };
@@ -85,7 +85,7 @@ absl::StatusOr<Producer> MakeProducer(std::vector<Tensor> tensors, ProducerOptio
     const int64_t n = sharded[0].dim(0);
     TensorTuple epoch;
     {
-      std::lock_guard<std::mutex> lock(state->mu);
+      absl::MutexLock lock(&state->mu);
       if (limit.has_value() && state->epochs_done >= *limit) {
         return absl::OutOfRangeError(absl::StrCat("Reached limit of ", *limit));
       }

@@ -1,19 +1,20 @@
 #include "pipeline/reader_op.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/absl_compat.h"
 #include "pipeline/stage_metrics.h"
 
 namespace sluice {
 
 void TFRecordReaderOp::Reset() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   reader_.reset();
   file_.clear();
 }
 
 TFRecordReaderStats TFRecordReaderOp::stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return stats_;
 }
 
@@ -29,14 +30,14 @@ void TFRecordReaderOp::FinishFileLocked(bool abandoned) {
 }
 
 absl::StatusOr<TensorTuple> TFRecordReaderOp::Read(QueueInterface* q, const WaitOptions& w) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return ReadLocked(q, 1, /*scalar=*/true, w);
 }
 
 absl::StatusOr<TensorTuple> TFRecordReaderOp::ReadUpTo(QueueInterface* q, int64_t n,
                                                        const WaitOptions& w) {
   if (n <= 0) return absl::InvalidArgumentError(absl::StrCat("ReadUpTo needs n > 0, got ", n));
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return ReadLocked(q, n, /*scalar=*/false, w);
 }
 

@@ -29,8 +29,9 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
+
+#include "absl/synchronization/mutex.h"
 
 #include "core/status.h"
 #include "core/tensor.h"
@@ -74,15 +75,15 @@ class TFRecordReaderOp {
 
  private:
   absl::StatusOr<TensorTuple> ReadLocked(QueueInterface* q, int64_t n, bool scalar,
-                                         const WaitOptions& w);
-  void FinishFileLocked(bool abandoned);
+                                         const WaitOptions& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishFileLocked(bool abandoned) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const TFRecordReaderOptions options_;
-  mutable std::mutex mu_;
-  std::unique_ptr<RecordReader> reader_;  // guarded by mu_
-  std::string file_;                      // guarded by mu_
-  RecordBatch batch_;                     // guarded by mu_
-  TFRecordReaderStats stats_;             // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::unique_ptr<RecordReader> reader_ ABSL_GUARDED_BY(mu_);
+  std::string file_ ABSL_GUARDED_BY(mu_);
+  RecordBatch batch_ ABSL_GUARDED_BY(mu_);
+  TFRecordReaderStats stats_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice

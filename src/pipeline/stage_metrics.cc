@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 
 namespace sluice {
 
@@ -86,7 +87,7 @@ void PhaseClock::Switch(StagePhase phase) {
 }
 
 StageMetrics* PipelineMetrics::Stage(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (auto& s : stages_) {
     if (s->name() == name) return s.get();
   }
@@ -95,14 +96,14 @@ StageMetrics* PipelineMetrics::Stage(const std::string& name) {
 }
 
 std::vector<StageSnapshot> PipelineMetrics::Snapshot() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<StageSnapshot> out;
   for (const auto& s : stages_) out.push_back(s->Snapshot());
   return out;
 }
 
 std::string PipelineMetrics::Report() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::string out;
   for (const auto& s : stages_) {
     if (!out.empty()) out += '\n';

@@ -16,9 +16,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "absl/synchronization/mutex.h"
 
 namespace sluice {
 
@@ -124,8 +125,8 @@ class PipelineMetrics {
   std::string Report() const;
 
  private:
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<StageMetrics>> stages_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::vector<std::unique_ptr<StageMetrics>> stages_ ABSL_GUARDED_BY(mu_);
 };
 
 int64_t MonotonicNanos();

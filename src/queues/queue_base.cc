@@ -61,22 +61,6 @@ void QueueBase::AttemptList::Remove(Attempt* a) {
   a->prev = a->next = nullptr;
 }
 
-namespace {
-// Debian's abseil is built with its debug-mode deadlock detector on: every
-// Mutex::Lock then updates a global lock graph, which costs more than the
-// queue operation itself. Release builds of sluice turn it off once; debug
-// builds keep it.
-void ConfigureAbslMutexOnce() {
-#ifdef NDEBUG
-  static const bool kDone = [] {
-    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-    return true;
-  }();
-  (void)kDone;
-#endif
-}
-}  // namespace
-
 QueueBase::QueueBase(const QueueOptions& options, std::string_view kind)
     : name_((ConfigureAbslMutexOnce(), options.name)),
       kind_(kind),

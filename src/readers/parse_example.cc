@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <mutex>
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/absl_compat.h"
 #include "core/status.h"
 #include "readers/example.h"
@@ -320,7 +320,7 @@ absl::Status ForEachRecord(int64_t batch, bool parallel, Fn&& fill) {
     for (int64_t r = 0; r < batch; ++r) SLUICE_RETURN_IF_ERROR(fill(r));
     return absl::OkStatus();
   }
-  std::mutex mu;
+  absl::Mutex mu;
   int64_t first_bad = batch;
   absl::Status first_error;
   tbb::parallel_for(tbb::blocked_range<int64_t>(0, batch, kParallelGrain),
@@ -328,7 +328,7 @@ absl::Status ForEachRecord(int64_t batch, bool parallel, Fn&& fill) {
                       for (int64_t r = range.begin(); r < range.end(); ++r) {
                         absl::Status s = fill(r);
                         if (!s.ok()) {
-                          std::lock_guard<std::mutex> lock(mu);
+                          absl::MutexLock lock(&mu);
                           if (r < first_bad) {
                             first_bad = r;
                             first_error = std::move(s);

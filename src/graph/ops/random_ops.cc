@@ -1,5 +1,7 @@
 #include "graph/ops/random_ops.h"
 
+#include "absl/synchronization/mutex.h"
+
 #include "graph/internal/op_util.h"
 #include "kernels/random_ops.h"
 
@@ -79,7 +81,7 @@ void RegisterRandomOps(OpRegistry* ops, KernelRegistry* kernels) {
     std::vector<int64_t> perm(n);
     for (int64_t i = 0; i < n; ++i) perm[i] = i;
     {
-      std::lock_guard<std::mutex> l(state->mu);
+      absl::MutexLock l(&state->mu);
       for (int64_t i = n - 1; i > 0; --i) {
         std::swap(perm[i], perm[state->rng.Uniform(static_cast<uint64_t>(i + 1))]);
       }
@@ -125,7 +127,7 @@ void RegisterRandomOps(OpRegistry* ops, KernelRegistry* kernels) {
               }));
       const TensorShape shape{absl::Span<const int64_t>(dims)};
       Tensor out;
-      std::lock_guard<std::mutex> l(state->mu);
+      absl::MutexLock l(&state->mu);
       if (kind == "RandomStandardNormal") {
         SLUICE_RETURN_IF_ERROR(RandomNormal(dt, shape, a, b, &state->rng, &out));
       } else if (kind == "TruncatedNormal") {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "kernels/cuda/cuda_status.h"
 
 namespace sluice::cuda {
@@ -96,7 +97,7 @@ class GpuCapture final : public DeviceCapture {
     CaptureArena* arena = ctx_->arena_;
     ctx_->arena_ = nullptr;
     {
-      std::lock_guard<std::mutex> l(parent_->capture_mu_);
+      absl::MutexLock l(&parent_->capture_mu_);
       parent_->capture_open_ = false;
     }
     if (!st.ok()) {
@@ -128,12 +129,12 @@ void GpuDeviceContext::RegisterConstant(const Tensor& host) const {
       host.buffer()->allocator()->kind() == MemoryKind::kDevice) {
     return;
   }
-  std::lock_guard<std::mutex> l(constants_->mu);
+  absl::MutexLock l(&constants_->mu);
   constants_->entries.try_emplace(host.raw_data(), ConstantCache::Entry{host, Tensor()});
 }
 
 absl::StatusOr<std::optional<Tensor>> GpuDeviceContext::CachedConstant(const Tensor& host) const {
-  std::lock_guard<std::mutex> l(constants_->mu);
+  absl::MutexLock l(&constants_->mu);
   auto it = constants_->entries.find(host.raw_data());
   if (it == constants_->entries.end() || it->second.host.ByteSize() != host.ByteSize() ||
       it->second.host.dtype() != host.dtype()) {
@@ -173,7 +174,7 @@ absl::StatusOr<GpuDeviceContext*> GpuDeviceContext::CaptureContext() const {
 
 absl::StatusOr<std::unique_ptr<DeviceCapture>> GpuDeviceContext::BeginCapture(size_t arena_bytes) const {
   if (capturing()) return absl::FailedPreconditionError("BeginCapture inside a capture");
-  std::lock_guard<std::mutex> l(capture_mu_);
+  absl::MutexLock l(&capture_mu_);
   if (capture_open_) return absl::UnavailableError("another capture of this GPU is open");
   SLUICE_ASSIGN_OR_RETURN(GpuDeviceContext * ctx, CaptureContext());
   CaptureArena* arena = CaptureArena::Create(device_, arena_bytes);

@@ -38,10 +38,10 @@
 #include <cuda_runtime.h>
 
 #include <memory>
-#include <mutex>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 
 #include "core/status.h"
 #include "kernels/cuda/gpu_allocator.h"
@@ -76,7 +76,7 @@ class GpuDeviceContext final : public DeviceContext {
   // under a lock: a handle's workspace is not for concurrent calls.
   template <typename Fn>
   auto WithCublas(Fn fn) const {
-    std::lock_guard<std::mutex> l(cublas_mu_);
+    absl::MutexLock l(&cublas_mu_);
     return fn(cublas_);
   }
 
@@ -87,8 +87,8 @@ class GpuDeviceContext final : public DeviceContext {
       Tensor host;    // keeps the host buffer (and so its address) alive
       Tensor device;  // empty until first copied
     };
-    std::mutex mu;
-    absl::flat_hash_map<const void*, Entry> entries;  // by host data address
+    absl::Mutex mu;
+    absl::flat_hash_map<const void*, Entry> entries ABSL_GUARDED_BY(mu);  // by host data address
   };
 
   GpuDeviceContext() = default;
@@ -102,15 +102,15 @@ class GpuDeviceContext final : public DeviceContext {
   cudaStream_t compute_ = nullptr;
   cudaStream_t copy_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
-  mutable std::mutex cublas_mu_;
+  mutable absl::Mutex cublas_mu_;
   std::unique_ptr<DeviceAllocator> compute_alloc_;  // alloc + free on compute
   std::unique_ptr<DeviceAllocator> copy_alloc_;     // alloc on copy, free on compute
   std::shared_ptr<ConstantCache> constants_ = std::make_shared<ConstantCache>();
 
   // Capture: the parent's state...
-  mutable std::mutex capture_mu_;
-  mutable std::unique_ptr<GpuDeviceContext> capture_ctx_;  // guarded by capture_mu_
-  mutable bool capture_open_ = false;                     // guarded by capture_mu_
+  mutable absl::Mutex capture_mu_;
+  mutable std::unique_ptr<GpuDeviceContext> capture_ctx_ ABSL_GUARDED_BY(capture_mu_);
+  mutable bool capture_open_ ABSL_GUARDED_BY(capture_mu_) = false;
   // ...and the capture context's (set while a capture is open).
   const GpuDeviceContext* capture_parent_ = nullptr;
   mutable CaptureArena* arena_ = nullptr;

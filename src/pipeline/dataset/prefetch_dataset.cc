@@ -160,7 +160,7 @@ class PrefetchDataset final : public DatasetBase {
     const PrefetchDataset* d_;
     const int64_t limit_;
     std::unique_ptr<IteratorBase> in_;  // used by the thread only
-    std::mutex mu_;
+    std::mutex mu_;  // std::mutex: cv_ waits on it
     std::condition_variable cv_;
     std::deque<Item> buf_;  // guarded by mu_
     bool cancelled_ = false;

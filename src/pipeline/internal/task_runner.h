@@ -53,7 +53,7 @@ class TaskRunner {
 
  private:
 #if defined(__SANITIZE_THREAD__)
-  std::mutex mu_;
+  std::mutex mu_;  // std::mutex: TSan-only code, seen without the absl shim
   std::vector<std::thread> threads_;  // guarded by mu_
 #else
   static tbb::task_arena* Arena() {

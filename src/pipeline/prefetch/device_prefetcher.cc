@@ -78,7 +78,7 @@ class ResultQueue {
 
  private:
   const size_t limit_;
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // std::mutex: cv_ waits on it
   std::condition_variable cv_;
   std::deque<Item> items_;  // guarded by mu_
   bool stopped_ = false;    // guarded by mu_
@@ -410,7 +410,7 @@ class CudaPrefetcher final : public DevicePrefetcher {
   const DevicePrefetchOptions o_;
   ResultQueue<CudaItem> q_;
   std::shared_ptr<std::vector<Slot>> slots_;
-  std::mutex slot_mu_;
+  std::mutex slot_mu_;  // std::mutex: slot_cv_ waits on it
   std::condition_variable slot_cv_;
   size_t next_slot_ = 0;   // guarded by slot_mu_
   bool stopping_ = false;  // guarded by slot_mu_
