@@ -6,6 +6,7 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       libabsl-dev libtbb-dev libeigen3-dev libconcurrentqueue-dev zlib1g-dev
       libisal-dev libdeflate-dev libgtest-dev libgmock-dev libbenchmark-dev
       libprotobuf-dev protobuf-compiler libssl-dev
+      libleveldb-dev libsnappy-dev   # TensorFlow checkpoint indexes (LevelDB tables)
       dataset-fashion-mnist)   # the main job's default data set (IDX files)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <cstring>
 #include <unordered_set>
@@ -14,13 +15,10 @@
 #include "core/absl_compat.h"
 #include "core/crc32c.h"
 #include "core/status.h"
-#include "readers/protobuf_wire.h"
+#include "graph/internal/checkpoint_format.h"
 
 namespace sluice {
 namespace {
-
-constexpr char kMagic[8] = {'S', 'L', 'C', 'K', 'P', 'T', '1', '\n'};
-constexpr int kMaxRank = 64;
 
 absl::Status ErrnoError(std::string_view what, const std::string& path) {
   return absl::ErrnoToStatus(errno, absl::StrCat(Sv(what), " ", path));
@@ -109,56 +107,13 @@ class TempFile {
   bool committed_ = false;
 };
 
-void PutU32(std::string* out, uint32_t v) { out->append(reinterpret_cast<const char*>(&v), 4); }
-void PutU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<const char*>(&v), 8); }
-
-// Bounds-checked little-endian cursor over the index bytes.
-class Cursor {
- public:
-  Cursor(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
-  bool U8(uint8_t* v) { return Raw(v, 1); }
-  bool U32(uint32_t* v) { return Raw(v, 4); }
-  bool U64(uint64_t* v) { return Raw(v, 8); }
-  bool Bytes(size_t n, std::string_view* v) {
-    if (static_cast<size_t>(end_ - p_) < n) return false;
-    *v = std::string_view(p_, n);
-    p_ += n;
-    return true;
-  }
-  bool done() const { return p_ == end_; }
-
- private:
-  bool Raw(void* v, size_t n) {
-    if (static_cast<size_t>(end_ - p_) < n) return false;
-    std::memcpy(v, p_, n);
-    p_ += n;
-    return true;
-  }
-  const char* p_;
-  const char* end_;
-};
-
-bool ValidDType(uint8_t d) { return d <= static_cast<uint8_t>(DType::kString); }
-
-// The stored bytes of a tensor.
-std::string EncodeTensorBytes(const Tensor& t) {
-  if (t.dtype() != DType::kString) {
-    return std::string(static_cast<const char*>(t.raw_data()), t.ByteSize());
-  }
-  std::string out;
-  for (int64_t i = 0; i < t.NumElements(); ++i) {
-    std::string_view s = t.string(i);
-    internal::AppendVarint64(&out, s.size());
-    out.append(s.data(), s.size());
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string CheckpointIndexPath(std::string_view prefix) { return absl::StrCat(Sv(prefix), ".index"); }
-std::string CheckpointDataPath(std::string_view prefix) {
-  return absl::StrCat(Sv(prefix), ".data-00000-of-00001");
+std::string CheckpointDataPath(std::string_view prefix, int shard, int num_shards) {
+  char suffix[48];
+  std::snprintf(suffix, sizeof(suffix), ".data-%05d-of-%05d", shard, num_shards);
+  return absl::StrCat(Sv(prefix), suffix);
 }
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view contents) {
@@ -168,7 +123,8 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
 }
 
 absl::Status WriteCheckpoint(std::string_view prefix,
-                             absl::Span<const std::pair<std::string, Tensor>> tensors) {
+                             absl::Span<const std::pair<std::string, Tensor>> tensors,
+                             CheckpointFormat format) {
   std::unordered_set<std::string_view> seen;
   for (const auto& [name, t] : tensors) {
     if (name.empty()) return absl::InvalidArgumentError("WriteCheckpoint: empty tensor name");
@@ -179,36 +135,31 @@ absl::Status WriteCheckpoint(std::string_view prefix,
       return absl::InvalidArgumentError(absl::StrCat("WriteCheckpoint: tensor '", name, "' is uninitialised"));
     }
   }
-  const std::string data_path = CheckpointDataPath(prefix);
-  const std::string index_path = CheckpointIndexPath(prefix);
-  SLUICE_ASSIGN_OR_RETURN(TempFile data, TempFile::Create(data_path));
-  std::string index(kMagic, sizeof(kMagic));
-  PutU32(&index, static_cast<uint32_t>(tensors.size()));
+  SLUICE_ASSIGN_OR_RETURN(TempFile data, TempFile::Create(CheckpointDataPath(prefix)));
+  std::vector<CheckpointTensorInfo> entries;
+  entries.reserve(tensors.size());
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
-    std::string encoded;
-    std::string_view bytes;
-    if (t.dtype() == DType::kString) {
-      encoded = EncodeTensorBytes(t);
-      bytes = encoded;
-    } else {
-      bytes = std::string_view(static_cast<const char*>(t.raw_data()), t.ByteSize());
-    }
-    SLUICE_RETURN_IF_ERROR(data.Write(bytes));
-    PutU32(&index, static_cast<uint32_t>(name.size()));
-    index.append(name);
-    index.push_back(static_cast<char>(t.dtype()));
-    PutU32(&index, static_cast<uint32_t>(t.rank()));
-    for (int64_t d : t.shape().dims()) PutU64(&index, static_cast<uint64_t>(d));
-    PutU64(&index, offset);
-    PutU64(&index, bytes.size());
-    PutU32(&index, crc32c::Mask(crc32c::Value(bytes)));
-    offset += bytes.size();
+    internal::EncodedTensor enc = internal::EncodeTensorData(t, format);
+    SLUICE_RETURN_IF_ERROR(data.Write(enc.bytes));
+    CheckpointTensorInfo& e = entries.emplace_back();
+    e.name = name;
+    e.dtype = t.dtype();
+    e.shape = t.shape();
+    e.offset = offset;
+    e.size = enc.bytes.size();
+    e.masked_crc32c = enc.masked_crc32c;
+    offset += enc.bytes.size();
   }
-  PutU32(&index, crc32c::Mask(crc32c::Value(index)));
+  std::string index;
+  if (format == CheckpointFormat::kSluiceV1) {
+    index = internal::EncodeSluiceV1Index(entries);
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(index, internal::EncodeTensorBundleIndex(std::move(entries), /*num_shards=*/1));
+  }
   // Data first: the index appearing is what makes the checkpoint exist.
   SLUICE_RETURN_IF_ERROR(data.Commit());
-  return WriteFileAtomically(index_path, index);
+  return WriteFileAtomically(CheckpointIndexPath(prefix), index);
 }
 
 bool CheckpointExists(std::string_view prefix) {
@@ -247,46 +198,18 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(std::st
     SLUICE_RETURN_IF_ERROR(s);
     index.resize(got);
   }
+  internal::CheckpointIndex parsed;
+  if (internal::IsSluiceV1Index(index)) {
+    SLUICE_ASSIGN_OR_RETURN(parsed, internal::ParseSluiceV1Index(index, index_path));
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(parsed, internal::ParseTensorBundleIndex(index, index_path));
+  }
   auto corrupt = [&](std::string_view why) {
     return absl::DataLossError(absl::StrCat("checkpoint index ", index_path, ": ", Sv(why)));
   };
-  if (index.size() < sizeof(kMagic) + 8 || std::memcmp(index.data(), kMagic, sizeof(kMagic)) != 0) {
-    return corrupt(index.size() < sizeof(kMagic) + 8 ? "truncated" : "not a sluice checkpoint index");
-  }
-  uint32_t stored_crc;
-  std::memcpy(&stored_crc, index.data() + index.size() - 4, 4);
-  std::string_view body(index.data(), index.size() - 4);
-  if (crc32c::Unmask(stored_crc) != crc32c::Value(body)) {
-    return corrupt("CRC mismatch (corrupted or truncated)");
-  }
-  Cursor c(body.substr(sizeof(kMagic)));
-  uint32_t count;
-  if (!c.U32(&count)) return corrupt("truncated");
-  std::vector<CheckpointTensorInfo> entries;
-  std::unordered_set<std::string> names;
-  uint64_t data_end = 0;
-  for (uint32_t i = 0; i < count; ++i) {
-    CheckpointTensorInfo e;
-    uint32_t name_len, rank;
-    uint8_t dtype;
-    std::string_view name;
-    if (!c.U32(&name_len) || !c.Bytes(name_len, &name) || !c.U8(&dtype) || !c.U32(&rank)) {
-      return corrupt(absl::StrCat("truncated entry ", i));
-    }
-    e.name = std::string(name);
-    if (!ValidDType(dtype) || rank > kMaxRank) {
-      return corrupt(absl::StrCat("bad dtype or rank for tensor '", e.name, "'"));
-    }
-    e.dtype = static_cast<DType>(dtype);
-    for (uint32_t d = 0; d < rank; ++d) {
-      uint64_t dim;
-      if (!c.U64(&dim)) return corrupt(absl::StrCat("truncated entry for tensor '", e.name, "'"));
-      if (static_cast<int64_t>(dim) < 0) return corrupt(absl::StrCat("negative dimension in tensor '", e.name, "'"));
-      e.shape.AddDim(static_cast<int64_t>(dim));
-    }
-    if (!c.U64(&e.offset) || !c.U64(&e.size) || !c.U32(&e.masked_crc32c)) {
-      return corrupt(absl::StrCat("truncated entry for tensor '", e.name, "'"));
-    }
+  std::vector<uint64_t> shard_end(static_cast<size_t>(parsed.num_shards), 0);
+  std::unordered_set<std::string_view> names;
+  for (const CheckpointTensorInfo& e : parsed.entries) {
     if (e.dtype != DType::kString) {
       // Overflow-safe: num_elements() of a hostile shape could wrap.
       unsigned __int128 bytes = DTypeSize(e.dtype);
@@ -298,45 +221,65 @@ absl::StatusOr<std::unique_ptr<CheckpointReader>> CheckpointReader::Open(std::st
     }
     if (e.offset + e.size < e.offset) return corrupt(absl::StrCat("bad offset for tensor '", e.name, "'"));
     if (!names.insert(e.name).second) return corrupt(absl::StrCat("duplicate tensor '", e.name, "'"));
-    data_end = std::max(data_end, e.offset + e.size);
-    entries.push_back(std::move(e));
+    uint64_t& end = shard_end[static_cast<size_t>(e.shard_id)];
+    end = std::max(end, e.offset + e.size);
   }
-  if (!c.done()) return corrupt("trailing bytes");
 
-  const std::string data_path = CheckpointDataPath(prefix);
-  int data_fd;
-  do {
-    data_fd = ::open(data_path.c_str(), O_RDONLY | O_CLOEXEC);
-  } while (data_fd < 0 && errno == EINTR);
-  if (data_fd < 0) return ErrnoError("cannot open checkpoint data", data_path);
-  struct stat st;
-  if (::fstat(data_fd, &st) != 0) {
-    absl::Status s = ErrnoError("stat", data_path);
-    ::close(data_fd);
-    return s;
-  }
-  if (static_cast<uint64_t>(st.st_size) < data_end) {
-    ::close(data_fd);
-    for (const auto& e : entries) {
-      if (e.offset + e.size > static_cast<uint64_t>(st.st_size)) {
-        return absl::DataLossError(absl::StrCat("checkpoint data ", data_path, " is truncated: tensor '", e.name,
-                                                "' needs bytes up to ", e.offset + e.size, ", file has ",
-                                                st.st_size));
+  std::vector<std::string> data_paths;
+  std::vector<int> data_fds;
+  auto close_all = [&] {
+    for (int fd : data_fds) ::close(fd);
+  };
+  for (int shard = 0; shard < parsed.num_shards; ++shard) {
+    const std::string data_path = CheckpointDataPath(prefix, shard, parsed.num_shards);
+    int data_fd;
+    do {
+      data_fd = ::open(data_path.c_str(), O_RDONLY | O_CLOEXEC);
+    } while (data_fd < 0 && errno == EINTR);
+    if (data_fd < 0) {
+      absl::Status s = ErrnoError("cannot open checkpoint data", data_path);
+      close_all();
+      return s;
+    }
+    data_paths.push_back(data_path);
+    data_fds.push_back(data_fd);
+    struct stat st;
+    if (::fstat(data_fd, &st) != 0) {
+      absl::Status s = ErrnoError("stat", data_path);
+      close_all();
+      return s;
+    }
+    if (static_cast<uint64_t>(st.st_size) < shard_end[static_cast<size_t>(shard)]) {
+      close_all();
+      // Names the first tensor the cut reaches into.
+      const CheckpointTensorInfo* cut = nullptr;
+      for (const auto& e : parsed.entries) {
+        if (e.shard_id == shard && e.offset + e.size > static_cast<uint64_t>(st.st_size) &&
+            (cut == nullptr || e.offset < cut->offset)) {
+          cut = &e;
+        }
       }
+      return absl::DataLossError(absl::StrCat("checkpoint data ", data_path, " is truncated: tensor '", cut->name,
+                                              "' needs bytes up to ", cut->offset + cut->size, ", file has ",
+                                              st.st_size));
     }
   }
-  return std::unique_ptr<CheckpointReader>(
-      new CheckpointReader(std::move(prefix), data_fd, std::move(entries)));
+  return std::unique_ptr<CheckpointReader>(new CheckpointReader(
+      std::move(prefix), parsed.format, std::move(data_paths), std::move(data_fds), std::move(parsed.entries)));
 }
 
-CheckpointReader::CheckpointReader(std::string prefix, int data_fd,
+CheckpointReader::CheckpointReader(std::string prefix, CheckpointFormat format,
+                                   std::vector<std::string> data_paths, std::vector<int> data_fds,
                                    std::vector<CheckpointTensorInfo> entries)
     : prefix_(std::move(prefix)),
-      data_path_(CheckpointDataPath(prefix_)),
-      data_fd_(data_fd),
+      format_(format),
+      data_paths_(std::move(data_paths)),
+      data_fds_(std::move(data_fds)),
       entries_(std::move(entries)) {}
 
-CheckpointReader::~CheckpointReader() { ::close(data_fd_); }
+CheckpointReader::~CheckpointReader() {
+  for (int fd : data_fds_) ::close(fd);
+}
 
 const CheckpointTensorInfo* CheckpointReader::Find(std::string_view name) const {
   for (const auto& e : entries_) {
@@ -350,33 +293,16 @@ absl::StatusOr<Tensor> CheckpointReader::Read(std::string_view name) const {
   if (e == nullptr) {
     return absl::NotFoundError(absl::StrCat("tensor '", Sv(name), "' not found in checkpoint ", prefix_));
   }
-  auto loss = [&](std::string_view why) {
-    return absl::DataLossError(
-        absl::StrCat("checkpoint data ", data_path_, ": tensor '", e->name, "': ", Sv(why)));
-  };
+  const std::string& path = data_paths_[static_cast<size_t>(e->shard_id)];
   std::string bytes(e->size, '\0');
   size_t got;
-  SLUICE_RETURN_IF_ERROR(ReadAllAt(data_fd_, bytes.data(), bytes.size(), e->offset, data_path_, &got));
-  if (got != e->size) return loss(absl::StrCat("truncated (", got, " of ", e->size, " bytes)"));
-  if (crc32c::Unmask(e->masked_crc32c) != crc32c::Value(bytes)) return loss("CRC mismatch");
-  Tensor t(e->dtype, e->shape);
-  if (!t.IsInitialized() && t.NumElements() > 0) {
-    return absl::ResourceExhaustedError(absl::StrCat("cannot allocate tensor '", e->name, "'"));
+  SLUICE_RETURN_IF_ERROR(
+      ReadAllAt(data_fds_[static_cast<size_t>(e->shard_id)], bytes.data(), bytes.size(), e->offset, path, &got));
+  if (got != e->size) {
+    return absl::DataLossError(absl::StrCat("checkpoint data ", path, ": tensor '", e->name, "': truncated (", got,
+                                            " of ", e->size, " bytes)"));
   }
-  if (e->dtype != DType::kString) {
-    if (!bytes.empty()) std::memcpy(t.raw_data(), bytes.data(), bytes.size());
-    return t;
-  }
-  const char* p = bytes.data();
-  const char* end = p + bytes.size();
-  for (int64_t i = 0; i < t.NumElements(); ++i) {
-    std::string_view s;
-    p = internal::ReadLengthDelimited(p, end, &s);
-    if (p == nullptr) return loss(absl::StrCat("malformed string element ", i));
-    t.SetString(i, s);
-  }
-  if (p != end) return loss("trailing bytes after the string elements");
-  return t;
+  return internal::DecodeTensorData(*e, bytes, format_, path);
 }
 
 }  // namespace sluice

@@ -1,22 +1,26 @@
 #pragma once
-// Checkpoint files: named tensors with dtype, shape, bytes and a CRC32C per
-// tensor, laid out like TensorFlow's V2 format (but not byte-compatible):
+// Checkpoint files: named tensors with dtype, shape, bytes and a masked
+// CRC32C per tensor, in TensorFlow's V2 format (tensor bundle), so that
+// TensorFlow reads what sluice writes and the other way round:
 //
 //   PREFIX.data-00000-of-00001   the tensors' bytes, back to back
-//   PREFIX.index                 the table: name → dtype, shape, offset,
-//                                size, masked CRC32C of the bytes; ends
-//                                with a masked CRC32C of the table itself
+//   PREFIX.index                 a LevelDB-format table (Snappy-compressed
+//                                blocks): the empty key holds a
+//                                BundleHeaderProto (num_shards, endianness,
+//                                version), each tensor's name its
+//                                BundleEntryProto (dtype, shape, shard_id,
+//                                offset, size, masked CRC32C)
 //
 // Both files are written to temporaries and renamed into place, the index
 // last, so a PREFIX.index that exists always describes a complete data
 // file: a crash mid-save leaves the previous checkpoint untouched and no
 // half-written one that latest_checkpoint could pick.
 //
-// Index layout (little-endian): "SLCKPT1\n", u32 count, then per tensor
-// u32 name length, name, u8 dtype, u32 rank, i64 dims[rank], u64 offset,
-// u64 size, u32 masked crc32c; then u32 masked crc32c of all bytes before.
-// Numeric tensors are stored as their raw host bytes (little-endian);
-// string tensors as varint length + bytes per element.
+// sluice's first format ("SLCKPT1\n" index, same data file) is still read
+// (and written on request, CheckpointFormat::kSluiceV1). Readers accept
+// TensorFlow checkpoints with several data shards; partitioned (sliced)
+// variables are Unimplemented. Numeric tensors are stored as their raw
+// little-endian bytes; strings as TensorFlow lays them out.
 //
 // Errors: DataLoss naming the file (and the tensor, where one is
 // concerned) for a CRC mismatch, truncation or malformed entry; NotFound
@@ -43,14 +47,21 @@
 
 namespace sluice {
 
-// PREFIX.index and PREFIX.data-00000-of-00001.
+enum class CheckpointFormat {
+  kTensorBundleV2,  // TensorFlow's V2 format (the default)
+  kSluiceV1,        // sluice's own first format ("SLCKPT1")
+};
+
+// PREFIX.index and PREFIX.data-SHARD-of-NUM_SHARDS (00000-of-00001).
 std::string CheckpointIndexPath(std::string_view prefix);
-std::string CheckpointDataPath(std::string_view prefix);
+std::string CheckpointDataPath(std::string_view prefix, int shard = 0, int num_shards = 1);
 
 // Writes the tensors as a checkpoint at `prefix` (replacing one that is
-// there). Names must be non-empty and distinct; tensors initialised.
+// there), in one data shard. Names must be non-empty and distinct; tensors
+// initialised.
 absl::Status WriteCheckpoint(std::string_view prefix,
-                             absl::Span<const std::pair<std::string, Tensor>> tensors);
+                             absl::Span<const std::pair<std::string, Tensor>> tensors,
+                             CheckpointFormat format = CheckpointFormat::kTensorBundleV2);
 
 // True when PREFIX.index exists (TensorFlow's V2 test), or a file named
 // PREFIX itself (a V1 checkpoint, which sluice does not write).
@@ -69,6 +80,7 @@ struct CheckpointTensorInfo {
   std::string name;
   DType dtype = DType::kFloat32;
   TensorShape shape;
+  int shard_id = 0;
   uint64_t offset = 0;  // in the data file
   uint64_t size = 0;    // bytes in the data file
   uint32_t masked_crc32c = 0;
@@ -76,15 +88,17 @@ struct CheckpointTensorInfo {
 
 class CheckpointReader {
  public:
-  // Reads and verifies the index; the data file must exist and be at least
-  // as long as the index says (DataLoss "truncated" otherwise).
+  // Reads and verifies the index (either format); every data shard must
+  // exist and be at least as long as the index says (DataLoss "truncated"
+  // otherwise).
   static absl::StatusOr<std::unique_ptr<CheckpointReader>> Open(std::string prefix);
   ~CheckpointReader();
   CheckpointReader(const CheckpointReader&) = delete;
   CheckpointReader& operator=(const CheckpointReader&) = delete;
 
-  // Entries in the order they were written.
+  // Entries sorted by name (V2) or in the order written (V1).
   const std::vector<CheckpointTensorInfo>& tensors() const { return entries_; }
+  CheckpointFormat format() const { return format_; }
   // nullptr when there is no tensor called `name`.
   const CheckpointTensorInfo* Find(std::string_view name) const;
   // Reads one tensor and checks its CRC. NotFound for an unknown name.
@@ -92,11 +106,13 @@ class CheckpointReader {
   const std::string& prefix() const { return prefix_; }
 
  private:
-  CheckpointReader(std::string prefix, int data_fd, std::vector<CheckpointTensorInfo> entries);
+  CheckpointReader(std::string prefix, CheckpointFormat format, std::vector<std::string> data_paths,
+                   std::vector<int> data_fds, std::vector<CheckpointTensorInfo> entries);
 
   const std::string prefix_;
-  const std::string data_path_;
-  const int data_fd_;
+  const CheckpointFormat format_;
+  const std::vector<std::string> data_paths_;  // per shard
+  const std::vector<int> data_fds_;            // per shard
   const std::vector<CheckpointTensorInfo> entries_;
 };
 
