@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "core/sha256.h"
 #include "core/absl_compat.h"
+#include "cli/inspect_checkpoint.h"
 #include "readers/record_reader.h"
 
 namespace sluice::cli {
@@ -46,8 +47,10 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return n;
 }
 
-// A JSON string. Invalid UTF-8 becomes U+FFFD, as the reference tool's
-// decode("utf-8", "replace") does.
+}  // namespace
+
+// Invalid UTF-8 becomes U+FFFD, as the reference tool's decode("utf-8",
+// "replace") does.
 std::string JsonString(std::string_view s) {
   std::string out = "\"";
   for (size_t i = 0; i < s.size();) {
@@ -79,6 +82,8 @@ std::string JsonString(std::string_view s) {
   out += '"';
   return out;
 }
+
+namespace {
 
 std::string JsonStringList(const std::set<std::string>& items) {
   std::string out = "[";
@@ -295,11 +300,18 @@ std::string FormatText(const FileReport& r) {
 
 void PrintInspectHelp(std::ostream& out) {
   out << "usage: sluice inspect [--json] [--compression auto|none|zlib|gzip]\n"
-         "                      [--policy fail|skip_record|skip_file] FILE...\n"
+         "                      [--policy fail|skip_record|skip_file] FILE|CKPT_PREFIX...\n"
          "\n"
          "Reads TFRecord files and reports records, sizes, compression, CRC and\n"
          "framing errors (with TensorFlow's offsets), the records digest, the payload\n"
          "kind and, for tf.train.Example files, the feature schema.\n"
+         "\n"
+         "A checkpoint prefix (PREFIX.index exists, as model.ckpt-100 or\n"
+         "variables/variables; TensorFlow's V2 format or sluice's old one) lists\n"
+         "each variable: name, dtype, shape, bytes, the SHA-256 of its raw\n"
+         "little-endian bytes (strings: uint64 LE length || bytes per element) and\n"
+         "its values when it has at most 16 elements. A corrupt index or data file\n"
+         "is reported as DATA_LOSS naming the file.\n"
          "\n"
          "  --json           one JSON object per file per line\n"
          "  --compression    auto (default: detect from the magic bytes), none, zlib, gzip\n"
@@ -376,6 +388,10 @@ int RunInspect(int argc, char** argv, std::ostream& out, std::ostream& err) {
   }
   int status = 0;
   for (const std::string& f : files) {
+    if (IsCheckpointPrefix(f)) {
+      if (InspectCheckpoint(f, options.json, out) != 0) status = 1;
+      continue;
+    }
     FileReport r = InspectFile(f, options);
     if (!r.clean()) status = 1;
     out << (options.json ? FormatJson(r) + "\n" : FormatText(r)) << std::flush;

@@ -15,6 +15,9 @@
 // "payload_kind", "features" for Example files and "context_features" /
 // "feature_lists" for SequenceExample files, plus sizes and skip counts.
 //
+// A FILE that is a checkpoint prefix is listed by InspectCheckpoint
+// (inspect_checkpoint.h) instead.
+//
 // Exit status: 0 when every file read clean, 1 when any file had a data
 // error (a stopping error, or corruption a skip policy absorbed) or could not
 // be opened, 2 for a usage error.
@@ -25,6 +28,7 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "readers/compression.h"
@@ -66,6 +70,9 @@ FileReport InspectFile(const std::string& path, const InspectOptions& options);
 std::string FormatJson(const FileReport& report);
 // A few readable lines.
 std::string FormatText(const FileReport& report);
+
+// A JSON string literal, quotes included.
+std::string JsonString(std::string_view s);
 
 // The subcommand: argv[0] is "inspect". Returns the exit status.
 int RunInspect(int argc, char** argv, std::ostream& out, std::ostream& err);

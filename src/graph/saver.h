@@ -1,5 +1,5 @@
 #pragma once
-// Saver: tf.train.Saver over sluice checkpoints (checkpoint.h) and the
+// Saver: tf.train.Saver over TensorFlow V2 checkpoints (checkpoint.h) and the
 // `checkpoint` state file (checkpoint_state.h).
 //
 //   Saver saver(GlobalVariables(g));                       // or a subset / name map

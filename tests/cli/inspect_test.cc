@@ -3,6 +3,7 @@
 // output), and checks the exit statuses and option handling.
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -72,6 +73,23 @@ std::vector<std::string> CorpusFiles() {
   return out;
 }
 
+// `sluice inspect --json PREFIX` against a checkpoint's expected.json.
+void ExpectCheckpointMatches(const CliRun& run, const Value& exp) {
+  EXPECT_EQ(run.exit_status, 0);
+  auto got = testing_json::Parse(run.out);
+  ASSERT_TRUE(got.has_value()) << run.out;
+  EXPECT_TRUE((*got)["error"].is_null()) << run.out;
+  EXPECT_EQ((*got)["format"].str, "tensor_bundle_v2");
+  const auto& want = exp["variables"].arr;
+  const auto& vars = (*got)["variables"].arr;
+  ASSERT_EQ(vars.size(), want.size()) << run.out;
+  for (size_t i = 0; i < want.size(); ++i) {
+    for (const char* key : {"name", "dtype", "shape", "bytes", "sha256", "crc_ok", "values"}) {
+      EXPECT_TRUE(vars[i][key] == want[i][key]) << key << " of " << want[i]["name"].str << ": " << run.out;
+    }
+  }
+}
+
 TEST(InspectCliTest, JsonMatchesExpectedForEveryCorpusFile) {
   std::vector<std::string> files = CorpusFiles();
   ASSERT_GE(files.size(), 19u) << "no corpus under " << TestData();
@@ -79,6 +97,10 @@ TEST(InspectCliTest, JsonMatchesExpectedForEveryCorpusFile) {
     SCOPED_TRACE(f);
     Value exp = LoadJson(f + ".expected.json");
     CliRun run = Sluice("inspect --json " + Quote(f));
+    if (exp.has("variables")) {  // a checkpoint prefix (tensorflow-serving/)
+      ExpectCheckpointMatches(run, exp);
+      continue;
+    }
     bool clean = exp["framing_errors"].arr.empty();
     EXPECT_EQ(run.exit_status, clean ? 0 : 1);
     auto got = testing_json::Parse(run.out);
@@ -112,6 +134,35 @@ TEST(InspectCliTest, JsonMatchesExpectedForEveryCorpusFile) {
       EXPECT_TRUE((*got)["context_features"] == exp["context_schema_all_records"]);
     }
   }
+}
+
+TEST(InspectCliTest, CorruptCheckpointIsDataLossNamingTheFile) {
+  const std::string src = TestData() + "/tensorflow-serving/saved_model_half_plus_two_cpu/00000123/variables/";
+  const fs::path dir = fs::temp_directory_path() / ("sluice_inspect_ckpt_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string prefix = (dir / "variables").string();
+  fs::copy_file(src + "variables.data-00000-of-00001", prefix + ".data-00000-of-00001",
+                fs::copy_options::overwrite_existing);
+  std::ifstream in(src + "variables.index", std::ios::binary);
+  std::string index((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  {
+    std::ofstream out(prefix + ".index", std::ios::binary | std::ios::trunc);
+    out << index.substr(0, index.size() - 10);
+  }
+  CliRun run = Sluice("inspect --json " + Quote(prefix));
+  EXPECT_EQ(run.exit_status, 1);
+  auto got = testing_json::Parse(run.out);
+  ASSERT_TRUE(got.has_value()) << run.out;
+  EXPECT_EQ((*got)["error"]["code"].str, "DATA_LOSS");
+  EXPECT_THAT((*got)["error"]["message"].str, HasSubstr(prefix + ".index"));
+  CliRun text = Sluice("inspect " + Quote(prefix));
+  EXPECT_EQ(text.exit_status, 1);
+  EXPECT_THAT(text.out, HasSubstr("DATA_LOSS"));
+  fs::remove_all(dir);
+}
+
+TEST(InspectCliTest, HelpNamesCheckpoints) {
+  EXPECT_THAT(Sluice("inspect --help").out, HasSubstr("CKPT_PREFIX"));
 }
 
 TEST(InspectCliTest, OneJsonLinePerFileAndExitOneIfAnyIsBad) {
