@@ -161,8 +161,13 @@ class Session {
   CaptureStats capture_stats() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // The parts of a run, each in its own file with its contract in an
+  // internal header: the planner's Plan (internal/session_plan.h), the
+  // Executor (internal/session_executor.h) and step capture's state
+  // (internal/session_capture.h).
   struct Plan;
   struct CaptureState;
+  class Executor;
   enum class Pass : int;
   // One run of a capturable plan (cs->mu held): eager, recording, or a
   // launch of the recording; `run_pass` runs the executor over the nodes
