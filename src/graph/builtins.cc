@@ -21,6 +21,8 @@ struct Registries {
     internal::RegisterQueueOps(&ops, &kernels);
     internal::RegisterParsingOps(&ops, &kernels);
     internal::RegisterIoOps(&ops, &kernels);
+    internal::RegisterManipOps(&ops, &kernels);
+    internal::RegisterControlFlowOps(&ops, &kernels);
   }
 };
 

@@ -15,6 +15,7 @@ namespace sluice::internal {
 void RegisterMathGradients(GradientRegistry* r);
 void RegisterNnGradients(GradientRegistry* r);
 void RegisterArrayGradients(GradientRegistry* r);
+void RegisterManipGradients(GradientRegistry* r);
 
 // The int values of a Const node's tensor (axes, perms), or nullopt when
 // `o` is not produced by a Const.

@@ -31,6 +31,7 @@ void RegisterStandardGradients() {
     internal::RegisterMathGradients(r);
     internal::RegisterNnGradients(r);
     internal::RegisterArrayGradients(r);
+    internal::RegisterManipGradients(r);
   });
 }
 

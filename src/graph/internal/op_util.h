@@ -100,5 +100,7 @@ void RegisterLoggingOps(OpRegistry* ops, KernelRegistry* kernels);
 void RegisterQueueOps(OpRegistry* ops, KernelRegistry* kernels);
 void RegisterParsingOps(OpRegistry* ops, KernelRegistry* kernels);
 void RegisterIoOps(OpRegistry* ops, KernelRegistry* kernels);
+void RegisterManipOps(OpRegistry* ops, KernelRegistry* kernels);
+void RegisterControlFlowOps(OpRegistry* ops, KernelRegistry* kernels);
 
 }  // namespace sluice::internal
