@@ -11,9 +11,14 @@
 #include "core/absl_compat.h"
 #include "graph/checkpoint_state.h"
 #include "graph/ops/ops.h"
+#include "graph/optimizers/adadelta.h"
+#include "graph/optimizers/adagrad.h"
+#include "graph/optimizers/adagrad_da.h"
 #include "graph/optimizers/adam.h"
+#include "graph/optimizers/ftrl.h"
 #include "graph/optimizers/gradient_descent.h"
 #include "graph/optimizers/momentum.h"
+#include "graph/optimizers/rmsprop.h"
 #include "graph/png_encoder.h"
 #include "graph/saver.h"
 #include "graph/session.h"
@@ -36,7 +41,8 @@ constexpr int64_t kSummarySteps = 100;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const TrainOptions& o, bool gpu) {
+absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const TrainOptions& o, bool gpu,
+                                                          const Variable& global_step) {
   const OptimizerKind kind = o.optimizer.value_or(DefaultOptimizer(o.model, gpu));
   const double lr =
       o.learning_rate > 0 ? o.learning_rate : DefaultLearningRate(o.model, kind, gpu);
@@ -46,6 +52,11 @@ absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const TrainOptions& o, 
     case OptimizerKind::kNesterov:
       return std::make_unique<MomentumOptimizer>(lr, o.momentum, /*use_nesterov=*/true);
     case OptimizerKind::kAdam: return std::make_unique<AdamOptimizer>(lr);
+    case OptimizerKind::kAdagrad: return std::make_unique<AdagradOptimizer>(lr);
+    case OptimizerKind::kRMSProp: return std::make_unique<RMSPropOptimizer>(lr);
+    case OptimizerKind::kAdadelta: return std::make_unique<AdadeltaOptimizer>(lr);
+    case OptimizerKind::kAdagradDA: return std::make_unique<AdagradDAOptimizer>(lr, global_step);
+    case OptimizerKind::kFtrl: return std::make_unique<FtrlOptimizer>(lr);
   }
   return absl::InvalidArgumentError("unknown optimizer");
 }
@@ -107,7 +118,7 @@ absl::StatusOr<Graphs> BuildGraph(Graph* g, const TrainOptions& o, bool gpu) {
   gs.trainable = false;
   gr.global_step = NewVariable(root.WithDevice("/cpu:0"), Tensor::Scalar<int64_t>(0), gs);
   SLUICE_RETURN_IF_ERROR(root.status());
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> opt, MakeOptimizer(o, gpu));
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> opt, MakeOptimizer(o, gpu, gr.global_step));
   SLUICE_ASSIGN_OR_RETURN(gr.train_op,
                           opt->Minimize(dev, gr.loss,
                                         {.var_list = m.weights, .global_step = gr.global_step}));
@@ -153,8 +164,14 @@ absl::StatusOr<OptimizerKind> ParseOptimizerKind(std::string_view name) {
   if (name == "momentum") return OptimizerKind::kMomentum;
   if (name == "nesterov") return OptimizerKind::kNesterov;
   if (name == "adam") return OptimizerKind::kAdam;
+  if (name == "adagrad") return OptimizerKind::kAdagrad;
+  if (name == "rmsprop") return OptimizerKind::kRMSProp;
+  if (name == "adadelta") return OptimizerKind::kAdadelta;
+  if (name == "adagradda") return OptimizerKind::kAdagradDA;
+  if (name == "ftrl") return OptimizerKind::kFtrl;
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown optimizer '", Sv(name), "' (sgd, momentum, nesterov, adam)"));
+      "unknown optimizer '", Sv(name),
+      "' (sgd, momentum, nesterov, adam, adagrad, rmsprop, adadelta, adagradda, ftrl)"));
 }
 
 const char* OptimizerKindName(OptimizerKind kind) {
@@ -163,6 +180,11 @@ const char* OptimizerKindName(OptimizerKind kind) {
     case OptimizerKind::kMomentum: return "momentum";
     case OptimizerKind::kNesterov: return "nesterov";
     case OptimizerKind::kAdam: return "adam";
+    case OptimizerKind::kAdagrad: return "adagrad";
+    case OptimizerKind::kRMSProp: return "rmsprop";
+    case OptimizerKind::kAdadelta: return "adadelta";
+    case OptimizerKind::kAdagradDA: return "adagradda";
+    case OptimizerKind::kFtrl: return "ftrl";
   }
   return "?";
 }
@@ -185,6 +207,14 @@ OptimizerKind DefaultOptimizer(ModelKind model, bool gpu) {
 
 double DefaultLearningRate(ModelKind model, OptimizerKind kind, bool gpu) {
   if (kind == OptimizerKind::kAdam) return model == ModelKind::kCnn && !gpu ? 1e-3 : 5e-4;
+  // The adaptive ones: RMSProp like Adam; Adadelta at the rate its paper
+  // uses (1.0, its step is self-scaled); Adagrad, AdagradDA and FTRL at 0.1.
+  if (kind == OptimizerKind::kRMSProp) return 5e-4;
+  if (kind == OptimizerKind::kAdadelta) return 1.0;
+  if (kind == OptimizerKind::kAdagrad || kind == OptimizerKind::kAdagradDA ||
+      kind == OptimizerKind::kFtrl) {
+    return 0.1;
+  }
   switch (model) {
     case ModelKind::kSoftmax: return 0.05;
     case ModelKind::kMlp: return 0.05;

@@ -42,10 +42,22 @@
 namespace sluice::train {
 
 // The update rule (graph/optimizers): plain gradient descent, momentum,
-// Nesterov momentum, or Adam.
-enum class OptimizerKind { kSgd, kMomentum, kNesterov, kAdam };
+// Nesterov momentum, Adam, Adagrad, RMSProp, Adadelta, AdagradDA (driven
+// by the global step), or FTRL-proximal.
+enum class OptimizerKind {
+  kSgd,
+  kMomentum,
+  kNesterov,
+  kAdam,
+  kAdagrad,
+  kRMSProp,
+  kAdadelta,
+  kAdagradDA,
+  kFtrl,
+};
 
-// "sgd", "momentum", "nesterov", "adam"; InvalidArgument otherwise.
+// "sgd", "momentum", "nesterov", "adam", "adagrad", "rmsprop", "adadelta",
+// "adagradda", "ftrl"; InvalidArgument otherwise.
 absl::StatusOr<OptimizerKind> ParseOptimizerKind(std::string_view name);
 const char* OptimizerKindName(OptimizerKind kind);
 
