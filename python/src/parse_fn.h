@@ -1,0 +1,55 @@
+#pragma once
+// ParseFn: the native parse function behind sluice.io.parse_example_fn and
+// sluice.io.parse_example. It runs inside a Dataset Map on pipeline
+// threads, so no Python code runs per record or per batch.
+//
+// Input: a string tensor of serialized tf.train.Example records, a scalar
+// (one record) or a vector (a batch, e.g. after Batch). Output, flat: one
+// tensor per dense feature (in the spec's order; [batch] + shape, or shape
+// for a scalar input), then three per sparse feature (indices, values,
+// dense_shape; indices [N, 2] for a batch, [N, 1] for one record).
+// decode_raw features (dense string features only) are replaced by
+// DecodeRaw(value, dtype): [batch] + shape + [bytes / dtype size].
+//
+// String outputs are views of the input records (no copy); they keep the
+// records' buffers alive.
+//
+// Thread-safe: immutable after Create.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "readers/parse_example.h"
+
+namespace sluice::python {
+
+class ParseFn {
+ public:
+  // InvalidArgument for a bad spec (see ParseSpec::Create), or a
+  // decode_raw key that is not a dense string feature.
+  static absl::StatusOr<std::shared_ptr<const ParseFn>> Create(
+      std::vector<FixedLenFeature> dense, std::vector<VarLenFeature> sparse,
+      std::map<std::string, DType> decode_raw);
+
+  absl::StatusOr<TensorTuple> operator()(const Tensor& serialized) const;
+
+  const ParseSpec& spec() const { return spec_; }
+  // The dtype of each dense output after decode_raw.
+  const std::vector<DType>& dense_out_dtypes() const { return dense_out_; }
+
+ private:
+  ParseFn(ParseSpec spec, std::vector<DType> raw, std::vector<DType> dense_out)
+      : spec_(std::move(spec)),
+        raw_(std::move(raw)),
+        dense_out_(std::move(dense_out)) {}
+
+  ParseSpec spec_;
+  std::vector<DType> raw_;  // per dense feature: kString = no decode_raw
+  std::vector<DType> dense_out_;
+};
+
+}  // namespace sluice::python
