@@ -61,18 +61,11 @@ std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
     if (kind == "tfrecord") {
       std::vector<std::string> files = op[1].cast<std::vector<std::string>>();
       TFRecordDatasetOptions o;
-      if (op[2].is_none()) {
-        // Detect from the first file that can be read; TensorFlow takes one
-        // compression for all files, and so does this dataset.
-        o.compression_type =
-            files.empty()
-                ? ""
-                : CompressionName(DetectCompression(FileHead(files[0])));
-      } else {
-        o.compression_type = op[2].cast<std::string>();
-        ValueOrThrow(ParseCompression(
-            o.compression_type));  // TF would fall back silently
-      }
+      // None: detected from the first file (one compression for all
+      // files, as TensorFlow takes it).
+      o.compression = op[2].is_none() ? (files.empty() ? Compression::kNone
+                                                       : DetectCompression(FileHead(files[0])))
+                                      : ValueOrThrow(ParseCompression(op[2].cast<std::string>()));
       o.num_parallel_reads = OptionalInt(op[3]);
       if (o.num_parallel_reads.has_value() && *o.num_parallel_reads <= 1) {
         o.num_parallel_reads.reset();

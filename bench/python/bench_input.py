@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Python input benchmark: sluice.data's parsed batches against the C++
+pipeline and against torch.utils.data.DataLoader, side by side in one run.
+
+Data: the records sluice-bench's pipeline.* results use (`sluice gen
+--records N --shards 8 --record-bytes 784 --compression none --seed 1`:
+tf.train.Example {image: 784 bytes, label, id}), written to a temporary
+folder (warm page cache).
+
+Measured, each repetition in turn (the median is reported):
+  python        sluice.data.TFRecordDataset(files, num_parallel_reads=2)
+                .shuffle(10000, seed=1).map(parse_example_fn(image/label/id,
+                decode_raw image -> uint8), num_parallel_calls=2).batch(128)
+                .prefetch(2), iterated from Python: dicts of numpy arrays.
+  native        the same pipeline drained in C++ inside this process
+                (Pipeline.drain: no Python per batch).
+  sluice-bench  `sluice-bench --json --filter 'pipeline.dataset$'` (the C++
+                benchmark, its own copy of the same records), when found
+                and N is its 200,000.
+  torch0/torch2 torch.utils.data.DataLoader(batch_size=128, num_workers=0 /
+                2) over bench/torch_dataloader_peer.py's pure-Python TFRecord
+                reader and Example decoder (files split across workers), on
+                the first --peer-records records.
+Every sluice pass checks that each id arrived exactly once.
+
+Prints a table and one JSON line with the rates and ratios
+(python / native, python / sluice-bench, python / torch0, python / torch2).
+Targets from issue 12: python >= 0.85 x the C++ rate, >= 15 x torch0.
+
+usage: bench_input.py [--records N] [--peer-records N] [--repetitions R]
+                      [--build DIR] [--no-sluice-bench] [--no-torch]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def gen(sluice_bin, out, records):
+    subprocess.run([sluice_bin, "gen", "--out", out, "--records", str(records), "--shards", "8",
+                    "--record-bytes", "784", "--compression", "none", "--seed", "1"],
+                   check=True, stdout=subprocess.DEVNULL)
+    with open(os.path.join(out, "manifest.json")) as f:
+        m = json.load(f)
+    return [os.path.join(out, s["file"]) for s in m["shards"]]
+
+
+def sluice_dataset(sluice, files):
+    spec = {"image": sluice.io.FixedLenFeature([], sluice.string),
+            "label": sluice.io.FixedLenFeature([], sluice.int64),
+            "id": sluice.io.FixedLenFeature([], sluice.int64)}
+    parse = sluice.io.parse_example_fn(spec, decode_raw={"image": sluice.uint8})
+    return (sluice.data.TFRecordDataset(files, compression_type="", num_parallel_reads=2)
+            .shuffle(10000, seed=1).map(parse, num_parallel_calls=2).batch(128).prefetch(2))
+
+
+def run_python(ds, n):
+    t0 = time.perf_counter()
+    rows = ids = 0
+    for b in ds:
+        rows += b["image"].shape[0]
+        ids += int(b["id"].sum())
+    dt = time.perf_counter() - t0
+    assert rows == n and ids == n * (n - 1) // 2, (rows, ids)
+    return n / dt
+
+
+def run_native(sluice, ds, n):
+    from sluice import _sluice
+    pipeline = _sluice.Pipeline(ds._native_ops())
+    t0 = time.perf_counter()
+    _, rows, ids = pipeline.drain(2)
+    dt = time.perf_counter() - t0
+    assert rows == n and ids == n * (n - 1) // 2, (rows, ids)
+    return n / dt
+
+
+def run_sluice_bench(path, reps):
+    out = subprocess.run([path, "--json", "--filter", "pipeline.dataset$", "--repetitions",
+                          str(reps)], check=True, capture_output=True, text=True).stdout
+    for r in json.loads(out)["results"]:
+        if r["name"] == "pipeline.dataset":
+            return r["items_per_second"]
+    return None
+
+
+def run_torch(files, max_records, workers):
+    import torch
+    from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import torch_dataloader_peer as peer
+
+    class Split(IterableDataset):
+        """The peer's dataset, with files (and the record cap) split over workers."""
+
+        def __iter__(self):
+            info = get_worker_info()
+            k, i = (1, 0) if info is None else (info.num_workers, info.id)
+            return iter(peer.TFRecordExamples(files[i::k], max_records // k))
+
+    loader = DataLoader(Split(), batch_size=128, num_workers=workers)
+    t0 = time.perf_counter()
+    rows = 0
+    for images, labels in loader:
+        rows += images.shape[0]
+    return rows / (time.perf_counter() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--records", type=int, default=200000)
+    ap.add_argument("--peer-records", type=int, default=40000,
+                    help="records the DataLoader peers read (they are slow)")
+    ap.add_argument("--repetitions", type=int, default=5)
+    ap.add_argument("--build", default=os.environ.get("SLUICE_BINARY_DIR",
+                                                       os.path.join(ROOT, "build")))
+    ap.add_argument("--no-sluice-bench", action="store_true")
+    ap.add_argument("--no-torch", action="store_true")
+    a = ap.parse_args()
+    sys.path.insert(0, os.path.join(a.build, "python"))
+    import sluice
+
+    with tempfile.TemporaryDirectory(prefix="sluice-bench-python-") as tmp:
+        files = gen(os.path.join(a.build, "src", "cli", "sluice"), tmp, a.records)
+        for f in files:  # warm the page cache
+            with open(f, "rb") as fh:
+                fh.read()
+        ds = sluice_dataset(sluice, files)
+        py_rates, native_rates = [], []
+        for _ in range(a.repetitions):
+            py_rates.append(run_python(ds, a.records))
+            native_rates.append(run_native(sluice, ds, a.records))
+        stages = ds.stats()
+        result = {"records": a.records, "python": statistics.median(py_rates),
+                  "native": statistics.median(native_rates),
+                  "python_spread": [min(py_rates), max(py_rates)]}
+        bench_bin = os.path.join(a.build, "bench", "sluice-bench")
+        if not a.no_sluice_bench and a.records == 200000 and os.path.exists(bench_bin):
+            result["sluice_bench"] = run_sluice_bench(bench_bin, a.repetitions)
+        if not a.no_torch:
+            try:
+                import torch  # noqa: F401
+                peer_n = min(a.peer_records, a.records)
+                result["torch0"] = run_torch(files, peer_n, 0)
+                result["torch2"] = run_torch(files, peer_n, 2)
+            except ImportError:
+                print("python3-torch not installed: DataLoader peers not measured")
+    p = result["python"]
+    result["ratio_vs_native"] = p / result["native"]
+    for k in ("sluice_bench", "torch0", "torch2"):
+        if result.get(k):
+            result["ratio_vs_" + k] = p / result[k]
+    print("%-44s %14s %8s" % ("result", "records/s", "python/x"))
+    print("%-44s %14.0f %8s" % ("python (sluice.data, batches of 128)", p, ""))
+    print("%-44s %14.0f %8.3f" % ("native (same pipeline drained in C++)", result["native"],
+                                  result["ratio_vs_native"]))
+    if result.get("sluice_bench"):
+        print("%-44s %14.0f %8.3f" % ("sluice-bench pipeline.dataset (C++)", result["sluice_bench"],
+                                      result["ratio_vs_sluice_bench"]))
+    for k, name in (("torch0", "DataLoader num_workers=0"), ("torch2", "DataLoader num_workers=2")):
+        if result.get(k):
+            print("%-44s %14.0f %8.2f" % (name, result[k], result["ratio_vs_" + k]))
+    print("consumer stage: %.0f%% waiting for the pipeline" %
+          (100 * next(s["input_wait"] for s in stages if s["stage"] == "consume")))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
