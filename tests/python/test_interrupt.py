@@ -1,0 +1,56 @@
+"""Ctrl-C (SIGINT) stops a Python program blocked in sluice: an endless
+dataset iteration and a dequeue with no timeout both raise
+KeyboardInterrupt, and the process exits (its pipeline threads stopped).
+The child prints READY once it is inside the blocking loop."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+CHILD_DATASET = textwrap.dedent("""
+    import sys, sluice
+    path = sys.argv[1]
+    with sluice.io.TFRecordWriter(path) as w:
+        for i in range(1000):
+            w.write(sluice.io.serialize_example({"id": [i]}))
+    spec = {"id": sluice.io.FixedLenFeature([], sluice.int64)}
+    ds = (sluice.data.TFRecordDataset(path, num_parallel_reads=2).shuffle(100).repeat()
+          .map(sluice.io.parse_example_fn(spec), num_parallel_calls=2).batch(8).prefetch(2))
+    n = 0
+    try:
+        for b in ds:
+            n += 1
+            if n == 10:
+                print("READY", flush=True)
+    except KeyboardInterrupt:
+        print("INTERRUPTED", flush=True)
+""")
+
+CHILD_QUEUE = textwrap.dedent("""
+    import sluice
+    q = sluice.FIFOQueue(1, [sluice.int64])
+    print("READY", flush=True)
+    try:
+        q.dequeue()          # nobody enqueues: blocks until Ctrl-C
+    except KeyboardInterrupt:
+        print("INTERRUPTED", flush=True)
+""")
+
+
+@pytest.mark.parametrize("child", [CHILD_DATASET, CHILD_QUEUE], ids=["dataset", "dequeue"])
+def test_sigint_interrupts_blocking_iteration(tmp_path, child):
+    p = subprocess.Popen([sys.executable, "-c", child, str(tmp_path / "r.tfrecord")],
+                         stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    try:
+        assert p.stdout.readline().strip() == "READY"
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    assert "INTERRUPTED" in out
+    assert p.returncode == 0
