@@ -38,6 +38,7 @@ namespace sluice {
 class Graph;
 class Node;
 class Operation;
+class Session;
 struct OpDef;
 
 // Node attributes (TensorFlow's AttrValue, without the protobuf).
@@ -65,6 +66,12 @@ class Output {
   bool rank_known() const;
   // "<node name>:<index>".
   std::string name() const;
+  // tensor.eval(feed_dict, session): this output's value from one run of
+  // `session`, or of the default session (default_session.h) when null.
+  // FailedPrecondition when there is none; InvalidArgument when the
+  // session runs another graph; otherwise the run's error.
+  absl::StatusOr<Tensor> Eval(const std::vector<std::pair<Output, Tensor>>& feeds = {},
+                              Session* session = nullptr) const;
 
   friend bool operator==(const Output& a, const Output& b) {
     return a.node_ == b.node_ && a.index_ == b.index_;
@@ -94,6 +101,10 @@ class Operation {
   Output input(int i) const;
   int num_outputs() const;
   Output output(int i) const { return Output(node_, i); }
+  // op.run(feed_dict, session): runs this op as the target of one run of
+  // `session` or the default session (errors as Output::Eval).
+  absl::Status Run(const std::vector<std::pair<Output, Tensor>>& feeds = {},
+                   Session* session = nullptr) const;
   friend bool operator==(const Operation& a, const Operation& b) { return a.node_ == b.node_; }
 
  private:

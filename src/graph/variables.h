@@ -43,6 +43,13 @@ class Variable {
   // Running it stores the initial value.
   Operation initializer() const { return Operation(record_->initializer); }
   Output initial_value() const { return record_->initial_value; }
+  // Variable.initialized_value(): a new node (named
+  // "<var>/initialized_value") whose value is the variable's when it is
+  // initialised and the initial value otherwise, so another variable's
+  // initializer may use it whatever order initializers run in. The initial
+  // value is computed either way (TensorFlow computes it only when needed;
+  // docs/divergences.md). Invalid Output if the graph refuses the node.
+  Output initialized_value() const;
   DType dtype() const { return record_->dtype; }
   const TensorShape& shape() const { return record_->shape; }
   bool trainable() const { return record_->trainable; }

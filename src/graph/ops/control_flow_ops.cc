@@ -226,6 +226,25 @@ void RegisterControlFlowOps(OpRegistry* ops, KernelRegistry* kernels) {
     return absl::InvalidArgumentError(msg);
   });
 
+  // Variable::initialized_value(): the variable's value when initialised,
+  // else input 1 (its initial value).
+  OpDef initialized{"_InitializedValue", shape_fns::UnchangedShape};
+  initialized.stateful = true;
+  initialized.ref_inputs = {0};
+  RegisterOp(ops, std::move(initialized));
+  RegisterCpuKernel(kernels, "_InitializedValue", [](OpKernelContext* ctx) {
+    SLUICE_ASSIGN_OR_RETURN(std::shared_ptr<VariableState> var, ctx->variable(0));
+    {
+      absl::MutexLock l(&var->mu);
+      if (var->initialized) {
+        ctx->set_output(0, var->value);
+        return absl::OkStatus();
+      }
+    }
+    ctx->set_output(0, ctx->input(1));
+    return absl::OkStatus();
+  });
+
   RegisterOp(ops, {"CheckNumerics", shape_fns::UnchangedShape});
   RegisterCpuKernel(kernels, "CheckNumerics", [](OpKernelContext* ctx) {
     const Tensor& x = ctx->input(0);
