@@ -9,6 +9,7 @@
 #include "graph/kernel_registry.h"
 #include "graph/op_registry.h"
 #include "graph/png_encoder.h"
+#include "graph/wav_encoder.h"
 
 namespace sluice {
 namespace {
@@ -162,6 +163,40 @@ absl::Status MergeKernel(OpKernelContext* ctx) {
   return absl::OkStatus();
 }
 
+// TensorFlow's summary_audio_op.cc.
+absl::Status AudioKernel(OpKernelContext* ctx) {
+  const std::string tag(ctx->input(0).string(0));
+  const Tensor& t = ctx->input(1);
+  const Tensor& rate = ctx->input(2);
+  SLUICE_ASSIGN_OR_RETURN(int64_t max_outputs, ctx->GetAttr<int64_t>("max_outputs"));
+  if (t.rank() != 2 && t.rank() != 3) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Tensor must be 3-D or 2-D, got: ", t.shape().DebugString(), " (audio summary '", tag, "')"));
+  }
+  if (t.dtype() != DType::kFloat32) {
+    return absl::InvalidArgumentError(absl::StrCat("audio summary '", tag, "' needs float samples"));
+  }
+  if (rate.NumElements() != 1 || rate.dtype() != DType::kFloat32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sample_rate must be rank-0 or contain a single float value (audio summary '", tag, "')"));
+  }
+  const float sample_rate = rate.data<float>()[0];
+  long rounded = std::lrintf(sample_rate);
+  const uint32_t wav_rate = rounded <= 0 ? 1 : static_cast<uint32_t>(rounded);
+  const int64_t frames = t.dim(1);
+  const int64_t channels = t.rank() == 2 ? 1 : t.dim(2);
+  const int64_t n = std::min(t.dim(0), max_outputs);
+  SummaryBuilder b;
+  for (int64_t i = 0; i < n; ++i) {
+    SLUICE_ASSIGN_OR_RETURN(std::string wav,
+                            EncodeWavS16(t.data<float>() + i * frames * channels, frames, channels, wav_rate));
+    b.AddAudio(max_outputs > 1 ? absl::StrCat(tag, "/audio/", i) : absl::StrCat(tag, "/audio"), sample_rate,
+               channels, frames, wav, "audio/wav");
+  }
+  ctx->set_output(0, Tensor::StringScalar(b.bytes()));
+  return absl::OkStatus();
+}
+
 void RegisterSummaryOps() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -177,6 +212,7 @@ void RegisterSummaryOps() {
     reg("ScalarSummary", ScalarKernel);
     reg("HistogramSummary", HistogramKernel);
     reg("ImageSummary", ImageKernel);
+    reg("AudioSummaryV2", AudioKernel);
     reg("TensorSummaryV2", TextKernel);
     reg("MergeSummary", MergeKernel);
   });
@@ -247,6 +283,17 @@ Output Image(const Scope& scope, std::string_view name, const Input& images, int
   }
   return AddSummaryNode(scope, "ImageSummary", name, {v},
                         {{"T", v.valid() ? v.dtype() : DType::kFloat32}, {"max_images", max_images}});
+}
+
+Output Audio(const Scope& scope, std::string_view name, const Input& tensor, const Input& sample_rate,
+             int64_t max_outputs) {
+  Output v = tensor.ToOutput(scope);
+  Output rate = sample_rate.ToOutput(scope, DType::kFloat32);
+  if (max_outputs < 1) {
+    scope.UpdateStatus(absl::InvalidArgumentError("audio summary: max_outputs must be at least 1"));
+    return Output();
+  }
+  return AddSummaryNode(scope, "AudioSummaryV2", name, {v, rate}, {{"max_outputs", max_outputs}});
 }
 
 Output Text(const Scope& scope, std::string_view name, const Input& text) {

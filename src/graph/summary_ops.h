@@ -36,6 +36,13 @@ Output Histogram(const Scope& scope, std::string_view name, const Input& values)
 // non-negative, else so that the largest magnitude maps to 127 around 128;
 // non-finite pixels are red.
 Output Image(const Scope& scope, std::string_view name, const Input& images, int64_t max_images = 3);
+// tf.summary.audio (AudioSummaryV2): up to max_outputs clips of a float
+// [batch, frames] or [batch, frames, channels] tensor with samples in
+// [-1, 1], each encoded as a 16-bit PCM WAV (wav_encoder.h) at
+// `sample_rate` Hz (a float scalar, rounded for the WAV header, at least
+// 1), tagged "NAME/audio" (max_outputs == 1) or "NAME/audio/i".
+Output Audio(const Scope& scope, std::string_view name, const Input& tensor, const Input& sample_rate,
+             int64_t max_outputs = 3);
 // tf.summary.text: a string tensor for TensorBoard's text plugin.
 Output Text(const Scope& scope, std::string_view name, const Input& text);
 // MergeSummary of serialized Summary string tensors.

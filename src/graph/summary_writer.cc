@@ -32,6 +32,7 @@ enum ValueField : uint32_t {
   kValueSimpleValue = 2,
   kValueImage = 4,
   kValueHisto = 5,
+  kValueAudio = 6,
   kValueTensor = 8,
   kValueMetadata = 9,
 };
@@ -45,6 +46,13 @@ enum HistoField : uint32_t {
   kHistoBucket = 7,
 };
 enum ImageField : uint32_t { kImageHeight = 1, kImageWidth = 2, kImageColorspace = 3, kImageEncoded = 4 };
+enum AudioField : uint32_t {
+  kAudioSampleRate = 1,
+  kAudioNumChannels = 2,
+  kAudioLengthFrames = 3,
+  kAudioEncoded = 4,
+  kAudioContentType = 5,
+};
 enum TensorField : uint32_t { kTensorDtype = 1, kTensorShape = 2, kTensorStringVal = 8 };
 constexpr uint32_t kShapeDim = 2, kDimSize = 1;
 constexpr uint32_t kMetadataPluginData = 1, kPluginName = 1;
@@ -199,6 +207,22 @@ SummaryBuilder& SummaryBuilder::AddImage(std::string_view tag, int height, int w
   std::string v;
   AppendLengthDelimited(&v, kValueTag, tag);
   AppendLengthDelimited(&v, kValueImage, image);
+  AddValue(v);
+  return *this;
+}
+
+SummaryBuilder& SummaryBuilder::AddAudio(std::string_view tag, float sample_rate, int64_t num_channels,
+                                         int64_t length_frames, std::string_view encoded,
+                                         std::string_view content_type) {
+  std::string audio;
+  AppendFloat(&audio, kAudioSampleRate, sample_rate);
+  AppendVarintField(&audio, kAudioNumChannels, static_cast<uint64_t>(num_channels));
+  AppendVarintField(&audio, kAudioLengthFrames, static_cast<uint64_t>(length_frames));
+  AppendLengthDelimited(&audio, kAudioEncoded, encoded);
+  AppendLengthDelimited(&audio, kAudioContentType, content_type);
+  std::string v;
+  AppendLengthDelimited(&v, kValueTag, tag);
+  AppendLengthDelimited(&v, kValueAudio, audio);
   AddValue(v);
   return *this;
 }

@@ -75,6 +75,10 @@ class SummaryBuilder {
   // colorspace is the channel count (1 gray, 3 RGB, 4 RGBA).
   SummaryBuilder& AddImage(std::string_view tag, int height, int width, int colorspace,
                            std::string_view encoded_png);
+  // Value { tag, audio { sample_rate, num_channels, length_frames,
+  // encoded_audio_string, content_type } } (AudioSummaryV2's value).
+  SummaryBuilder& AddAudio(std::string_view tag, float sample_rate, int64_t num_channels,
+                           int64_t length_frames, std::string_view encoded, std::string_view content_type);
   // tf.summary.text: Value { tag, metadata { plugin_data { plugin_name:
   // "text" } }, tensor { dtype: DT_STRING, tensor_shape, string_val... } }.
   // Requires values.size() == shape.num_elements().
