@@ -18,7 +18,9 @@ pipeline and runs it on its own threads (reader threads, map workers,
 prefetch). Python sees one call per element, and with ``batch`` an element
 is a whole batch: numeric arrays are numpy views of the C++ buffers (no
 copy; the array keeps the buffer alive; ``arr.__dlpack__`` hands it on
-without a copy too); string features arrive as object arrays of bytes.
+without a copy too). The arrays are writable: each batch's buffers are
+fresh and referenced by nothing else. String features arrive as object
+arrays of bytes.
 Without map or batch each element is one record, as ``bytes``.
 
 Map takes only native functions (``sluice.io.parse_example_fn``); Python

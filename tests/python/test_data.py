@@ -192,3 +192,21 @@ def test_dropping_iterators_stops_threads_and_leaks_nothing(shards):
     tasks1, rss1 = len(os.listdir("/proc/self/task")), _rss_kb()
     assert tasks1 <= tasks0 + 2, (tasks0, tasks1)
     assert rss1 - rss0 < 32 * 1024, (rss0, rss1)  # KiB: no per-cycle leak
+
+
+def test_varlen_features_batch_as_sparse_and_unordered_map_keeps_every_element(tmp_path):
+    path = str(tmp_path / "v.tfrecord")
+    with sluice.io.TFRecordWriter(path) as w:
+        for i in range(10):
+            w.write(sluice.io.serialize_example({"id": [i], "tags": list(range(i % 4))}))
+    spec = {"id": sluice.io.FixedLenFeature([], sluice.int64),
+            "tags": sluice.io.VarLenFeature(sluice.int64)}
+    batches = list(sluice.data.TFRecordDataset(path).map(sluice.io.parse_example_fn(spec))
+                   .batch(4))
+    assert [b["id"].tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    t = batches[0]["tags"]
+    assert t.indices.tolist() == [[1, 0], [2, 0], [2, 1], [3, 0], [3, 1], [3, 2]]
+    assert t.values.tolist() == [0, 0, 1, 0, 1, 2] and t.dense_shape.tolist() == [4, 3]
+    unordered = (sluice.data.TFRecordDataset(path, deterministic=False)
+                 .map(sluice.io.parse_example_fn(spec), num_parallel_calls=2).batch(3))
+    assert sorted(i for b in unordered for i in b["id"].tolist()) == list(range(10))
