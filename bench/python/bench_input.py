@@ -8,7 +8,7 @@ tf.train.Example {image: 784 bytes, label, id}), written to a temporary
 folder (warm page cache).
 
 Measured, each repetition in turn (the median is reported):
-  python        sluice.data.TFRecordDataset(files, num_parallel_reads=2)
+  python        sluice.data.TFRecordDataset(files, num_parallel_reads=2, map_file=True)
                 .shuffle(10000, seed=1).map(parse_example_fn(image/label/id,
                 decode_raw image -> uint8), num_parallel_calls=2).batch(128)
                 .prefetch(2), iterated from Python: dicts of numpy arrays.
@@ -28,7 +28,7 @@ Prints a table and one JSON line with the rates and ratios
 Targets from issue 12: python >= 0.85 x the C++ rate, >= 15 x torch0.
 
 usage: bench_input.py [--records N] [--peer-records N] [--repetitions R]
-                      [--build DIR] [--no-sluice-bench] [--no-torch]
+                      [--build DIR] [--sluice-bench PATH] [--no-sluice-bench] [--no-torch]
 """
 import argparse
 import json
@@ -57,7 +57,9 @@ def sluice_dataset(sluice, files):
             "label": sluice.io.FixedLenFeature([], sluice.int64),
             "id": sluice.io.FixedLenFeature([], sluice.int64)}
     parse = sluice.io.parse_example_fn(spec, decode_raw={"image": sluice.uint8})
-    return (sluice.data.TFRecordDataset(files, compression_type="", num_parallel_reads=2)
+    # map_file as sluice-bench's pipelines read (records straight from the page cache).
+    return (sluice.data.TFRecordDataset(files, compression_type="", num_parallel_reads=2,
+                                        map_file=True)
             .shuffle(10000, seed=1).map(parse, num_parallel_calls=2).batch(128).prefetch(2))
 
 
@@ -121,6 +123,8 @@ def main():
     ap.add_argument("--repetitions", type=int, default=5)
     ap.add_argument("--build", default=os.environ.get("SLUICE_BINARY_DIR",
                                                        os.path.join(ROOT, "build")))
+    ap.add_argument("--sluice-bench", default=None,
+                    help="sluice-bench binary (default: BUILD/bench/sluice-bench)")
     ap.add_argument("--no-sluice-bench", action="store_true")
     ap.add_argument("--no-torch", action="store_true")
     a = ap.parse_args()
@@ -141,7 +145,7 @@ def main():
         result = {"records": a.records, "python": statistics.median(py_rates),
                   "native": statistics.median(native_rates),
                   "python_spread": [min(py_rates), max(py_rates)]}
-        bench_bin = os.path.join(a.build, "bench", "sluice-bench")
+        bench_bin = a.sluice_bench or os.path.join(a.build, "bench", "sluice-bench")
         if not a.no_sluice_bench and a.records == 200000 and os.path.exists(bench_bin):
             result["sluice_bench"] = run_sluice_bench(bench_bin, a.repetitions)
         if not a.no_torch:

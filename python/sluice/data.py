@@ -242,10 +242,15 @@ class TFRecordDataset(Dataset):
         file at the first corruption).
       deterministic: default for map's ``deterministic`` (reads are always
         in the deterministic round-robin order).
+      map_file: memory-map uncompressed files instead of reading them in
+        chunks (records are then views of the page cache: one copy fewer).
+        A file truncated while mapped ends the process with SIGBUS, so
+        leave it off for files that may change while they are read.
     """
 
     def __init__(self, filenames, compression_type=None, buffer_size=None,
-                 num_parallel_reads=None, on_corrupt="fail", deterministic=None):
+                 num_parallel_reads=None, on_corrupt="fail", deterministic=None,
+                 map_file=False):
         if isinstance(filenames, (str, bytes)) or hasattr(filenames, "__fspath__"):
             filenames = [filenames]
         files = [f.decode() if isinstance(f, bytes) else str(f) for f in filenames]
@@ -257,5 +262,5 @@ class TFRecordDataset(Dataset):
             num_parallel_reads = os.cpu_count() or 1
         op = ("tfrecord", files, compression_type,
               None if num_parallel_reads is None else int(num_parallel_reads),
-              on_corrupt, 0 if buffer_size is None else int(buffer_size))
+              on_corrupt, 0 if buffer_size is None else int(buffer_size), bool(map_file))
         super().__init__([op], True if deterministic is None else bool(deterministic))

@@ -20,4 +20,5 @@ class Dataset:
 class TFRecordDataset(Dataset):
     def __init__(self, filenames: Union[str, Sequence[str]], compression_type: Optional[str] = ...,
                  buffer_size: Optional[int] = ..., num_parallel_reads: Optional[int] = ...,
-                 on_corrupt: str = ..., deterministic: Optional[bool] = ...) -> None: ...
+                 on_corrupt: str = ..., deterministic: Optional[bool] = ...,
+                 map_file: bool = ...) -> None: ...

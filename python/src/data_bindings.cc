@@ -45,7 +45,7 @@ std::optional<int> OptionalInt(const py::handle& h) {
 }
 
 // ops: [("tfrecord", files, compression|None, num_parallel_reads|None,
-// on_corrupt, buffer_size), ("shard", n, i), ("shuffle", buffer, seed,
+// on_corrupt, buffer_size, map_file), ("shard", n, i), ("shuffle", buffer, seed,
 // reshuffle), ("repeat", count), ("map", ParseFn, parallel|None,
 // deterministic), ("batch", n, drop_remainder), ("prefetch", n)].
 std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
@@ -74,6 +74,7 @@ std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
           ValueOrThrow(ParseCorruptRecordPolicy(op[4].cast<std::string>()));
       const int64_t buffer_size = op[5].cast<int64_t>();
       if (buffer_size > 0) o.buffer_size = buffer_size;
+      o.map_file = op[6].cast<bool>();
       o.metrics = p->metrics.Stage("read");
       p->dataset = TFRecordDataset(std::move(files), o);
     } else if (kind == "shard") {

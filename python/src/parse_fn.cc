@@ -1,9 +1,12 @@
 #include "parse_fn.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 #include "core/absl_compat.h"
 #include "readers/decode_raw.h"
+#include "readers/example.h"
 
 namespace sluice::python {
 
@@ -36,52 +39,141 @@ absl::StatusOr<std::shared_ptr<const ParseFn>> ParseFn::Create(
       new ParseFn(std::move(spec), std::move(raw), std::move(out)));
 }
 
-absl::StatusOr<TensorTuple> ParseFn::operator()(
-    const Tensor& serialized) const {
+absl::StatusOr<TensorTuple> ParseFn::operator()(const Tensor& serialized) const {
   if (serialized.dtype() != DType::kString || serialized.rank() > 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("parse_example expects a string scalar or vector, got ",
-                     Sv(DTypeName(serialized.dtype())), " ",
-                     serialized.shape().DebugString()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "parse_example expects a string scalar or vector, got ", Sv(DTypeName(serialized.dtype())),
+        " ", serialized.shape().DebugString()));
   }
   const bool scalar = serialized.rank() == 0;
   const int64_t n = serialized.NumElements();
   std::vector<std::string_view> records(n);
   for (int64_t i = 0; i < n; ++i) records[i] = serialized.string(i);
-  ParseResult result;
-  ParseOptions options;
   // The input tensor's buffer keeps every record alive (its own arena or
   // the reader chunks it references), so strings can stay views.
-  const RefPtr owner = serialized.buffer();
+  const RefPtr& owner = serialized.buffer();
+  TensorTuple out;
+  if (!FastParse(records, owner, &out)) {
+    SLUICE_ASSIGN_OR_RETURN(out, GeneralParse(records, owner));
+  }
+  if (scalar) {
+    const size_t dense = spec_.dense().size();
+    for (size_t i = 0; i < dense; ++i) out[i] = out[i].Reshaped(out[i].shape().DroppedFirst());
+    for (size_t k = dense; k < out.size(); k += 3) {
+      // One record's sparse triple: drop the record column of the indices
+      // ([N, 2] -> [N, 1]) and the batch dimension of the dense shape.
+      const Tensor in = out[k];
+      const int64_t m = in.dim(0);
+      Tensor idx(DType::kInt64, TensorShape{m, 1});
+      for (int64_t j = 0; j < m; ++j) idx.data<int64_t>()[j] = in.data<int64_t>()[2 * j + 1];
+      out[k] = idx;
+      out[k + 2] = Tensor::FromVector<int64_t>({out[k + 2].data<int64_t>()[1]}, TensorShape{1});
+    }
+  }
+  return out;
+}
+
+bool ParseFn::FastParse(absl::Span<const std::string_view> records, const RefPtr& owner,
+                        TensorTuple* out) const {
+  const std::vector<FixedLenFeature>& dense = spec_.dense();
+  const size_t d = dense.size();
+  const int64_t n = static_cast<int64_t>(records.size());
+  if (!spec_.sparse().empty() || !owner || n == 0) return false;
+  TensorTuple result(d);
+  std::vector<const FeatureView*> found(d);
+  std::vector<FeatureView> views(d);
+  std::vector<int64_t> raw_len(d, -1);  // decode_raw: bytes per value
+  for (int64_t r = 0; r < n; ++r) {
+    std::fill(found.begin(), found.end(), nullptr);
+    const absl::Status s =
+        ForEachFeatureInExample(records[r], [&](std::string_view key, const FeatureView& f) {
+          for (size_t i = 0; i < d; ++i) {
+            if (key == dense[i].key) {  // a repeated key: the last one wins
+              views[i] = f;
+              found[i] = &views[i];
+              return;
+            }
+          }
+        });
+    if (!s.ok()) return false;
+    for (size_t i = 0; i < d; ++i) {
+      const FeatureView* f = found[i];
+      const int64_t count = dense[i].shape.num_elements();
+      if (f == nullptr || f->size() != count) return false;
+      const int64_t at = r * count;
+      switch (dense[i].dtype) {
+        case DType::kFloat32:
+          if (f->kind() != FeatureKind::kFloatList) return false;
+          if (r == 0) result[i] = Tensor(DType::kFloat32, dense[i].shape.Prepended(n));
+          f->CopyFloats(result[i].data<float>() + at);
+          break;
+        case DType::kInt64:
+          if (f->kind() != FeatureKind::kInt64List) return false;
+          if (r == 0) result[i] = Tensor(DType::kInt64, dense[i].shape.Prepended(n));
+          f->CopyInt64s(result[i].data<int64_t>() + at);
+          break;
+        case DType::kString: {
+          if (f->kind() != FeatureKind::kBytesList) return false;
+          int64_t j = 0;
+          if (raw_[i] == DType::kString) {
+            if (r == 0) result[i] = Tensor(DType::kString, dense[i].shape.Prepended(n));
+            f->ForEachBytes([&](std::string_view v) { result[i].SetStringView(at + j++, v, owner); });
+            break;
+          }
+          // decode_raw straight into the output row.
+          const int64_t size = static_cast<int64_t>(DTypeSize(raw_[i]));
+          bool ok = true;
+          f->ForEachBytes([&](std::string_view v) {
+            const int64_t len = static_cast<int64_t>(v.size());
+            if (!ok) return;
+            if (r == 0 && j == 0) {
+              if (len % size != 0) {
+                ok = false;
+                return;
+              }
+              raw_len[i] = len;
+              TensorShape shape = dense[i].shape.Prepended(n);
+              shape.AddDim(len / size);
+              result[i] = Tensor(raw_[i], shape);
+            }
+            ok = len == raw_len[i] &&
+                 DecodeRawInto(v, raw_[i], /*little_endian=*/true,
+                               static_cast<char*>(result[i].raw_data()) + (at + j) * len)
+                     .ok();
+            ++j;
+          });
+          if (!ok) return false;
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+  }
+  *out = std::move(result);
+  return true;
+}
+
+absl::StatusOr<TensorTuple> ParseFn::GeneralParse(absl::Span<const std::string_view> records,
+                                                  const RefPtr& owner) const {
+  ParseResult result;
+  ParseOptions options;
   options.owners = absl::Span<const RefPtr>(&owner, owner ? 1 : 0);
   SLUICE_RETURN_IF_ERROR(ParseExample(records, spec_, &result, options));
-
   TensorTuple out;
   for (size_t i = 0; i < result.dense.size(); ++i) {
     Tensor t = std::move(result.dense[i]);
     if (raw_[i] != DType::kString) {
       absl::StatusOr<Tensor> decoded = DecodeRaw(t, raw_[i]);
       if (!decoded.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("decode_raw of feature '", spec_.dense()[i].key,
-                         "': ", decoded.status().message()));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "decode_raw of feature '", spec_.dense()[i].key, "': ", decoded.status().message()));
       }
       t = *std::move(decoded);
     }
-    if (scalar) t = t.Reshaped(t.shape().DroppedFirst());
     out.push_back(std::move(t));
   }
   for (SparseTensor& s : result.sparse) {
-    if (scalar) {
-      // Drop the record column of the indices: [N, 2] -> [N, 1].
-      const int64_t k = s.indices.dim(0);
-      Tensor idx(DType::kInt64, TensorShape{k, 1});
-      for (int64_t j = 0; j < k; ++j)
-        idx.data<int64_t>()[j] = s.indices.data<int64_t>()[2 * j + 1];
-      s.indices = idx;
-      s.dense_shape = Tensor::FromVector<int64_t>(
-          {s.dense_shape.data<int64_t>()[1]}, TensorShape{1});
-    }
     out.push_back(std::move(s.indices));
     out.push_back(std::move(s.values));
     out.push_back(std::move(s.dense_shape));

@@ -14,6 +14,13 @@
 // String outputs are views of the input records (no copy); they keep the
 // records' buffers alive.
 //
+// A batch whose records all hold every dense feature exactly as the spec
+// says (the kind of its dtype, shape.num_elements() values; decode_raw
+// values of one length) and whose spec has no sparse feature is parsed by
+// a fused walk that writes values (and decode_raw bytes) straight into the
+// outputs; any other batch goes through ParseExample + DecodeRaw. Both
+// give the same tensors, and errors always come from the second.
+//
 // Thread-safe: immutable after Create.
 
 #include <map>
@@ -21,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "readers/parse_example.h"
@@ -46,6 +54,14 @@ class ParseFn {
       : spec_(std::move(spec)),
         raw_(std::move(raw)),
         dense_out_(std::move(dense_out)) {}
+
+  // The fused walk; false (and *out untouched) when the batch needs the
+  // general path.
+  bool FastParse(absl::Span<const std::string_view> records, const RefPtr& owner,
+                 TensorTuple* out) const;
+  // ParseExample, then DecodeRaw for the decode_raw features.
+  absl::StatusOr<TensorTuple> GeneralParse(absl::Span<const std::string_view> records,
+                                           const RefPtr& owner) const;
 
   ParseSpec spec_;
   std::vector<DType> raw_;  // per dense feature: kString = no decode_raw

@@ -143,3 +143,32 @@ def test_type_stubs_ship_with_the_package():
     pkg = os.path.dirname(sluice.__file__)
     for stub in ["__init__.pyi", "io.pyi", "data.pyi", "errors.pyi", "train.pyi", "py.typed"]:
         assert os.path.exists(os.path.join(pkg, stub)), stub
+
+
+def test_fused_and_general_parse_give_the_same_tensors():
+    recs = [sluice.io.serialize_example({"id": [i], "img": [bytes([i, i + 1, i + 2, 0])],
+                                          "w": [float(i), -1.0], "s": [b"x%d" % i]})
+            for i in range(20)]
+    spec = {"id": sluice.io.FixedLenFeature([], sluice.int64),
+            "img": sluice.io.FixedLenFeature([], sluice.string),
+            "w": sluice.io.FixedLenFeature([2], sluice.float32),
+            "s": sluice.io.FixedLenFeature([], sluice.string)}
+    fast = sluice.io.parse_example(recs, spec, decode_raw={"img": sluice.int32})
+    # A default for a feature one record lacks sends the batch down the
+    # general path (ParseExample + DecodeRaw).
+    spec_default = dict(spec, id=sluice.io.FixedLenFeature([], sluice.int64, default_value=-1))
+    general = sluice.io.parse_example(recs + [sluice.io.serialize_example(
+        {"img": [bytes(4)], "w": [0.0, 0.0], "s": [b""]})], spec_default,
+        decode_raw={"img": sluice.int32})
+    for k in spec:
+        assert fast[k].dtype == general[k].dtype
+        assert fast[k].tolist() == general[k][:20].tolist(), k
+    assert general["id"][20] == -1
+    assert fast["img"].shape == (20, 1) and fast["img"][3, 0] == 3 | 4 << 8 | 5 << 16
+    # Value counts and kinds that do not match: the general path's errors.
+    with pytest.raises(errors.InvalidArgumentError):
+        sluice.io.parse_example(recs, dict(spec, w=sluice.io.FixedLenFeature([3], sluice.float32)))
+    with pytest.raises(errors.InvalidArgumentError):
+        sluice.io.parse_example(recs, {"id": sluice.io.FixedLenFeature([], sluice.float32)})
+    with pytest.raises(errors.InvalidArgumentError, match="decode_raw"):
+        sluice.io.parse_example(recs, spec, decode_raw={"img": sluice.float64})
