@@ -23,8 +23,9 @@ Measured, each repetition in turn (the median is reported):
                 the first --peer-records records.
 Every sluice pass checks that each id arrived exactly once.
 
-Prints a table and one JSON line with the rates and ratios
-(python / native, python / sluice-bench, python / torch0, python / torch2).
+Prints a table and one JSON line with the rates (medians) and ratios
+(python / native and python / sluice-bench: medians of the ratios within
+each repetition, the three run back to back; python / torch0, torch2).
 Targets from issue 12: python >= 0.85 x the C++ rate, >= 15 x torch0.
 
 usage: bench_input.py [--records N] [--peer-records N] [--repetitions R]
@@ -137,17 +138,27 @@ def main():
             with open(f, "rb") as fh:
                 fh.read()
         ds = sluice_dataset(sluice, files)
-        py_rates, native_rates = [], []
+        bench_bin = a.sluice_bench or os.path.join(a.build, "bench", "sluice-bench")
+        use_bench = not a.no_sluice_bench and a.records == 200000 and os.path.exists(bench_bin)
+        # Interleaved, one of each per repetition, so that load from other
+        # processes hits all three alike; ratios are medians of the
+        # per-repetition ratios.
+        py_rates, native_rates, bench_rates = [], [], []
         for _ in range(a.repetitions):
             py_rates.append(run_python(ds, a.records))
             native_rates.append(run_native(sluice, ds, a.records))
+            if use_bench:
+                bench_rates.append(run_sluice_bench(bench_bin, 1))
         stages = ds.stats()
         result = {"records": a.records, "python": statistics.median(py_rates),
                   "native": statistics.median(native_rates),
-                  "python_spread": [min(py_rates), max(py_rates)]}
-        bench_bin = a.sluice_bench or os.path.join(a.build, "bench", "sluice-bench")
-        if not a.no_sluice_bench and a.records == 200000 and os.path.exists(bench_bin):
-            result["sluice_bench"] = run_sluice_bench(bench_bin, a.repetitions)
+                  "python_spread": [min(py_rates), max(py_rates)],
+                  "ratio_vs_native": statistics.median(
+                      p / n for p, n in zip(py_rates, native_rates))}
+        if bench_rates:
+            result["sluice_bench"] = statistics.median(bench_rates)
+            result["ratio_vs_sluice_bench"] = statistics.median(
+                p / b for p, b in zip(py_rates, bench_rates))
         if not a.no_torch:
             try:
                 import torch  # noqa: F401
@@ -157,8 +168,7 @@ def main():
             except ImportError:
                 print("python3-torch not installed: DataLoader peers not measured")
     p = result["python"]
-    result["ratio_vs_native"] = p / result["native"]
-    for k in ("sluice_bench", "torch0", "torch2"):
+    for k in ("torch0", "torch2"):
         if result.get(k):
             result["ratio_vs_" + k] = p / result[k]
     print("%-44s %14s %8s" % ("result", "records/s", "python/x"))
