@@ -130,11 +130,13 @@ class Dataset:
     def __iter__(self):
         pipeline = _sluice.Pipeline(self._native_ops())
         self._last_pipeline = pipeline
-        it = _sluice.Iterator(pipeline)
-        if it.records_mode:
-            return _Records(it)
         fn = self._parse_fn()
-        return _Elements(it, None if fn is None else fn._structure)
+        structure = None
+        if fn is not None and not pipeline.records_mode:
+            structure = (fn._dense_keys, fn._sparse_keys, SparseTensorValue)
+        # The native iterator yields bytes, arrays or dicts itself: no
+        # Python frame runs per element.
+        return _sluice.Iterator(pipeline, structure)
 
     def stats(self):
         """Per-stage figures of the most recent iteration (None before one).
@@ -180,48 +182,6 @@ class Dataset:
                 yield {k: conv(v) for k, v in element.items()}
             else:
                 yield conv(element)
-
-
-class _Records:
-    """Records mode: the native iterator hands over up to 256 records per call."""
-
-    __slots__ = ("_it", "_buf", "_i")
-
-    def __init__(self, it):
-        self._it, self._buf, self._i = it, [], 0
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        if self._i >= len(self._buf):
-            self._buf, self._i = next(self._it), 0  # StopIteration / errors pass through
-        self._i += 1
-        return self._buf[self._i - 1]
-
-    def close(self):
-        """Stops the pipeline's threads now (dropping the iterator does too)."""
-        self._it.close()
-
-
-class _Elements:
-    """One element per native call: the array, or the parse function's dict."""
-
-    __slots__ = ("_it", "_structure")
-
-    def __init__(self, it, structure):
-        self._it, self._structure = it, structure
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        flat = next(self._it)
-        return flat[0] if self._structure is None else self._structure(flat)
-
-    def close(self):
-        """Stops the pipeline's threads now (dropping the iterator does too)."""
-        self._it.close()
 
 
 class TFRecordDataset(Dataset):

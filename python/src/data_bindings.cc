@@ -122,9 +122,27 @@ std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
 }
 
 // One pass over a Pipeline. Not thread-safe (Python iterators never are).
+// How an element reaches Python: records one bytes object at a time;
+// a single array (a batch of records); or the parse function's dict.
+struct Structure {
+  std::vector<py::object> dense_keys;   // py::str, one per dense output
+  std::vector<py::object> sparse_keys;  // then three outputs each
+  py::object sparse_type;               // SparseTensorValue
+  bool dict = false;
+};
+
+// One pass over a Pipeline, yielding final Python objects (no Python code
+// runs per element). Not thread-safe (Python iterators never are).
 class PyIterator {
  public:
-  explicit PyIterator(std::shared_ptr<Pipeline> p) : p_(std::move(p)) {
+  PyIterator(std::shared_ptr<Pipeline> p, const py::object& structure) : p_(std::move(p)) {
+    if (!structure.is_none()) {
+      py::tuple t = structure.cast<py::tuple>();
+      for (const py::handle& k : t[0]) s_.dense_keys.push_back(py::str(k));
+      for (const py::handle& k : t[1]) s_.sparse_keys.push_back(py::str(k));
+      s_.sparse_type = py::reinterpret_borrow<py::object>(t[2]);
+      s_.dict = true;
+    }
     consume_ = p_->metrics.Stage("consume");
     absl::StatusOr<std::unique_ptr<Iterator>> it;
     {
@@ -135,11 +153,48 @@ class PyIterator {
   }
   ~PyIterator() { Close(); }
 
-  // Records mode: a list of up to 256 bytes objects. Elements mode: the
-  // flat list of one element's tensors as numpy arrays. StopIteration at
-  // the end; a pipeline error raises its sluice.errors exception (the next
-  // call goes on after it, as the C++ iterator does).
-  py::list Next() {
+  // The next record (bytes), array or dict. StopIteration at the end; a
+  // pipeline error raises its sluice.errors exception (the next call goes
+  // on after it, as the C++ iterator does).
+  py::object Next() {
+    if (p_->records_mode) {
+      if (next_record_ >= records_.NumElements()) {
+        records_ = Fetch()[0];  // up to 256 records per call
+        next_record_ = 0;
+      }
+      const std::string_view v = records_.string(next_record_++);
+      return py::bytes(v.data(), v.size());
+    }
+    const TensorTuple t = Fetch();
+    if (!s_.dict) return TensorToNumpy(t[0]);
+    py::dict out;
+    size_t k = 0;
+    for (const py::object& key : s_.dense_keys) out[key] = TensorToNumpy(t[k++]);
+    for (const py::object& key : s_.sparse_keys) {
+      out[key] = s_.sparse_type(TensorToNumpy(t[k]), TensorToNumpy(t[k + 1]),
+                                TensorToNumpy(t[k + 2]));
+      k += 3;
+    }
+    return out;
+  }
+
+  // Stops the pipeline's threads and frees its buffers. Idempotent.
+  void Close() {
+    records_ = Tensor();
+    if (it_ == nullptr) return;
+    std::unique_ptr<Iterator> it = std::move(it_);
+    if (PyGILState_Check()) {
+      py::gil_scoped_release nogil;
+      it.reset();
+    } else {
+      it.reset();
+    }
+  }
+
+ private:
+  // One call into the pipeline, with the GIL released; the consumer
+  // stage's time is split into waiting for it and Python's time between.
+  TensorTuple Fetch() {
     if (it_ == nullptr) throw py::stop_iteration();
     absl::StatusOr<TensorTuple> r;
     const int64_t t0 = MonotonicNanos();
@@ -160,37 +215,15 @@ class PyIterator {
       throw py::stop_iteration();
     }
     ThrowIfError(r.status());
-    if (!p_->records_mode) {
-      consume_->AddItems(1);
-      return TupleToNumpy(*r);
-    }
-    const Tensor& t = (*r)[0];
-    py::list out;
-    for (int64_t i = 0; i < t.NumElements(); ++i) {
-      const std::string_view v = t.string(i);
-      out.append(py::bytes(v.data(), v.size()));
-    }
-    consume_->AddItems(t.NumElements());
-    return out;
+    consume_->AddItems(p_->records_mode ? (*r)[0].NumElements() : 1);
+    return *std::move(r);
   }
 
-  // Stops the pipeline's threads and frees its buffers. Idempotent.
-  void Close() {
-    if (it_ == nullptr) return;
-    std::unique_ptr<Iterator> it = std::move(it_);
-    if (PyGILState_Check()) {
-      py::gil_scoped_release nogil;
-      it.reset();
-    } else {
-      it.reset();
-    }
-  }
-
-  bool records_mode() const { return p_->records_mode; }
-
- private:
   std::shared_ptr<Pipeline> p_;
   std::unique_ptr<Iterator> it_;
+  Structure s_;
+  Tensor records_;  // records mode: the current batch of records
+  int64_t next_record_ = 0;
   StageMetrics* consume_ = nullptr;
   int64_t last_return_ns_ = 0;
 };
@@ -263,11 +296,13 @@ void RegisterData(py::module_& m) {
            "Runs one pass in C++; returns (elements, rows, sum of an int64 "
            "component).");
   py::class_<PyIterator>(m, "Iterator", "One pass over a Pipeline.")
-      .def(py::init<std::shared_ptr<Pipeline>>(), py::arg("pipeline"))
+      .def(py::init<std::shared_ptr<Pipeline>, const py::object&>(), py::arg("pipeline"),
+           py::arg("structure") = py::none(),
+           "structure: None (records, or one array per element) or (dense_keys, sparse_keys, "
+           "SparseTensorValue) for a parse function's dicts.")
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", &PyIterator::Next)
-      .def("close", &PyIterator::Close, "Stops the pipeline's threads now.")
-      .def_property_readonly("records_mode", &PyIterator::records_mode);
+      .def("close", &PyIterator::Close, "Stops the pipeline's threads now.");
 }
 
 }  // namespace sluice::python
