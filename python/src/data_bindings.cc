@@ -45,8 +45,8 @@ std::optional<int> OptionalInt(const py::handle& h) {
 }
 
 // ops: [("tfrecord", files, compression|None, num_parallel_reads|None,
-// on_corrupt, buffer_size, map_file), ("shard", n, i), ("shuffle", buffer, seed,
-// reshuffle), ("repeat", count), ("map", ParseFn, parallel|None,
+// on_corrupt, buffer_size, map_file), ("shard", n, i), ("shuffle", buffer,
+// seed, reshuffle), ("repeat", count), ("map", ParseFn, parallel|None,
 // deterministic), ("batch", n, drop_remainder), ("prefetch", n)].
 std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
   auto p = std::make_shared<Pipeline>();
@@ -63,9 +63,11 @@ std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
       TFRecordDatasetOptions o;
       // None: detected from the first file (one compression for all
       // files, as TensorFlow takes it).
-      o.compression = op[2].is_none() ? (files.empty() ? Compression::kNone
-                                                       : DetectCompression(FileHead(files[0])))
-                                      : ValueOrThrow(ParseCompression(op[2].cast<std::string>()));
+      o.compression =
+          op[2].is_none()
+              ? (files.empty() ? Compression::kNone
+                               : DetectCompression(FileHead(files[0])))
+              : ValueOrThrow(ParseCompression(op[2].cast<std::string>()));
       o.num_parallel_reads = OptionalInt(op[3]);
       if (o.num_parallel_reads.has_value() && *o.num_parallel_reads <= 1) {
         o.num_parallel_reads.reset();
@@ -135,7 +137,8 @@ struct Structure {
 // runs per element). Not thread-safe (Python iterators never are).
 class PyIterator {
  public:
-  PyIterator(std::shared_ptr<Pipeline> p, const py::object& structure) : p_(std::move(p)) {
+  PyIterator(std::shared_ptr<Pipeline> p, const py::object& structure)
+      : p_(std::move(p)) {
     if (!structure.is_none()) {
       py::tuple t = structure.cast<py::tuple>();
       for (const py::handle& k : t[0]) s_.dense_keys.push_back(py::str(k));
@@ -169,7 +172,8 @@ class PyIterator {
     if (!s_.dict) return TensorToNumpy(t[0]);
     py::dict out;
     size_t k = 0;
-    for (const py::object& key : s_.dense_keys) out[key] = TensorToNumpy(t[k++]);
+    for (const py::object& key : s_.dense_keys)
+      out[key] = TensorToNumpy(t[k++]);
     for (const py::object& key : s_.sparse_keys) {
       out[key] = s_.sparse_type(TensorToNumpy(t[k]), TensorToNumpy(t[k + 1]),
                                 TensorToNumpy(t[k + 2]));
@@ -296,9 +300,10 @@ void RegisterData(py::module_& m) {
            "Runs one pass in C++; returns (elements, rows, sum of an int64 "
            "component).");
   py::class_<PyIterator>(m, "Iterator", "One pass over a Pipeline.")
-      .def(py::init<std::shared_ptr<Pipeline>, const py::object&>(), py::arg("pipeline"),
-           py::arg("structure") = py::none(),
-           "structure: None (records, or one array per element) or (dense_keys, sparse_keys, "
+      .def(py::init<std::shared_ptr<Pipeline>, const py::object&>(),
+           py::arg("pipeline"), py::arg("structure") = py::none(),
+           "structure: None (records, or one array per element) or "
+           "(dense_keys, sparse_keys, "
            "SparseTensorValue) for a parse function's dicts.")
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", &PyIterator::Next)

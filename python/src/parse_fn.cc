@@ -40,11 +40,13 @@ absl::StatusOr<std::shared_ptr<const ParseFn>> ParseFn::Create(
       new ParseFn(std::move(spec), std::move(raw), std::move(out)));
 }
 
-absl::StatusOr<TensorTuple> ParseFn::operator()(const Tensor& serialized) const {
+absl::StatusOr<TensorTuple> ParseFn::operator()(
+    const Tensor& serialized) const {
   if (serialized.dtype() != DType::kString || serialized.rank() > 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "parse_example expects a string scalar or vector, got ", Sv(DTypeName(serialized.dtype())),
-        " ", serialized.shape().DebugString()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("parse_example expects a string scalar or vector, got ",
+                     Sv(DTypeName(serialized.dtype())), " ",
+                     serialized.shape().DebugString()));
   }
   const bool scalar = serialized.rank() == 0;
   const int64_t n = serialized.NumElements();
@@ -59,16 +61,19 @@ absl::StatusOr<TensorTuple> ParseFn::operator()(const Tensor& serialized) const 
   }
   if (scalar) {
     const size_t dense = spec_.dense().size();
-    for (size_t i = 0; i < dense; ++i) out[i] = out[i].Reshaped(out[i].shape().DroppedFirst());
+    for (size_t i = 0; i < dense; ++i)
+      out[i] = out[i].Reshaped(out[i].shape().DroppedFirst());
     for (size_t k = dense; k < out.size(); k += 3) {
       // One record's sparse triple: drop the record column of the indices
       // ([N, 2] -> [N, 1]) and the batch dimension of the dense shape.
       const Tensor in = out[k];
       const int64_t m = in.dim(0);
       Tensor idx(DType::kInt64, TensorShape{m, 1});
-      for (int64_t j = 0; j < m; ++j) idx.data<int64_t>()[j] = in.data<int64_t>()[2 * j + 1];
+      for (int64_t j = 0; j < m; ++j)
+        idx.data<int64_t>()[j] = in.data<int64_t>()[2 * j + 1];
       out[k] = idx;
-      out[k + 2] = Tensor::FromVector<int64_t>({out[k + 2].data<int64_t>()[1]}, TensorShape{1});
+      out[k + 2] = Tensor::FromVector<int64_t>({out[k + 2].data<int64_t>()[1]},
+                                               TensorShape{1});
     }
   }
   return out;
@@ -81,7 +86,8 @@ using internal::ReadVarint64;
 
 // A length-delimited field with the one-byte tag `tag` at p; returns its
 // end, or nullptr when p does not start one.
-inline const char* Field(const char* p, const char* end, char tag, std::string_view* v) {
+inline const char* Field(const char* p, const char* end, char tag,
+                         std::string_view* v) {
   if (p == nullptr || p >= end || *p != tag) return nullptr;
   return ReadLengthDelimited(p + 1, end, v);
 }
@@ -91,13 +97,15 @@ inline const char* Field(const char* p, const char* end, char tag, std::string_v
 // trick as pipeline/image_label_parser.cc).
 inline void PrefetchRecord(std::string_view rec) {
   if (rec.empty()) return;
-  for (size_t o = 0; o < rec.size(); o += 64) __builtin_prefetch(rec.data() + o);
+  for (size_t o = 0; o < rec.size(); o += 64)
+    __builtin_prefetch(rec.data() + o);
   __builtin_prefetch(rec.data() + rec.size() - 1);
 }
 
 }  // namespace
 
-bool ParseFn::CanonicalWalk(std::string_view rec, std::vector<std::string_view>* lists) const {
+bool ParseFn::CanonicalWalk(std::string_view rec,
+                            std::vector<std::string_view>* lists) const {
   const std::vector<FixedLenFeature>& dense = spec_.dense();
   const char* end = rec.data() + rec.size();
   std::string_view features;
@@ -114,7 +122,8 @@ bool ParseFn::CanonicalWalk(std::string_view rec, std::vector<std::string_view>*
     const char* e = Field(entry.data(), eend, '\x0a', &key);
     if (Field(e, eend, '\x12', &value) != eend || value.empty()) return false;
     const char* vend = value.data() + value.size();
-    if (ReadLengthDelimited(value.data() + 1, vend, &list) != vend) return false;
+    if (ReadLengthDelimited(value.data() + 1, vend, &list) != vend)
+      return false;
     size_t slot = 0;
     while (slot < dense.size() && key != dense[slot].key) ++slot;
     // Keys outside the spec, repeats and lists of the wrong kind: the
@@ -122,7 +131,7 @@ bool ParseFn::CanonicalWalk(std::string_view rec, std::vector<std::string_view>*
     if (slot == dense.size() || (*lists)[slot].data() != nullptr) return false;
     const char want = dense[slot].dtype == DType::kString    ? '\x0a'
                       : dense[slot].dtype == DType::kFloat32 ? '\x12'
-                                                              : '\x1a';
+                                                             : '\x1a';
     if (value[0] != want) return false;
     (*lists)[slot] = list.data() == nullptr ? std::string_view(vend, 0) : list;
     ++seen;
@@ -130,8 +139,8 @@ bool ParseFn::CanonicalWalk(std::string_view rec, std::vector<std::string_view>*
   return seen == dense.size();
 }
 
-bool ParseFn::FastParse(absl::Span<const std::string_view> records, const RefPtr& owner,
-                        TensorTuple* out) const {
+bool ParseFn::FastParse(absl::Span<const std::string_view> records,
+                        const RefPtr& owner, TensorTuple* out) const {
   const std::vector<FixedLenFeature>& dense = spec_.dense();
   const size_t d = dense.size();
   const int64_t n = static_cast<int64_t>(records.size());
@@ -150,8 +159,8 @@ bool ParseFn::FastParse(absl::Span<const std::string_view> records, const RefPtr
       if (!WriteCanonical(lists, r, n, owner, &raw_len, &result)) return false;
       continue;
     }
-    const absl::Status s =
-        ForEachFeatureInExample(records[r], [&](std::string_view key, const FeatureView& f) {
+    const absl::Status s = ForEachFeatureInExample(
+        records[r], [&](std::string_view key, const FeatureView& f) {
           for (size_t i = 0; i < d; ++i) {
             if (key == dense[i].key) {  // a repeated key: the last one wins
               views[i] = f;
@@ -169,20 +178,25 @@ bool ParseFn::FastParse(absl::Span<const std::string_view> records, const RefPtr
       switch (dense[i].dtype) {
         case DType::kFloat32:
           if (f->kind() != FeatureKind::kFloatList) return false;
-          if (r == 0) result[i] = Tensor(DType::kFloat32, dense[i].shape.Prepended(n));
+          if (r == 0)
+            result[i] = Tensor(DType::kFloat32, dense[i].shape.Prepended(n));
           f->CopyFloats(result[i].data<float>() + at);
           break;
         case DType::kInt64:
           if (f->kind() != FeatureKind::kInt64List) return false;
-          if (r == 0) result[i] = Tensor(DType::kInt64, dense[i].shape.Prepended(n));
+          if (r == 0)
+            result[i] = Tensor(DType::kInt64, dense[i].shape.Prepended(n));
           f->CopyInt64s(result[i].data<int64_t>() + at);
           break;
         case DType::kString: {
           if (f->kind() != FeatureKind::kBytesList) return false;
           int64_t j = 0;
           if (raw_[i] == DType::kString) {
-            if (r == 0) result[i] = Tensor(DType::kString, dense[i].shape.Prepended(n));
-            f->ForEachBytes([&](std::string_view v) { result[i].SetStringView(at + j++, v, owner); });
+            if (r == 0)
+              result[i] = Tensor(DType::kString, dense[i].shape.Prepended(n));
+            f->ForEachBytes([&](std::string_view v) {
+              result[i].SetStringView(at + j++, v, owner);
+            });
             break;
           }
           // decode_raw straight into the output row.
@@ -202,8 +216,9 @@ bool ParseFn::FastParse(absl::Span<const std::string_view> records, const RefPtr
               result[i] = Tensor(raw_[i], shape);
             }
             ok = len == raw_len[i] &&
-                 DecodeRawInto(v, raw_[i], /*little_endian=*/true,
-                               static_cast<char*>(result[i].raw_data()) + (at + j) * len)
+                 DecodeRawInto(
+                     v, raw_[i], /*little_endian=*/true,
+                     static_cast<char*>(result[i].raw_data()) + (at + j) * len)
                      .ok();
             ++j;
           });
@@ -219,8 +234,9 @@ bool ParseFn::FastParse(absl::Span<const std::string_view> records, const RefPtr
   return true;
 }
 
-bool ParseFn::WriteCanonical(const std::vector<std::string_view>& lists, int64_t r, int64_t n,
-                             const RefPtr& owner, std::vector<int64_t>* raw_len,
+bool ParseFn::WriteCanonical(const std::vector<std::string_view>& lists,
+                             int64_t r, int64_t n, const RefPtr& owner,
+                             std::vector<int64_t>* raw_len,
                              TensorTuple* result) const {
   const std::vector<FixedLenFeature>& dense = spec_.dense();
   for (size_t i = 0; i < dense.size(); ++i) {
@@ -237,7 +253,8 @@ bool ParseFn::WriteCanonical(const std::vector<std::string_view>& lists, int64_t
         while (p < end) {
           uint64_t v;
           if (*p == '\x08') {  // unpacked
-            if (j >= count || (p = ReadVarint64(p + 1, end, &v)) == nullptr) return false;
+            if (j >= count || (p = ReadVarint64(p + 1, end, &v)) == nullptr)
+              return false;
             out[j++] = static_cast<int64_t>(v);
             continue;
           }
@@ -246,7 +263,8 @@ bool ParseFn::WriteCanonical(const std::vector<std::string_view>& lists, int64_t
           const char* q = packed.data();
           const char* qend = q + packed.size();
           while (q < qend) {
-            if (j >= count || (q = ReadVarint64(q, qend, &v)) == nullptr) return false;
+            if (j >= count || (q = ReadVarint64(q, qend, &v)) == nullptr)
+              return false;
             out[j++] = static_cast<int64_t>(v);
           }
         }
@@ -263,22 +281,27 @@ bool ParseFn::WriteCanonical(const std::vector<std::string_view>& lists, int64_t
             continue;
           }
           std::string_view packed;
-          if ((p = Field(p, end, '\x0a', &packed)) == nullptr || packed.size() % 4 != 0 ||
+          if ((p = Field(p, end, '\x0a', &packed)) == nullptr ||
+              packed.size() % 4 != 0 ||
               j + static_cast<int64_t>(packed.size() / 4) > count) {
             return false;
           }
-          for (size_t k = 0; k < packed.size(); k += 4) out[j++] = internal::LoadFloatLE(packed.data() + k);
+          for (size_t k = 0; k < packed.size(); k += 4)
+            out[j++] = internal::LoadFloatLE(packed.data() + k);
         }
         break;
       }
       case DType::kString: {
         const bool decode = raw_[i] != DType::kString;
-        const int64_t size = decode ? static_cast<int64_t>(DTypeSize(raw_[i])) : 1;
+        const int64_t size =
+            decode ? static_cast<int64_t>(DTypeSize(raw_[i])) : 1;
         while (p < end) {
           std::string_view v;
-          if (j >= count || (p = Field(p, end, '\x0a', &v)) == nullptr) return false;
+          if (j >= count || (p = Field(p, end, '\x0a', &v)) == nullptr)
+            return false;
           if (!decode) {
-            if (r == 0 && j == 0) t = Tensor(DType::kString, dense[i].shape.Prepended(n));
+            if (r == 0 && j == 0)
+              t = Tensor(DType::kString, dense[i].shape.Prepended(n));
             t.SetStringView(at + j++, v, owner);
             continue;
           }
@@ -308,8 +331,8 @@ bool ParseFn::WriteCanonical(const std::vector<std::string_view>& lists, int64_t
   return true;
 }
 
-absl::StatusOr<TensorTuple> ParseFn::GeneralParse(absl::Span<const std::string_view> records,
-                                                  const RefPtr& owner) const {
+absl::StatusOr<TensorTuple> ParseFn::GeneralParse(
+    absl::Span<const std::string_view> records, const RefPtr& owner) const {
   ParseResult result;
   ParseOptions options;
   options.owners = absl::Span<const RefPtr>(&owner, owner ? 1 : 0);
@@ -320,8 +343,9 @@ absl::StatusOr<TensorTuple> ParseFn::GeneralParse(absl::Span<const std::string_v
     if (raw_[i] != DType::kString) {
       absl::StatusOr<Tensor> decoded = DecodeRaw(t, raw_[i]);
       if (!decoded.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "decode_raw of feature '", spec_.dense()[i].key, "': ", decoded.status().message()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("decode_raw of feature '", spec_.dense()[i].key,
+                         "': ", decoded.status().message()));
       }
       t = *std::move(decoded);
     }

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/types/span.h"
+
 #include "core/status.h"
 #include "core/tensor.h"
 #include "readers/parse_example.h"
@@ -57,21 +58,22 @@ class ParseFn {
 
   // The fused walk; false (and *out untouched) when the batch needs the
   // general path.
-  bool FastParse(absl::Span<const std::string_view> records, const RefPtr& owner,
-                 TensorTuple* out) const;
+  bool FastParse(absl::Span<const std::string_view> records,
+                 const RefPtr& owner, TensorTuple* out) const;
   // Records laid out as writers lay them out (one features field, entries
   // "key, value", each Feature one list, exactly the spec's keys once, of
   // the spec's kinds): sets (*lists)[slot] to each list's bytes. False for
   // anything else (the validating walk of FastParse then decides).
-  bool CanonicalWalk(std::string_view rec, std::vector<std::string_view>* lists) const;
+  bool CanonicalWalk(std::string_view rec,
+                     std::vector<std::string_view>* lists) const;
   // Writes record r's values from CanonicalWalk's lists into *result
   // (allocated at r == 0); false on a count or encoding it cannot take.
-  bool WriteCanonical(const std::vector<std::string_view>& lists, int64_t r, int64_t n,
-                      const RefPtr& owner, std::vector<int64_t>* raw_len,
-                      TensorTuple* result) const;
+  bool WriteCanonical(const std::vector<std::string_view>& lists, int64_t r,
+                      int64_t n, const RefPtr& owner,
+                      std::vector<int64_t>* raw_len, TensorTuple* result) const;
   // ParseExample, then DecodeRaw for the decode_raw features.
-  absl::StatusOr<TensorTuple> GeneralParse(absl::Span<const std::string_view> records,
-                                           const RefPtr& owner) const;
+  absl::StatusOr<TensorTuple> GeneralParse(
+      absl::Span<const std::string_view> records, const RefPtr& owner) const;
 
   ParseSpec spec_;
   std::vector<DType> raw_;  // per dense feature: kString = no decode_raw
