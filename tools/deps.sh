@@ -7,6 +7,7 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       libisal-dev libdeflate-dev libgtest-dev libgmock-dev libbenchmark-dev
       libprotobuf-dev protobuf-compiler libssl-dev
       libleveldb-dev libsnappy-dev   # TensorFlow checkpoint indexes (LevelDB tables)
+      libopenmpi-dev openmpi-bin   # distributed training (src/distributed, mpirun tests)
       dataset-fashion-mnist    # the main job's default data set (IDX files)
       python3-dev pybind11-dev python3-numpy python3-pytest python3-torch)  # import sluice + its tests
 missing=()

@@ -1,5 +1,7 @@
 #include "cli/train.h"
 
+#include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -7,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/convert.h"
+#include "distributed/world.h"
 #include "train/trainer.h"
 
 namespace sluice::cli {
@@ -38,8 +41,19 @@ void PrintUsage(std::ostream& out) {
          "  --quiet            no progress lines\n"
          "  --log-device-placement  print where each op runs\n"
          "  --no-capture       on the GPU, run every step op by op instead of\n"
-         "                     replaying it as a recorded CUDA graph\n";
+         "                     replaying it as a recorded CUDA graph\n"
+         "\n"
+         "Data-parallel under Open MPI: `mpirun -np N sluice train ...` trains on N\n"
+         "ranks (each reads its share of every epoch; gradients are averaged each\n"
+         "step; rank 0 prints, writes events and checkpoints; --json prints one line\n"
+         "per rank). SIGUSR1 or SIGINT on any rank stops every rank after the step.\n"
+         "  --stall-timeout S  seconds a rank waits in a collective before naming the\n"
+         "                     ranks that did not arrive and ending the job (default 180)\n"
+         "  --bucket-mb X      gradient allreduce bucket size in MiB (default 8)\n";
 }
+
+std::atomic<bool> g_stop{false};
+extern "C" void RequestStop(int) { g_stop.store(true, std::memory_order_relaxed); }
 
 std::string DefaultDataDir() {
   if (const char* c = std::getenv("SLUICE_CACHE_DIR"); c != nullptr && *c) return c;
@@ -89,6 +103,7 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
   int epochs = 0;
   int64_t batch_size = 0;  // 0: the model's default
   bool json = false, quiet = false;
+  double stall_timeout = 180, bucket_mb = 8;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -153,6 +168,10 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
       idx_dir = v;
     } else if (arg == "--logdir") {
       logdir = v;
+    } else if (arg == "--stall-timeout") {
+      if (!absl::SimpleAtod(v, &stall_timeout) || stall_timeout <= 0) return bad();
+    } else if (arg == "--bucket-mb") {
+      if (!absl::SimpleAtod(v, &bucket_mb) || bucket_mb <= 0) return bad();
     } else {
       err << "sluice train: unknown option '" << arg << "' (see --help)\n";
       return 2;
@@ -172,21 +191,47 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
   if (o.deterministic) o.parse_threads = 1;
   o.progress = quiet ? nullptr : &out;
 
-  auto train_split = EnsureSplit(data, idx_dir, "train", "train", 4, out, quiet);
-  if (!train_split.ok()) {
-    err << "sluice train: " << train_split.status().message() << "\n";
-    return 1;
+  // Under mpirun: data-parallel over the MPI world. An error on one rank
+  // ends the whole job (the others would wait for it in the next step).
+  distributed::World* world = nullptr;
+  if (distributed::World::LaunchedByMpirun()) {
+    absl::StatusOr<distributed::World*> w = distributed::World::Init(
+        {.stall_timeout = absl::Seconds(stall_timeout)});
+    if (!w.ok()) {
+      err << "sluice train: " << w.status() << "\n";
+      return 1;
+    }
+    world = *w;
+    o.world = world;
+    o.allreduce_bucket_bytes = static_cast<int64_t>(bucket_mb * (1 << 20));
+    if (world->rank() != 0) quiet = true;
   }
-  auto test_split = EnsureSplit(data, idx_dir, "test", "t10k", 1, out, quiet);
-  if (!test_split.ok()) {
-    err << "sluice train: " << test_split.status().message() << "\n";
+  auto fail = [&](const absl::Status& st) {
+    if (world != nullptr && world->size() > 1) world->Abort(1, absl::StrCat("sluice train: ", st.ToString()));
+    err << "sluice train: " << st.message() << "\n";
     return 1;
+  };
+  o.stop = &g_stop;
+  std::signal(SIGUSR1, RequestStop);
+  std::signal(SIGINT, RequestStop);
+
+  // Rank 0 converts the data (once); the others read what it wrote.
+  if (world != nullptr && world->rank() != 0) {
+    if (absl::Status st = world->Barrier("data conversion"); !st.ok()) return fail(st);
+  }
+  auto train_split = EnsureSplit(data, idx_dir, "train", "train", 4, out, quiet);
+  if (!train_split.ok()) return fail(train_split.status());
+  auto test_split = EnsureSplit(data, idx_dir, "test", "t10k", 1, out, quiet);
+  if (!test_split.ok()) return fail(test_split.status());
+  if (world != nullptr && world->rank() == 0) {
+    if (absl::Status st = world->Barrier("data conversion"); !st.ok()) return fail(st);
   }
   o.train = {train_split->files, train_split->records, train_split->compression};
   o.test = {test_split->files, test_split->records, test_split->compression};
   o.height = train_split->height;
   o.width = train_split->width;
   if (!quiet) {
+    if (world != nullptr) out << "data-parallel over " << world->size() << " MPI ranks\n";
     out << "training " << model << " on " << o.train.records << " images (" << data << "), "
         << o.epochs << " epochs, batch " << o.batch_size << ", "
         << train::OptimizerKindName(o.optimizer.value_or(train::DefaultOptimizer(o.model, gpu)))
@@ -194,10 +239,8 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
         << std::flush;
   }
   absl::StatusOr<train::TrainResult> r = train::Train(o);
-  if (!r.ok()) {
-    err << "sluice train: " << r.status() << "\n";
-    return 1;
-  }
+  if (!r.ok()) return fail(r.status());
+  if (r->stopped && !quiet) out << "stopped on request after " << r->steps << " steps\n";
   if (!quiet) {
     out << "finished: " << r->epochs << " epochs on " << r->device << ", test accuracy "
         << r->test_accuracy << ", " << static_cast<int64_t>(r->samples_per_second)

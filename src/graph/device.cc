@@ -17,13 +17,25 @@ absl::StatusOr<DeviceSpec> DeviceSpec::Parse(std::string_view s) {
     return absl::InvalidArgumentError(
         absl::StrCat("Malformed device specification '", Sv(s), "': ", Sv(why)));
   };
-  // Components are "/"-separated; job/replica/task are accepted and
-  // ignored (one process), "device:TYPE:N" or "TYPE:N" name the device.
+  // Components are "/"-separated; job and task name the cluster task
+  // (replica is accepted and ignored), "device:TYPE:N" or "TYPE:N" name
+  // the device.
   for (absl::string_view part : absl::StrSplit(Sv(s), '/', absl::SkipEmpty())) {
     std::vector<std::string> f = absl::StrSplit(part, ':');
     if (f.empty()) continue;
     const std::string key = absl::AsciiStrToLower(f[0]);
-    if (key == "job" || key == "replica" || key == "task") continue;
+    if (key == "replica") continue;
+    if (key == "job") {
+      if (f.size() != 2 || f[1].empty()) return bad("expected job:NAME");
+      spec.job = f[1];
+      continue;
+    }
+    if (key == "task") {
+      if (f.size() != 2 || !absl::SimpleAtoi(f[1], &spec.task) || spec.task < 0) {
+        return bad("expected task:INDEX");
+      }
+      continue;
+    }
     if (key == "device") f.erase(f.begin());
     if (f.empty() || f.size() > 2) return bad("expected TYPE:INDEX");
     const std::string type = absl::AsciiStrToUpper(f[0]);
@@ -43,19 +55,26 @@ absl::StatusOr<DeviceSpec> DeviceSpec::Parse(std::string_view s) {
 }
 
 std::string DeviceSpec::ToString() const {
-  if (!type.has_value()) return "";
-  return absl::StrCat("/device:", Sv(DeviceTypeName(*type)), ":",
+  std::string s;
+  if (job.has_value()) absl::StrAppend(&s, "/job:", *job);
+  if (task >= 0) absl::StrAppend(&s, "/task:", task);
+  if (!type.has_value()) return s;
+  return absl::StrCat(s, "/device:", Sv(DeviceTypeName(*type)), ":",
                       index < 0 ? std::string("*") : absl::StrCat(index));
 }
 
-Device::Device(DeviceType type, int index, DeviceContext* context)
+Device::Device(DeviceType type, int index, DeviceContext* context, std::string job, int task)
     : type_(type),
       index_(index),
-      name_(absl::StrCat("/job:localhost/replica:0/task:0/device:", Sv(DeviceTypeName(type)), ":",
-                         index)),
+      job_(std::move(job)),
+      task_(task),
+      name_(absl::StrCat("/job:", job_, "/replica:0/task:", task_, "/device:",
+                         Sv(DeviceTypeName(type)), ":", index)),
       context_(context) {}
 
 bool Device::Matches(const DeviceSpec& spec) const {
+  if (spec.job.has_value() && *spec.job != job_) return false;
+  if (spec.task >= 0 && spec.task != task_) return false;
   if (spec.type.has_value() && *spec.type != type_) return false;
   return spec.index < 0 || spec.index == index_;
 }
@@ -69,7 +88,43 @@ std::shared_ptr<const DeviceSet> DeviceSet::Local() {
   return local;
 }
 
-DeviceSet::DeviceSet(std::vector<std::unique_ptr<Device>> devices) : devices_(std::move(devices)) {}
+DeviceSet::DeviceSet(std::vector<std::unique_ptr<Device>> devices,
+                     std::vector<std::pair<std::string, int>> cluster_jobs)
+    : devices_(std::move(devices)), jobs_(std::move(cluster_jobs)) {
+  if (jobs_.empty() && !devices_.empty()) jobs_.emplace_back(cpu()->job(), cpu()->task() + 1);
+}
+
+absl::Status DeviceSet::CheckJobTask(const DeviceSpec& spec) const {
+  if (!spec.names_task()) return absl::OkStatus();
+  const std::string& own_job = cpu()->job();
+  const std::string job = spec.job.value_or(own_job);
+  std::string known;
+  const std::pair<std::string, int>* found = nullptr;
+  for (const auto& j : jobs_) {
+    absl::StrAppend(&known, known.empty() ? "" : ", ", j.first, " (", j.second, " task",
+                    j.second == 1 ? "" : "s", ")");
+    if (j.first == job) found = &j;
+  }
+  if (found == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown job '", job, "' in device '", spec.ToString(),
+                     "': the cluster has jobs ", known));
+  }
+  if (spec.task >= found->second) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown task ", spec.task, " of job '", job,
+                                                   "' in device '", spec.ToString(), "': job '",
+                                                   job, "' has ", found->second, " task",
+                                                   found->second == 1 ? "" : "s"));
+  }
+  const int task = spec.task >= 0 ? spec.task : cpu()->task();
+  if (job != own_job || task != cpu()->task()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "device '", spec.ToString(), "' is task /job:", job, "/task:", task,
+        " of the cluster, but this session runs /job:", own_job, "/task:", cpu()->task(),
+        " only (variables of other tasks go through sluice::distributed, not a session)"));
+  }
+  return absl::OkStatus();
+}
 
 const Device* DeviceSet::Find(const DeviceSpec& spec) const {
   for (const auto& d : devices_) {

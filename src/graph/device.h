@@ -4,13 +4,20 @@
 //
 // Requests accept TensorFlow's spellings: "/cpu:0", "/gpu:0", "/device:GPU:0",
 // "/job:localhost/replica:0/task:0/device:CPU:0", "CPU:0", "" (anywhere).
-// Full device names are "/job:localhost/replica:0/task:0/device:CPU:0".
+// Full device names are "/job:localhost/replica:0/task:0/device:CPU:0";
+// a session's devices belong to one task of a cluster (by default the
+// single task /job:localhost/task:0; distributed::Server gives others).
+// A request naming a job or task is resolved against the cluster:
+// a job or task the cluster does not have, or another task than the
+// session's, is InvalidArgument naming it (CheckJobTask), never silently
+// the local CPU.
 // Thread-safe (immutable after construction).
 
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -19,19 +26,26 @@
 namespace sluice {
 
 struct DeviceSpec {
+  std::optional<std::string> job;  // none: any job
+  int task = -1;                   // -1: any task
   std::optional<DeviceType> type;  // none: any type
   int index = -1;                  // -1: any index
   // InvalidArgument for a malformed string or an unknown device type.
   static absl::StatusOr<DeviceSpec> Parse(std::string_view s);
-  // "/device:GPU:0", "/device:CPU:*", "" for an empty spec.
+  // "/job:ps/task:0/device:GPU:0", "/device:CPU:*", "" for an empty spec.
   std::string ToString() const;
+  // No device type requested (a job/task alone still leaves the device open).
   bool empty() const { return !type.has_value(); }
+  bool names_task() const { return job.has_value() || task >= 0; }
 };
 
 class Device {
  public:
-  Device(DeviceType type, int index, DeviceContext* context);
+  Device(DeviceType type, int index, DeviceContext* context, std::string job = "localhost",
+         int task = 0);
   DeviceType type() const { return type_; }
+  const std::string& job() const { return job_; }
+  int task() const { return task_; }
   int index() const { return index_; }
   // "/job:localhost/replica:0/task:0/device:CPU:0".
   const std::string& name() const { return name_; }
@@ -41,6 +55,8 @@ class Device {
  private:
   DeviceType type_;
   int index_;
+  std::string job_;
+  int task_;
   std::string name_;
   DeviceContext* context_;
 };
@@ -51,7 +67,10 @@ class DeviceSet {
   // GpuDeviceSet() (graph/cuda/gpu_device.h) gives CPU:0 and GPU:0; a
   // Session places on the GPU when given that set.
   static std::shared_ptr<const DeviceSet> Local();
-  explicit DeviceSet(std::vector<std::unique_ptr<Device>> devices);
+  // `cluster_jobs`: every job of the cluster and its task count; empty: the
+  // devices' own task alone (job of devices[0], tasks 0..its task).
+  explicit DeviceSet(std::vector<std::unique_ptr<Device>> devices,
+                     std::vector<std::pair<std::string, int>> cluster_jobs = {});
 
   const std::vector<std::unique_ptr<Device>>& devices() const { return devices_; }
   const Device* cpu() const { return devices_.front().get(); }
@@ -59,9 +78,15 @@ class DeviceSet {
   const Device* Find(const DeviceSpec& spec) const;
   // "[/job:localhost/replica:0/task:0/device:CPU:0]" for messages.
   std::string DebugString() const;
+  // OK when `spec` names no job/task or this set's own; InvalidArgument
+  // naming the job or task when the cluster has no such job, the job has
+  // no such task, or the task is another one (this session runs its own
+  // task's nodes only).
+  absl::Status CheckJobTask(const DeviceSpec& spec) const;
 
  private:
   std::vector<std::unique_ptr<Device>> devices_;  // devices_[0] is the CPU
+  std::vector<std::pair<std::string, int>> jobs_;
 };
 
 }  // namespace sluice

@@ -26,6 +26,11 @@ absl::StatusOr<const Device*> Placer::Place(const Node* node) {
           absl::StrCat("Cannot assign a device for operation '", node->name(),
                        "': ", spec.status().message()));
     }
+    // A job or task is never softened into the local CPU.
+    if (absl::Status st = devices_->CheckJobTask(*spec); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("Cannot assign a device for operation '",
+                                                     node->name(), "': ", st.message()));
+    }
     KernelRegistry* kernels = KernelRegistry::Global();
     if (!spec->empty()) {
       const Device* d = devices_->Find(*spec);

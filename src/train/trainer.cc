@@ -9,6 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/absl_compat.h"
+#include "distributed/sharding.h"
+#include "distributed/variable_sync.h"
+#include "distributed/world.h"
 #include "graph/checkpoint_state.h"
 #include "graph/ops/ops.h"
 #include "graph/optimizers/adadelta.h"
@@ -28,6 +31,7 @@
 #include "pipeline/prefetch/device_prefetcher.h"
 #include "pipeline/prefetch/pinned_memory.h"
 #include "pipeline/stage_metrics.h"
+#include "train/data_parallel.h"
 #if SLUICE_TRAIN_HAVE_GPU
 #include "graph/cuda/gpu_device.h"
 #endif
@@ -95,6 +99,10 @@ struct Graphs {
   Operation train_op;
   Variable global_step;
   std::vector<Variable> weights;
+  // Data-parallel (TrainOptions::world): the gradients and the update fed
+  // with their averages; epochs completed, for resuming with another N.
+  std::optional<DataParallelGraph> dp;
+  Variable epochs_done;
 };
 
 absl::StatusOr<Graphs> BuildGraph(Graph* g, const TrainOptions& o, bool gpu) {
@@ -119,23 +127,38 @@ absl::StatusOr<Graphs> BuildGraph(Graph* g, const TrainOptions& o, bool gpu) {
   gr.global_step = NewVariable(root.WithDevice("/cpu:0"), Tensor::Scalar<int64_t>(0), gs);
   SLUICE_RETURN_IF_ERROR(root.status());
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> opt, MakeOptimizer(o, gpu, gr.global_step));
-  SLUICE_ASSIGN_OR_RETURN(gr.train_op,
-                          opt->Minimize(dev, gr.loss,
-                                        {.var_list = m.weights, .global_step = gr.global_step}));
+  if (o.world != nullptr) {
+    VariableOptions ed;
+    ed.name = "epochs_done";
+    ed.trainable = false;
+    gr.epochs_done = NewVariable(root.WithDevice("/cpu:0"), Tensor::Scalar<int64_t>(0), ed);
+    SLUICE_ASSIGN_OR_RETURN(DataParallelGraph dp, BuildDataParallelGraph(dev, opt.get(), gr.loss,
+                                                                         m.weights, gr.global_step));
+    gr.train_op = dp.apply;
+    gr.dp = std::move(dp);
+  } else {
+    SLUICE_ASSIGN_OR_RETURN(gr.train_op,
+                            opt->Minimize(dev, gr.loss,
+                                          {.var_list = m.weights, .global_step = gr.global_step}));
+  }
   SLUICE_RETURN_IF_ERROR(root.status());
   return gr;
 }
 
 Dataset InputDataset(const RecordFiles& files, int64_t batch,
                      std::optional<uint64_t> shuffle_seed, const ImageLabelParser& parser,
-                     int parse_threads, PipelineMetrics* metrics) {
+                     int parse_threads, PipelineMetrics* metrics,
+                     const distributed::ShardPlan* shard = nullptr) {
   TFRecordDatasetOptions ro;
   ro.compression = files.compression;
-  if (files.files.size() > 1) ro.num_parallel_reads = std::min<int>(4, files.files.size());
+  const size_t nfiles = shard ? shard->files.size() : files.files.size();
+  if (nfiles > 1) ro.num_parallel_reads = std::min<int>(4, nfiles);
   ro.metrics = metrics ? metrics->Stage("read") : nullptr;
-  Dataset ds = TFRecordDataset(files.files, ro);
+  // A rank's share (data-parallel) keeps its last short batch: every
+  // record trains once per epoch.
+  Dataset ds = shard ? distributed::ShardedRecords(*shard, ro) : TFRecordDataset(files.files, ro);
   if (shuffle_seed.has_value()) ds = ds.Shuffle(10000, *shuffle_seed);
-  ds = ds.Batch(batch, /*drop_remainder=*/shuffle_seed.has_value());
+  ds = ds.Batch(batch, /*drop_remainder=*/shuffle_seed.has_value() && shard == nullptr);
   MapOptions mo;
   if (parse_threads > 1) mo.num_parallel_calls = parse_threads;
   mo.deterministic = true;
@@ -259,7 +282,11 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   } else if (o.device != "cpu") {
     return absl::InvalidArgumentError(absl::StrCat("unknown device '", o.device, "'"));
   }
-  std::ostream* log = o.progress;
+  distributed::World* world = o.world;
+  const int rank = world ? world->rank() : 0;
+  const int world_size = world ? world->size() : 1;
+  // Rank 0 alone reports.
+  std::ostream* log = rank == 0 ? o.progress : nullptr;
 
   Graph g("train");
   SLUICE_ASSIGN_OR_RETURN(Graphs gr, BuildGraph(&g, o, gpu));
@@ -280,12 +307,16 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   std::vector<Variable> globals = GlobalVariables(g);
   SLUICE_RETURN_IF_ERROR(session.Run({}, {}, {GlobalVariablesInitializer(Scope::Root(&g))}, nullptr));
 
-  const int64_t steps_per_epoch = o.train.records / o.batch_size;
+  // Data-parallel epochs end when every rank is out of data (a rank's
+  // share may be uneven); this is their length with even shares.
+  const int64_t steps_per_epoch =
+      world ? (o.train.records + o.batch_size * world_size - 1) / (o.batch_size * world_size)
+            : o.train.records / o.batch_size;
   if (steps_per_epoch < 1) return absl::InvalidArgumentError("fewer records than one batch");
   Saver saver(globals, SaverOptions{.max_to_keep = 3});
   std::unique_ptr<FileWriter> events;
   int first_epoch = 0;
-  if (!o.logdir.empty()) {
+  if (!o.logdir.empty() && rank == 0) {
     std::error_code ec;
     std::filesystem::create_directories(o.logdir, ec);
     if (o.resume) {
@@ -293,6 +324,10 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
         SLUICE_RETURN_IF_ERROR(saver.Restore(&session, *last));
         SLUICE_ASSIGN_OR_RETURN(Tensor step, session.ReadVariable(gr.global_step));
         first_epoch = static_cast<int>(step.scalar<int64_t>() / steps_per_epoch);
+        if (world) {
+          SLUICE_ASSIGN_OR_RETURN(Tensor done, session.ReadVariable(gr.epochs_done));
+          first_epoch = static_cast<int>(done.scalar<int64_t>());
+        }
         if (log) *log << "resumed from " << *last << " (epoch " << first_epoch << " done)\n";
       } else if (log) {
         *log << "no checkpoint in " << o.logdir << "; starting fresh\n";
@@ -300,6 +335,18 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     }
     SLUICE_ASSIGN_OR_RETURN(events, FileWriter::Create(o.logdir));
   }
+  std::optional<DataParallelStep> dp;
+  if (world) {
+    // Every rank starts from rank 0's variables (its initialisation, or
+    // the checkpoint it resumed), and from its epoch.
+    SLUICE_RETURN_IF_ERROR(distributed::BroadcastVariables(world, &session, globals));
+    int64_t fe = first_epoch;
+    SLUICE_RETURN_IF_ERROR(world->Broadcast(&fe, sizeof(fe), "first epoch"));
+    first_epoch = static_cast<int>(fe);
+    dp.emplace(world, &session, *gr.dp,
+               distributed::AllreduceOptions{.bucket_bytes = o.allreduce_bucket_bytes});
+  }
+  bool stopped = false;
 
   // On the GPU the parser writes images straight into pinned buffers from
   // a pool, so the device prefetch's copies are asynchronous DMA. The pool
@@ -325,6 +372,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   result.model = ModelKindName(o.model);
   result.device = gpu ? "gpu" : "cpu";
   result.epochs = first_epoch;
+  result.rank = rank;
+  result.world_size = world_size;
   double measured_seconds = 0, measured_wait = 0, run_seconds = 0;
   int64_t eval_runs = 0;
   const auto start = Clock::now();
@@ -335,9 +384,16 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   // epoch begins instead of the first steps waiting for them.
   auto start_input = [&](int epoch) -> absl::StatusOr<std::unique_ptr<EpochInput>> {
     auto in = std::make_unique<EpochInput>();
-    Dataset ds = InputDataset(o.train, o.batch_size,
-                              static_cast<uint64_t>(o.seed) * 1000003u + epoch + 1, parser,
-                              parse_threads, &in->metrics);
+    std::optional<distributed::ShardPlan> plan;
+    uint64_t shuffle_seed = static_cast<uint64_t>(o.seed) * 1000003u + epoch + 1;
+    if (world) {
+      plan = distributed::PlanEpochShard(o.train.files, rank, world_size, epoch,
+                                         static_cast<uint64_t>(o.seed));
+      shuffle_seed = distributed::ShuffleSeed(static_cast<uint64_t>(o.seed), epoch, rank);
+      if (log != nullptr && !plan->note.empty() && epoch == first_epoch) *log << plan->note << "\n";
+    }
+    Dataset ds = InputDataset(o.train, o.batch_size, shuffle_seed, parser, parse_threads,
+                              &in->metrics, plan ? &*plan : nullptr);
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> it, ds.MakeIterator());
     // The pipeline's device prefetch: each batch copied on its own stream
     // into a staging slot; a slot is refilled only after the compute
@@ -374,12 +430,15 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     auto last_progress = epoch_start;
     std::vector<Tensor> out;
     std::optional<DeviceBatch> first_batch;  // Measure::kStepOnly
+    bool out_of_data = false;  // data-parallel: this rank's share is done
     while (true) {
       const double fill = prefetch.fill_fraction();
       const int64_t device_bound0 = prefetch.consumer_bound_wait_ns();
       const auto t0 = Clock::now();
       absl::StatusOr<DeviceBatch> next =
-          first_batch.has_value() ? absl::StatusOr<DeviceBatch>(*first_batch) : prefetch.Next();
+          out_of_data ? absl::StatusOr<DeviceBatch>(absl::OutOfRangeError("share done"))
+          : first_batch.has_value() ? absl::StatusOr<DeviceBatch>(*first_batch)
+                                    : prefetch.Next();
       if (o.measure == TrainOptions::Measure::kStepOnly && !first_batch.has_value() && next.ok()) {
         first_batch = *next;
       }
@@ -392,11 +451,17 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       const double input_wait =
           std::max(0.0, Seconds(t1 - t0) -
                             1e-9 * static_cast<double>(prefetch.consumer_bound_wait_ns() - device_bound0));
-      if (absl::IsOutOfRange(next.status())) break;
-      SLUICE_RETURN_IF_ERROR(next.status());
-      // The step's kernels wait for the batch's copy on the device only.
-      SLUICE_RETURN_IF_ERROR(device->WaitForEvent(next->ready_event));
-      const TensorTuple& batch = next->tensors;
+      if (absl::IsOutOfRange(next.status())) {
+        if (!dp) break;
+        out_of_data = true;  // keep joining the steps until every rank is out
+      } else {
+        SLUICE_RETURN_IF_ERROR(next.status());
+        // The step's kernels wait for the batch's copy on the device only.
+        SLUICE_RETURN_IF_ERROR(device->WaitForEvent(next->ready_event));
+      }
+      static const TensorTuple kNoBatch;
+      const TensorTuple& batch = out_of_data ? kNoBatch : next->tensors;
+      const int64_t rows = out_of_data ? 0 : batch[0].dim(0);
       epoch_wait += input_wait;
       // Fetching the loss waits for the step; do it only now and then so
       // that the host runs ahead of an asynchronous device.
@@ -405,9 +470,20 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       const int64_t global_step = epoch * steps_per_epoch + epoch_steps + 1;
       const bool summarize =
           events != nullptr && (global_step % kSummarySteps == 0 || epoch_steps == 0);
-      const bool fetch_loss =
-          (epoch_steps % 50 == 0 || !gpu || summarize) && o.measure != TrainOptions::Measure::kInputOnly;
-      if (o.measure != TrainOptions::Measure::kInputOnly) {
+      const bool fetch_loss = (epoch_steps % 50 == 0 || !gpu || summarize) &&
+                              o.measure != TrainOptions::Measure::kInputOnly && !out_of_data;
+      if (dp) {
+        const FeedList feeds = out_of_data ? FeedList{}
+                                           : FeedList{{gr.images, batch[0]}, {gr.labels, batch[1]}};
+        const bool stop_here = o.stop != nullptr && o.stop->load(std::memory_order_relaxed);
+        SLUICE_ASSIGN_OR_RETURN(
+            distributed::StepAgreement agreed,
+            dp->Step(out_of_data ? nullptr : &feeds, rows,
+                     fetch_loss ? std::vector<Output>{gr.loss} : std::vector<Output>{}, stop_here,
+                     &out));
+        if (agreed.total_samples == 0) break;  // every rank is out: the epoch ended everywhere
+        stopped = agreed.stop;
+      } else if (o.measure != TrainOptions::Measure::kInputOnly) {
         SLUICE_RETURN_IF_ERROR(session.Run({{gr.images, batch[0]}, {gr.labels, batch[1]}},
                                            fetch_loss ? std::vector<Output>{gr.loss}
                                                       : std::vector<Output>{},
@@ -416,6 +492,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       const auto t2 = Clock::now();
       ++epoch_steps;
       ++result.steps;
+      result.records_seen += rows;
       if (result.steps > o.warmup_steps) {
         // Step-only measures the model: not the wait for each epoch's
         // first batch.
@@ -455,10 +532,14 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
              << std::flush;
       }
       if (o.max_steps > 0 && result.steps >= o.max_steps) break;
+      if (stopped) break;
     }
     // The last steps may still be running on the device.
     const auto sync_start = Clock::now();
     SLUICE_RETURN_IF_ERROR(device->Sync());
+    // A stop ends the job at this step on every rank: no evaluation or
+    // checkpoint of the unfinished epoch.
+    if (stopped) break;
     if (result.steps > o.warmup_steps) measured_seconds += Seconds(Clock::now() - sync_start);
     es.seconds = Seconds(Clock::now() - epoch_start);
     es.mean_loss = loss_n ? loss_sum / loss_n : 0;
@@ -467,8 +548,14 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
 
     if (o.evaluate && !o.test.files.empty()) {
       PipelineMetrics eval_metrics;
+      // Data-parallel: each rank evaluates its share of the test set (by
+      // record when it has fewer files than ranks) and the counts are
+      // summed, so every test record counts once whatever N is.
+      std::optional<distributed::ShardPlan> test_plan;
+      if (world) test_plan = distributed::PlanEpochShard(o.test.files, rank, world_size, 0, 0);
       SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> tit,
-                              InputDataset(o.test, 1000, std::nullopt, parser, parse_threads, nullptr)
+                              InputDataset(o.test, 1000, std::nullopt, parser, parse_threads, nullptr,
+                                           test_plan ? &*test_plan : nullptr)
                                   .MakeIterator());
       int64_t correct = 0, total = 0;
       while (true) {
@@ -494,6 +581,12 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
         for (int64_t i = 0; i < out[0].NumElements(); ++i) correct += p[i] == y[i];
         total += out[0].NumElements();
       }
+      if (world) {
+        int64_t counts[2] = {correct, total};
+        SLUICE_RETURN_IF_ERROR(world->AllreduceSum(counts, 2, "evaluation counts"));
+        correct = counts[0];
+        total = counts[1];
+      }
       es.test_accuracy = total ? static_cast<double>(correct) / total : 0;
       result.test_accuracy = es.test_accuracy;
     }
@@ -510,7 +603,14 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     }
     if (events) {
       SummaryBuilder sb;
-      const int64_t step = (epoch + 1) * steps_per_epoch;
+      int64_t step = (epoch + 1) * steps_per_epoch;
+      if (world) {
+        // Epochs have as many steps as the largest share: count them.
+        SLUICE_ASSIGN_OR_RETURN(Tensor gs, session.ReadVariable(gr.global_step));
+        step = gs.scalar<int64_t>();
+        SLUICE_RETURN_IF_ERROR(
+            session.AssignVariable(gr.epochs_done, Tensor::Scalar<int64_t>(epoch + 1)));
+      }
       if (es.test_accuracy >= 0) sb.AddScalar("accuracy", es.test_accuracy);
       sb.AddScalar("samples_per_second", es.samples_per_second);
       sb.AddScalar("input_wait_fraction", es.input_wait_fraction);
@@ -537,8 +637,11 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
               .status());
     }
     if (o.max_steps > 0 && result.steps >= o.max_steps) break;
+    if (stopped) break;
   }
   result.seconds = Seconds(Clock::now() - start);
+  if (dp) result.comm_seconds = dp->comm_seconds();
+  SLUICE_ASSIGN_OR_RETURN(result.params_sha256, distributed::VariablesSha256(&session, gr.weights));
   result.measured_seconds = measured_seconds;
   result.run_seconds = run_seconds;
   const CaptureStats cs = session.capture_stats();
@@ -554,14 +657,17 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       measured_seconds > 0 ? result.measured_steps * o.batch_size / measured_seconds : 0;
   result.input_wait_fraction = measured_seconds > 0 ? measured_wait / measured_seconds : 0;
   if (events) SLUICE_RETURN_IF_ERROR(events->Close());
+  result.stopped = stopped;
   return result;
 }
 
 std::string TrainResultJson(const TrainResult& r) {
   return absl::StrFormat(
       "{\"model\":\"%s\",\"device\":\"%s\",\"epochs\":%d,\"test_accuracy\":%.4f,"
-      "\"samples_per_second\":%.1f,\"input_wait_fraction\":%.4f}",
-      r.model, r.device, r.epochs, r.test_accuracy, r.samples_per_second, r.input_wait_fraction);
+      "\"samples_per_second\":%.1f,\"input_wait_fraction\":%.4f,\"rank\":%d,\"world_size\":%d,"
+      "\"records_seen\":%d,\"params_sha256\":\"%s\"}",
+      r.model, r.device, r.epochs, r.test_accuracy, r.samples_per_second, r.input_wait_fraction,
+      r.rank, r.world_size, r.records_seen, r.params_sha256);
 }
 
 }  // namespace sluice::train

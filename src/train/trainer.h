@@ -28,6 +28,7 @@
 // Thread-safety: Train is reentrant (each call has its own graph and
 // session).
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -38,6 +39,10 @@
 #include "core/status.h"
 #include "readers/compression.h"
 #include "train/models.h"
+
+namespace sluice::distributed {
+class World;
+}  // namespace sluice::distributed
 
 namespace sluice::train {
 
@@ -113,6 +118,20 @@ struct TrainOptions {
   // it (SessionOptions::capture_device_steps).
   bool capture_steps = true;
   std::ostream* progress = nullptr;  // null: silent
+  // Data-parallel training over an MPI world (src/distributed), when set
+  // (null: this process alone). Each rank reads its share of every epoch
+  // (distributed/sharding.h: from rank, world size, epoch and seed; all
+  // records once per epoch, uneven shares allowed, no final batch
+  // dropped); gradients are averaged over all ranks' samples each step
+  // (train/data_parallel.h); every variable starts as rank 0's (after its
+  // resume). Only rank 0 writes progress, events and checkpoints; every
+  // rank evaluates its share of the test set and the counts are summed.
+  distributed::World* world = nullptr;
+  int64_t allreduce_bucket_bytes = 8 << 20;
+  // Set (on any rank) to stop every rank after the current step (without
+  // evaluating or checkpointing the unfinished epoch); every rank's result
+  // then says `stopped`.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct EpochStats {
@@ -151,6 +170,13 @@ struct TrainResult {
   int64_t captured_runs = 0;
   std::string capture_failure;
   std::vector<EpochStats> per_epoch;
+  int rank = 0;
+  int world_size = 1;
+  int64_t records_seen = 0;   // records this rank trained on, all epochs of this call
+  std::string params_sha256;  // SHA-256 of the trainable variables' bytes at the end
+  // Data-parallel: seconds in the gradient allreduce (waiting included).
+  double comm_seconds = 0;
+  bool stopped = false;  // ended by TrainOptions::stop (on some rank)
 };
 
 // Whether a GPU is usable by this build (false without CUDA).
@@ -158,7 +184,8 @@ bool GpuAvailable();
 
 absl::StatusOr<TrainResult> Train(const TrainOptions& options);
 
-// {"model","device","epochs","test_accuracy","samples_per_second","input_wait_fraction"}
+// {"model","device","epochs","test_accuracy","samples_per_second","input_wait_fraction",
+//  "rank","world_size","records_seen","params_sha256"}
 std::string TrainResultJson(const TrainResult& r);
 
 }  // namespace sluice::train

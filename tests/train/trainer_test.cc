@@ -238,7 +238,8 @@ TEST(TrainerTest, JsonLineHasExactlyTheSixKeys) {
     keys.push_back((*it)[1]);
   }
   EXPECT_THAT(keys, ::testing::ElementsAre("model", "device", "epochs", "test_accuracy",
-                                           "samples_per_second", "input_wait_fraction"));
+                                           "samples_per_second", "input_wait_fraction", "rank",
+                                           "world_size", "records_seen", "params_sha256"));
   EXPECT_THAT(json, HasSubstr("\"model\":\"mlp\""));
   EXPECT_THAT(json, HasSubstr("\"epochs\":3"));
   EXPECT_THAT(json, HasSubstr("\"test_accuracy\":0.8812"));
