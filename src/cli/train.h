@@ -15,7 +15,8 @@
 //
 // Output: progress lines (samples/s, where the pipeline waits), the test
 // accuracy after each epoch; with --json, a last line
-// {"model","device","epochs","test_accuracy","samples_per_second","input_wait_fraction"}.
+// {"model","device","epochs","test_accuracy","samples_per_second","input_wait_fraction",
+//  "rank","world_size","records_seen","params_sha256"}.
 // Exit status: 0 on success, 1 on a data or training error, 2 for a usage
 // error.
 

@@ -107,7 +107,8 @@ TEST(TrainCliTest, ConvertsOnceTrainsAndEndsWithTheJsonLine) {
   EXPECT_THAT(last, MatchesRegex(
                         "\\{\"model\":\"softmax\",\"device\":\"cpu\",\"epochs\":1,"
                         "\"test_accuracy\":[01]\\.[0-9]+,\"samples_per_second\":[0-9.]+,"
-                        "\"input_wait_fraction\":[0-9.]+\\}\n"));
+                        "\"input_wait_fraction\":[0-9.]+,\"rank\":0,\"world_size\":1,"
+                        "\"records_seen\":[0-9]+,\"params_sha256\":\"[0-9a-f]{64}\"\\}\n"));
   EXPECT_TRUE(std::filesystem::exists(tmp.Join("cache/train.manifest")));
   // The second run finds the conversion and does not redo it.
   Outcome again = Invoke(RunTrain, args);
