@@ -11,6 +11,9 @@ std::string_view DTypeName(DType t) {
     case DType::kUInt8: return "uint8";
     case DType::kBool: return "bool";
     case DType::kString: return "string";
+    case DType::kInt8: return "int8";
+    case DType::kUInt16: return "uint16";
+    case DType::kFloat16: return "half";
   }
   return "unknown";
 }

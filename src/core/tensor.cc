@@ -152,8 +152,11 @@ void AppendValues(const Tensor& t, int n, std::string* out) {
     if (i > 0) absl::StrAppend(out, ", ");
     if constexpr (std::is_same_v<T, std::string_view>) {
       absl::StrAppend(out, "\"", Sv(t.string(i)), "\"");
-    } else if constexpr (std::is_same_v<T, uint8_t> || std::is_same_v<T, bool>) {
+    } else if constexpr (std::is_same_v<T, uint8_t> || std::is_same_v<T, int8_t> ||
+                         std::is_same_v<T, bool>) {
       absl::StrAppend(out, static_cast<int>(t.data<T>()[i]));
+    } else if constexpr (std::is_same_v<T, Half>) {
+      absl::StrAppend(out, HalfToFloat(t.data<T>()[i]));
     } else {
       absl::StrAppend(out, t.data<T>()[i]);
     }
@@ -173,6 +176,9 @@ std::string Tensor::DebugString(int max_entries) const {
     case DType::kUInt8: AppendValues<uint8_t>(*this, n, &out); break;
     case DType::kBool: AppendValues<bool>(*this, n, &out); break;
     case DType::kString: AppendValues<std::string_view>(*this, n, &out); break;
+    case DType::kInt8: AppendValues<int8_t>(*this, n, &out); break;
+    case DType::kUInt16: AppendValues<uint16_t>(*this, n, &out); break;
+    case DType::kFloat16: AppendValues<Half>(*this, n, &out); break;
   }
   if (num_elements_ > n) absl::StrAppend(&out, ", ...");
   absl::StrAppend(&out, "}");

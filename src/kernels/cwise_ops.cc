@@ -1,6 +1,7 @@
 #include "kernels/cwise_ops.h"
 
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "core/half.h"
 #include "kernels/internal/dispatch.h"
 
 namespace sluice {
@@ -285,6 +287,17 @@ absl::Status BinaryCwise(BinaryOp op, const Tensor& a, const Tensor& b, Tensor* 
                                                    Sv(DTypeName(b.dtype()))));
   }
   SLUICE_ASSIGN_OR_RETURN(TensorShape os, BroadcastShapes(a.shape(), b.shape()));
+  if (a.dtype() == DType::kFloat16) {
+    Tensor fa, fb, r;
+    SLUICE_RETURN_IF_ERROR(Cast(a, DType::kFloat32, &fa));
+    SLUICE_RETURN_IF_ERROR(Cast(b, DType::kFloat32, &fb));
+    SLUICE_RETURN_IF_ERROR(BinaryCwise(op, fa, fb, &r));
+    if (r.dtype() != DType::kFloat32) {  // comparisons
+      *out = r;
+      return absl::OkStatus();
+    }
+    return Cast(r, DType::kFloat16, out);
+  }
   if (op == BinaryOp::kLogicalAnd || op == BinaryOp::kLogicalOr || a.dtype() == DType::kBool) {
     if (a.dtype() != DType::kBool) return internal::UnsupportedDType(BinaryOpName(op), a.dtype());
     *out = Tensor(DType::kBool, os);
@@ -314,6 +327,12 @@ absl::Status BinaryCwise(BinaryOp op, const Tensor& a, const Tensor& b, Tensor* 
 }
 
 absl::Status UnaryCwise(UnaryOp op, const Tensor& in, Tensor* out) {
+  if (in.dtype() == DType::kFloat16) {
+    Tensor f, r;
+    SLUICE_RETURN_IF_ERROR(Cast(in, DType::kFloat32, &f));
+    SLUICE_RETURN_IF_ERROR(UnaryCwise(op, f, &r));
+    return r.dtype() == DType::kFloat32 ? Cast(r, DType::kFloat16, out) : (*out = r, absl::OkStatus());
+  }
   if (op == UnaryOp::kLogicalNot) {
     if (in.dtype() != DType::kBool) return internal::UnsupportedDType("LogicalNot", in.dtype());
     *out = Tensor(DType::kBool, in.shape());
@@ -327,6 +346,13 @@ absl::Status UnaryCwise(UnaryOp op, const Tensor& in, Tensor* out) {
 }
 
 absl::Status BinaryCwiseInPlace(BinaryOp op, Tensor* a, const Tensor& b) {
+  if (a->dtype() == DType::kFloat16 && b.dtype() == DType::kFloat16) {
+    Tensor r;
+    SLUICE_RETURN_IF_ERROR(BinaryCwise(op, *a, b, &r));
+    if (r.shape() != a->shape()) return absl::InvalidArgumentError("in-place result changes the shape");
+    std::memcpy(a->raw_data(), r.raw_data(), r.ByteSize());
+    return absl::OkStatus();
+  }
   if (a->dtype() != b.dtype() || (a->shape() != b.shape() && b.NumElements() != 1)) {
     return absl::InvalidArgumentError(absl::StrCat(BinaryOpName(op), " in place: ",
                                                    a->DebugString(2), " vs ", b.DebugString(2)));
@@ -361,6 +387,19 @@ absl::Status Cast(const Tensor& in, DType to, Tensor* out) {
     *out = in;
     return absl::OkStatus();
   }
+  // Half goes through float (TensorFlow's CPU cast does the same rounding).
+  if (in.dtype() == DType::kFloat16) {
+    Tensor f(DType::kFloat32, in.shape());
+    for (int64_t i = 0; i < in.NumElements(); ++i) f.data<float>()[i] = HalfToFloat(in.data<Half>()[i]);
+    return Cast(f, to, out);
+  }
+  if (to == DType::kFloat16) {
+    Tensor f;
+    SLUICE_RETURN_IF_ERROR(Cast(in, DType::kFloat32, &f));
+    *out = Tensor(DType::kFloat16, in.shape());
+    for (int64_t i = 0; i < in.NumElements(); ++i) out->data<Half>()[i] = FloatToHalf(f.data<float>()[i]);
+    return absl::OkStatus();
+  }
   return internal::DispatchPod("Cast", in.dtype(), [&](auto from_tag) {
     using From = typename decltype(from_tag)::type;
     return internal::DispatchPod("Cast", to, [&](auto to_tag) {
@@ -387,6 +426,13 @@ absl::Status AddN(const std::vector<Tensor>& in, Tensor* out) {
       return absl::InvalidArgumentError(absl::StrCat("AddN: inputs differ: ", t.DebugString(2),
                                                      " vs ", in[0].DebugString(2)));
     }
+  }
+  if (in[0].dtype() == DType::kFloat16) {
+    std::vector<Tensor> f(in.size());
+    for (size_t k = 0; k < in.size(); ++k) SLUICE_RETURN_IF_ERROR(Cast(in[k], DType::kFloat32, &f[k]));
+    Tensor sum;
+    SLUICE_RETURN_IF_ERROR(AddN(f, &sum));
+    return Cast(sum, DType::kFloat16, out);
   }
   return internal::DispatchNumeric("AddN", in[0].dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;

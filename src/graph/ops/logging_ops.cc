@@ -17,6 +17,9 @@ std::string Element(const Tensor& t, int64_t i) {
     case DType::kUInt8: return absl::StrCat(static_cast<int>(t.data<uint8_t>()[i]));
     case DType::kBool: return t.data<bool>()[i] ? "True" : "False";
     case DType::kString: return absl::StrCat("\"", Sv(t.string(i)), "\"");
+    case DType::kInt8: return absl::StrCat(static_cast<int>(t.data<int8_t>()[i]));
+    case DType::kUInt16: return absl::StrCat(t.data<uint16_t>()[i]);
+    case DType::kFloat16: return absl::StrCat(HalfToFloat(t.data<Half>()[i]));
   }
   return "?";
 }

@@ -19,6 +19,8 @@ constexpr DTypePair kDTypes[] = {
     {DType::kInt32, tensorflow::DT_INT32},   {DType::kInt64, tensorflow::DT_INT64},
     {DType::kUInt8, tensorflow::DT_UINT8},   {DType::kBool, tensorflow::DT_BOOL},
     {DType::kString, tensorflow::DT_STRING},
+    {DType::kInt8, tensorflow::DT_INT8},     {DType::kUInt16, tensorflow::DT_UINT16},
+    {DType::kFloat16, tensorflow::DT_HALF},
 };
 
 // Fills t from a typed repeated field; a shorter field repeats its last

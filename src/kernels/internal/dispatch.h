@@ -31,7 +31,9 @@ absl::Status DispatchFloat(const char* what, DType t, F&& f) {
   }
 }
 
-// Calls f(TypeTag<T>{}) for float, double, int32, int64, uint8.
+// Calls f(TypeTag<T>{}) for float, double, int32, int64, uint8, int8,
+// uint16 (half is not here: kernels that take it convert through float,
+// see cwise_ops.cc).
 template <typename F>
 absl::Status DispatchNumeric(const char* what, DType t, F&& f) {
   switch (t) {
@@ -40,6 +42,8 @@ absl::Status DispatchNumeric(const char* what, DType t, F&& f) {
     case DType::kInt32: return f(TypeTag<int32_t>{});
     case DType::kInt64: return f(TypeTag<int64_t>{});
     case DType::kUInt8: return f(TypeTag<uint8_t>{});
+    case DType::kInt8: return f(TypeTag<int8_t>{});
+    case DType::kUInt16: return f(TypeTag<uint16_t>{});
     default: return UnsupportedDType(what, t);
   }
 }
