@@ -15,7 +15,7 @@ Queues for Python producer threads: :class:`FIFOQueue`,
 :class:`RandomShuffleQueue`.
 
 Dtypes: ``sluice.string``, ``int64``, ``float32``, ``float64``, ``int32``,
-``uint8``, ``bool``.
+``uint8``, ``bool``, ``int8``, ``uint16``, ``float16``.
 """
 from sluice import _sluice
 from sluice._sluice import DType
@@ -26,6 +26,9 @@ int32 = DType.int32
 float32 = DType.float32
 float64 = DType.float64
 uint8 = DType.uint8
+int8 = DType.int8
+uint16 = DType.uint16
+float16 = DType.float16
 bool = DType.bool  # noqa: A001 (TensorFlow's name)
 
 from sluice import errors  # noqa: E402

@@ -76,11 +76,15 @@ DType ToDType(const py::handle& obj) {
   if (kind == 'i' && size == 4) return DType::kInt32;
   if (kind == 'i' && size == 8) return DType::kInt64;
   if (kind == 'u' && size == 1) return DType::kUInt8;
+  if (kind == 'i' && size == 1) return DType::kInt8;
+  if (kind == 'u' && size == 2) return DType::kUInt16;
+  if (kind == 'f' && size == 2) return DType::kFloat16;
   if (kind == 'b') return DType::kBool;
   if (kind == 'S' || kind == 'O') return DType::kString;
   ThrowStatus(absl::InvalidArgumentError(absl::StrCat(
       "unsupported dtype ", std::string(py::str(py::repr(obj))),
-      " (want float32, float64, int32, int64, uint8, bool or string)")));
+      " (want float16, float32, float64, int8, int32, int64, uint8, uint16, bool "
+      "or string)")));
 }
 
 std::string FileHead(const std::string& path) {
@@ -107,6 +111,12 @@ py::dtype NumpyDType(DType dtype) {
       return py::dtype::of<bool>();
     case DType::kString:
       return py::dtype("O");
+    case DType::kInt8:
+      return py::dtype::of<int8_t>();
+    case DType::kUInt16:
+      return py::dtype::of<uint16_t>();
+    case DType::kFloat16:
+      return py::dtype("float16");
   }
   return py::dtype("O");
 }

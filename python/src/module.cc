@@ -20,7 +20,10 @@ PYBIND11_MODULE(_sluice, m) {
       .value("int64", sluice::DType::kInt64)
       .value("uint8", sluice::DType::kUInt8)
       .value("bool", sluice::DType::kBool)
-      .value("string", sluice::DType::kString);
+      .value("string", sluice::DType::kString)
+      .value("int8", sluice::DType::kInt8)
+      .value("uint16", sluice::DType::kUInt16)
+      .value("float16", sluice::DType::kFloat16);
   sluice::python::RegisterIo(m);
   sluice::python::RegisterData(m);
   sluice::python::RegisterQueues(m);

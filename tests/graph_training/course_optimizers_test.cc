@@ -137,8 +137,9 @@ TEST(CourseOptimizersTest, FtrlMatchesApplyFtrl) {
             }
           },
           5, 1e-11);
-      if (l1 > 0)
+      if (l1 > 0) {
         EXPECT_TRUE(some_zeroed) << "the l1 case should zero some weight";
+      }
     }
   }
 }
