@@ -5,7 +5,8 @@
 # user of the installed package sees. Also checks that no internal/ header
 # was installed and that every installed header's project includes resolve
 # inside the installed tree.
-#   tools/check_install.sh [BUILD_DIR]     (default: build/)
+#   tools/check_install.sh [BUILD_DIR]     (default: build/; static or
+#                                           BUILD_SHARED_LIBS=ON alike)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
@@ -50,5 +51,6 @@ pkg-config --validate sluice
 # shellcheck disable=SC2046
 flock /tmp/sluice-build.lock ${launcher:+ccache} c++ -O1 "$root/examples/train_linear.cc" \
   -o "$work/train_linear_pc" $(pkg-config --cflags --libs sluice)
-"$work/train_linear_pc" --steps 300
+# (a shared build: the libraries are found through the loader path)
+LD_LIBRARY_PATH="$pcdir/..${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/train_linear_pc" --steps 300
 echo "check_install: OK (prefix layout, examples via find_package and via pkg-config)"
