@@ -32,8 +32,8 @@ CHILD_DATASET = textwrap.dedent("""
 CHILD_QUEUE = textwrap.dedent("""
     import sluice
     q = sluice.FIFOQueue(1, [sluice.int64])
-    print("READY", flush=True)
     try:
+        print("READY", flush=True)  # inside the try: SIGINT may land right after it
         q.dequeue()          # nobody enqueues: blocks until Ctrl-C
     except KeyboardInterrupt:
         print("INTERRUPTED", flush=True)
