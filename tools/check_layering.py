@@ -34,6 +34,7 @@ LAYERS = {
     "readers": 2,
     "kernels": 2,
     "images": 2,  # image decoding for the pipeline, beside the readers
+    "image": 2,  # tf.image kernels (codecs, resize, augmentation) over core
     "pipeline": 3,
     "graph": 4,
     "distributed": 5,  # collectives over graph tensors, used by train

@@ -1,0 +1,277 @@
+#include "image/jpeg.h"
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include <turbojpeg.h>
+
+#include "core/absl_compat.h"
+#include "image/internal/image_dims.h"
+
+namespace sluice::image {
+namespace {
+
+struct TjDeleter {
+  void operator()(void* h) const {
+    if (h != nullptr) tjDestroy(h);
+  }
+};
+using TjHandle = std::unique_ptr<void, TjDeleter>;
+
+// One decompressor and one compressor per thread: creating a handle costs
+// about as much as decoding a small image. A handle that failed is
+// replaced: after an error in the middle of a decode, TurboJPEG 2.1's
+// handle can reject the next valid header ("Bogus DQT index").
+TjHandle& DecompressorSlot() {
+  thread_local TjHandle h(tjInitDecompress());
+  return h;
+}
+tjhandle Decompressor() { return DecompressorSlot().get(); }
+void ResetDecompressor() { DecompressorSlot().reset(tjInitDecompress()); }
+// Progressive and baseline encodes use separate handles: a TurboJPEG 2.1
+// handle that wrote a progressive JPEG writes corrupt baseline ones after
+// (the progressive scan script stays set; seen as "bad Huffman code").
+tjhandle Compressor(bool progressive) {
+  thread_local TjHandle baseline(tjInitCompress());
+  thread_local TjHandle prog(tjInitCompress());
+  return progressive ? prog.get() : baseline.get();
+}
+
+const unsigned char* Bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+// What TurboJPEG's header reader does not say: whether the file carries an
+// Adobe APP14 marker (its CMYK samples are then stored inverted) and whether
+// its frame is progressive. Walks the marker segments before the first scan;
+// malformed lengths just end the walk (the decoder reports those).
+struct MarkerScan {
+  bool adobe = false;
+  bool progressive = false;
+};
+MarkerScan ScanMarkers(std::string_view s) {
+  MarkerScan m;
+  size_t i = 2;
+  while (i + 4 <= s.size()) {
+    if (static_cast<uint8_t>(s[i]) != 0xFF) break;
+    const uint8_t marker = static_cast<uint8_t>(s[i + 1]);
+    if (marker == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    if (marker == 0xDA || marker == 0xD9) break;  // start of scan, end of image
+    const size_t len =
+        (static_cast<uint8_t>(s[i + 2]) << 8) | static_cast<uint8_t>(s[i + 3]);
+    if (len < 2 || i + 2 + len > s.size()) break;
+    if (marker == 0xEE && len >= 2 + 5 && s.compare(i + 4, 5, "Adobe") == 0)
+      m.adobe = true;
+    if (marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE)
+      m.progressive = true;
+    i += 2 + len;
+  }
+  return m;
+}
+
+// The error of the thread's decompressor, which is then replaced.
+absl::Status TjError(tjhandle h, const char* what) {
+  absl::Status s = absl::InvalidArgumentError(
+      absl::StrCat("Invalid JPEG data: ", what, ": ", tjGetErrorStr2(h)));
+  if (h == Decompressor()) ResetDecompressor();
+  return s;
+}
+
+// Pillow's MULDIV255: a * b / 255, rounded.
+inline uint8_t MulDiv255(int a, int b) {
+  const int t = a * b + 128;
+  return static_cast<uint8_t>(((t >> 8) + t) >> 8);
+}
+
+}  // namespace
+
+absl::StatusOr<DctMethod> ParseDctMethod(std::string_view name) {
+  if (name.empty()) return DctMethod::kDefault;
+  if (name == "INTEGER_ACCURATE") return DctMethod::kIntegerAccurate;
+  if (name == "INTEGER_FAST") return DctMethod::kIntegerFast;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "dct_method must be '', 'INTEGER_ACCURATE' or 'INTEGER_FAST', got '",
+      Sv(name), "'"));
+}
+
+int64_t ScaledJpegDim(int64_t dim, int ratio) {
+  return (dim + ratio - 1) / ratio;
+}
+
+absl::StatusOr<JpegHeader> ReadJpegHeader(std::string_view contents) {
+  if (contents.size() < 3 || static_cast<uint8_t>(contents[0]) != 0xFF ||
+      static_cast<uint8_t>(contents[1]) != 0xD8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Invalid JPEG data: no start-of-image marker (",
+                     contents.size(), " bytes)"));
+  }
+  tjhandle h = Decompressor();
+  if (h == nullptr)
+    return absl::ResourceExhaustedError("cannot create a JPEG decompressor");
+  int width = 0, height = 0, subsamp = 0, colorspace = 0;
+  if (tjDecompressHeader3(h, Bytes(contents), contents.size(), &width, &height,
+                          &subsamp, &colorspace) != 0) {
+    return TjError(h, "header");
+  }
+  JpegHeader hdr;
+  hdr.width = width;
+  hdr.height = height;
+  hdr.cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
+  hdr.channels = colorspace == TJCS_GRAY ? 1 : 3;
+  hdr.progressive = ScanMarkers(contents).progressive;
+  return hdr;
+}
+
+absl::Status DecodeJpegInto(std::string_view contents,
+                            const DecodeJpegOptions& o, uint8_t* out,
+                            int64_t stride, int64_t* height_out,
+                            int64_t* width_out, int* channels_out) {
+  if (o.channels != 0 && o.channels != 1 && o.channels != 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "DecodeJpeg: channels must be 0, 1 or 3, got ", o.channels));
+  }
+  if (o.ratio != 1 && o.ratio != 2 && o.ratio != 4 && o.ratio != 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("DecodeJpeg: ratio must be 1, 2, 4 or 8, got ", o.ratio));
+  }
+  SLUICE_ASSIGN_OR_RETURN(JpegHeader hdr, ReadJpegHeader(contents));
+  if (hdr.height * hdr.width > o.max_pixels) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("JPEG of ", hdr.height, "x", hdr.width,
+                     " exceeds the limit of ", o.max_pixels, " pixels"));
+  }
+  const int channels = o.channels == 0 ? hdr.channels : o.channels;
+  if (hdr.cmyk && channels == 1) {
+    return absl::InvalidArgumentError(
+        "DecodeJpeg: a CMYK JPEG cannot be decoded to 1 channel");
+  }
+  const int64_t height = ScaledJpegDim(hdr.height, o.ratio);
+  const int64_t width = ScaledJpegDim(hdr.width, o.ratio);
+  if (stride == 0) stride = width * channels;
+  int flags = TJFLAG_LIMITSCANS;
+  if (o.dct_method == DctMethod::kIntegerFast) flags |= TJFLAG_FASTDCT;
+  tjhandle h = Decompressor();
+  if (!hdr.cmyk) {
+    const int format = channels == 1 ? TJPF_GRAY : TJPF_RGB;
+    if (tjDecompress2(h, Bytes(contents), contents.size(), out,
+                      static_cast<int>(width), static_cast<int>(stride),
+                      static_cast<int>(height), format, flags) != 0) {
+      return TjError(h, "decode");
+    }
+  } else {
+    std::vector<uint8_t> cmyk(static_cast<size_t>(height * width * 4));
+    if (tjDecompress2(h, Bytes(contents), contents.size(), cmyk.data(),
+                      static_cast<int>(width), 0, static_cast<int>(height),
+                      TJPF_CMYK, flags) != 0) {
+      return TjError(h, "decode");
+    }
+    const bool inverted = ScanMarkers(contents).adobe;
+    for (int64_t y = 0; y < height; ++y) {
+      const uint8_t* src = cmyk.data() + y * width * 4;
+      uint8_t* dst = out + y * stride;
+      for (int64_t x = 0; x < width; ++x, src += 4, dst += 3) {
+        int c = src[0], m = src[1], yy = src[2], k = src[3];
+        if (inverted) c = 255 - c, m = 255 - m, yy = 255 - yy, k = 255 - k;
+        const int nk = 255 - k;
+        dst[0] = static_cast<uint8_t>(nk - MulDiv255(c, nk));
+        dst[1] = static_cast<uint8_t>(nk - MulDiv255(m, nk));
+        dst[2] = static_cast<uint8_t>(nk - MulDiv255(yy, nk));
+      }
+    }
+  }
+  *height_out = height;
+  *width_out = width;
+  *channels_out = channels;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Tensor> DecodeJpeg(std::string_view contents,
+                                  const DecodeJpegOptions& o) {
+  SLUICE_ASSIGN_OR_RETURN(JpegHeader hdr, ReadJpegHeader(contents));
+  const int channels = o.channels == 0 ? hdr.channels : o.channels;
+  if (hdr.height * hdr.width > o.max_pixels) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("JPEG of ", hdr.height, "x", hdr.width,
+                     " exceeds the limit of ", o.max_pixels, " pixels"));
+  }
+  const int64_t ratio =
+      (o.ratio == 2 || o.ratio == 4 || o.ratio == 8) ? o.ratio : 1;
+  Tensor out(DType::kUInt8,
+             TensorShape{ScaledJpegDim(hdr.height, ratio),
+                         ScaledJpegDim(hdr.width, ratio),
+                         channels == 0 || channels > 3 ? 3 : channels});
+  if (!out.IsInitialized())
+    return absl::ResourceExhaustedError("DecodeJpeg: out of memory");
+  int64_t h = 0, w = 0;
+  int c = 0;
+  SLUICE_RETURN_IF_ERROR(
+      DecodeJpegInto(contents, o, out.data<uint8_t>(), 0, &h, &w, &c));
+  return out;
+}
+
+absl::StatusOr<Tensor> DecodeAndCropJpeg(std::string_view contents,
+                                         const CropWindow& crop,
+                                         const DecodeJpegOptions& o) {
+  SLUICE_ASSIGN_OR_RETURN(Tensor full, DecodeJpeg(contents, o));
+  const int64_t H = full.dim(0), W = full.dim(1), C = full.dim(2);
+  if (crop.y < 0 || crop.x < 0 || crop.height <= 0 || crop.width <= 0 ||
+      crop.y + crop.height > H || crop.x + crop.width > W) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Invalid JPEG data or crop window: window [y=", crop.y,
+                     ", x=", crop.x, ", h=", crop.height, ", w=", crop.width,
+                     "] is outside the ", H, "x", W, " image"));
+  }
+  Tensor out(DType::kUInt8, TensorShape{crop.height, crop.width, C});
+  for (int64_t y = 0; y < crop.height; ++y) {
+    std::memcpy(out.data<uint8_t>() + y * crop.width * C,
+                full.data<uint8_t>() + ((crop.y + y) * W + crop.x) * C,
+                crop.width * C);
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> EncodeJpeg(const Tensor& image,
+                                       const EncodeJpegOptions& o) {
+  if (!image.IsInitialized() || image.dtype() != DType::kUInt8 ||
+      image.rank() != 3 || (image.dim(2) != 1 && image.dim(2) != 3)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("EncodeJpeg: image must be uint8 [H, W, 1 or 3], got ",
+                     image.IsInitialized() ? image.DebugString(0) : "nothing"));
+  }
+  if (o.quality < 0 || o.quality > 100) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "EncodeJpeg: quality must be in [0, 100], got ", o.quality));
+  }
+  const int64_t H = image.dim(0), W = image.dim(1), C = image.dim(2);
+  if (H <= 0 || W <= 0 || H > 65535 || W > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "EncodeJpeg: dimensions must be in [1, 65535], got ", H, "x", W));
+  }
+  tjhandle h = Compressor(o.progressive);
+  if (h == nullptr)
+    return absl::ResourceExhaustedError("cannot create a JPEG compressor");
+  unsigned char* buf = nullptr;
+  unsigned long size = 0;
+  const int subsamp =
+      C == 1 ? TJSAMP_GRAY : (o.chroma_downsampling ? TJSAMP_420 : TJSAMP_444);
+  const int flags = o.progressive ? TJFLAG_PROGRESSIVE : 0;
+  // TurboJPEG's quality is 1..100; libjpeg clamps 0 to 1 as well.
+  const int quality = o.quality < 1 ? 1 : o.quality;
+  const int rc = tjCompress2(h, image.data<uint8_t>(), static_cast<int>(W), 0,
+                             static_cast<int>(H), C == 1 ? TJPF_GRAY : TJPF_RGB,
+                             &buf, &size, subsamp, quality, flags);
+  if (rc != 0) {
+    if (buf != nullptr) tjFree(buf);
+    return absl::InternalError(absl::StrCat("EncodeJpeg: ", tjGetErrorStr2(h)));
+  }
+  std::string result(reinterpret_cast<const char*>(buf), size);
+  tjFree(buf);
+  return result;
+}
+
+}  // namespace sluice::image
