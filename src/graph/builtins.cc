@@ -23,6 +23,9 @@ struct Registries {
     internal::RegisterIoOps(&ops, &kernels);
     internal::RegisterManipOps(&ops, &kernels);
     internal::RegisterControlFlowOps(&ops, &kernels);
+#if SLUICE_GRAPH_WITH_IMAGE
+    internal::RegisterImageOps(&ops, &kernels);
+#endif
   }
 };
 

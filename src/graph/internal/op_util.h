@@ -102,5 +102,8 @@ void RegisterParsingOps(OpRegistry* ops, KernelRegistry* kernels);
 void RegisterIoOps(OpRegistry* ops, KernelRegistry* kernels);
 void RegisterManipOps(OpRegistry* ops, KernelRegistry* kernels);
 void RegisterControlFlowOps(OpRegistry* ops, KernelRegistry* kernels);
+#if SLUICE_GRAPH_WITH_IMAGE
+void RegisterImageOps(OpRegistry* ops, KernelRegistry* kernels);
+#endif
 
 }  // namespace sluice::internal
