@@ -291,6 +291,22 @@ TEST(PngTest, TruncatedAndCorruptStreamsAreInvalidArgument) {
   EXPECT_TRUE(absl::IsInvalidArgument(DecodePng(contents, o).status()));
 }
 
+// Found by image_decode_fuzz: a 449-byte PNG whose chunk lengths made
+// libpng allocate about 2 GB before reading them.
+TEST(PngTest, HugeChunkLengthsAreNotAllocated) {
+  const std::string bad =
+      ReadFile(ImagePath("hostile/png_huge_chunk_length.png.bin"));
+  ASSERT_EQ(bad.size(), 449u);
+  for (int channels : {0, 4}) {
+    auto r = DecodePng(bad, {.channels = channels});
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+    EXPECT_NE(r.status().message().find(
+                  "'pCAL' at offset 279 claims 2046820396 bytes"),
+              std::string::npos)
+        << r.status();
+  }
+}
+
 TEST(DecodeImageTest, SniffsAndRefusesUnknownFormats) {
   EXPECT_EQ(SniffImageFormat(ReadFile(ImagePath("cmyk.jpg"))),
             ImageFormat::kJpeg);
