@@ -118,6 +118,46 @@ absl::StatusOr<ImageLabelParser> ImageLabelParser::Create(int64_t image_bytes,
   return ImageLabelParser(image_bytes, std::move(spec), std::move(pool));
 }
 
+absl::StatusOr<ImageLabelParser> ImageLabelParser::CreateForEncoded(
+    ImageAugmenter decoder, std::shared_ptr<BufferPool> pool) {
+  const ImageAugmentOptions& d = decoder.options();
+  if (d.dtype != DType::kUInt8) {
+    return absl::InvalidArgumentError(
+        "ImageLabelParser: the decoder must give uint8 pixels");
+  }
+  SLUICE_ASSIGN_OR_RETURN(
+      ImageLabelParser p,
+      Create(d.height * d.width * d.channels, std::move(pool)));
+  p.decoder_ = std::move(decoder);
+  return p;
+}
+
+// Encoded images go through ParseExample (their records carry "format"
+// too, so the dedicated walker never applies) and the decoder, which
+// writes each image into the batch buffer.
+absl::StatusOr<TensorTuple> ImageLabelParser::ParseEncoded(
+    const Tensor& serialized, const WaitOptions& w) const {
+  const int64_t k = serialized.dim(0);
+  ParseResult result;
+  ParseOptions po;
+  const RefPtr owner = serialized.buffer();
+  po.owners = absl::Span<const RefPtr>(&owner, 1);
+  SLUICE_RETURN_IF_ERROR(
+      ParseExample(absl::Span<const std::string_view>(
+                       serialized.data<std::string_view>(), k),
+                   spec_, &result, po));
+  SLUICE_ASSIGN_OR_RETURN(Tensor images, ImageBuffer(k, w));
+  const Tensor& strs = result.dense[0];
+  absl::Status st = decoder_->RunInto(
+      absl::Span<const std::string_view>(strs.data<std::string_view>(), k),
+      images.raw_data());
+  if (!st.ok())
+    return absl::Status(st.code(),
+                        absl::StrCat("decoding records: ", st.message()));
+  return TensorTuple{std::move(images), std::move(result.dense[1]),
+                     std::move(result.dense[2])};
+}
+
 absl::StatusOr<Tensor> ImageLabelParser::ImageBuffer(int64_t k, const WaitOptions& w) const {
   const TensorShape shape{k, image_bytes_};
   if (pool_ != nullptr && static_cast<size_t>(k * image_bytes_) <= pool_->buffer_bytes()) {
@@ -132,6 +172,7 @@ absl::StatusOr<TensorTuple> ImageLabelParser::Parse(const Tensor& serialized,
   if (serialized.dtype() != DType::kString || serialized.rank() != 1) {
     return absl::InvalidArgumentError("ImageLabelParser wants a string vector");
   }
+  if (decoder_.has_value()) return ParseEncoded(serialized, w);
   const int64_t k = serialized.dim(0);
   const std::string_view* records = serialized.data<std::string_view>();
   {

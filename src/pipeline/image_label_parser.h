@@ -12,6 +12,11 @@
 // parser that writes the labels and ids directly; any other batch goes
 // through ParseExample. Both give the same tensors and the same errors.
 //
+// With a decoder (CreateForEncoded), "image" holds an encoded image
+// (JPEG / PNG, as `sluice convert idx --encode` writes) that the decoder
+// (an ImageAugmenter: decode, optional pad + random crop + flip) turns into
+// the image_bytes written to the batch.
+//
 // Errors: InvalidArgument for a malformed record, a missing image or
 // label, or an image of the wrong size (naming the record index);
 // whatever pool->Acquire returns (Cancelled, DeadlineExceeded) when the
@@ -21,11 +26,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "core/buffer_pool.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "core/wait_options.h"
+#include "pipeline/image_map_fns.h"
 #include "readers/parse_example.h"
 
 namespace sluice {
@@ -34,6 +41,10 @@ class ImageLabelParser {
  public:
   static absl::StatusOr<ImageLabelParser> Create(int64_t image_bytes,
                                                  std::shared_ptr<BufferPool> pool = nullptr);
+  // Records of encoded images; image_bytes is height * width * channels of
+  // the decoder's output, which must be uint8 (InvalidArgument otherwise).
+  static absl::StatusOr<ImageLabelParser> CreateForEncoded(
+      ImageAugmenter decoder, std::shared_ptr<BufferPool> pool = nullptr);
   // `serialized`: a string vector [k]. Its strings stay referenced only
   // for the duration of the call.
   absl::StatusOr<TensorTuple> Parse(const Tensor& serialized, const WaitOptions& w = {}) const;
@@ -42,12 +53,15 @@ class ImageLabelParser {
  private:
   ImageLabelParser(int64_t image_bytes, ParseSpec spec, std::shared_ptr<BufferPool> pool)
       : image_bytes_(image_bytes), spec_(std::move(spec)), pool_(std::move(pool)) {}
+  absl::StatusOr<TensorTuple> ParseEncoded(const Tensor& serialized,
+                                           const WaitOptions& w) const;
   // The [k, image_bytes] output, from the pool when it fits.
   absl::StatusOr<Tensor> ImageBuffer(int64_t k, const WaitOptions& w) const;
 
   int64_t image_bytes_;
   ParseSpec spec_;
   std::shared_ptr<BufferPool> pool_;
+  std::optional<ImageAugmenter> decoder_;
 };
 
 }  // namespace sluice

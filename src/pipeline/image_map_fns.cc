@@ -1,0 +1,216 @@
+#include "pipeline/image_map_fns.h"
+
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
+#include "core/random.h"
+#include "image/jpeg.h"
+
+namespace sluice {
+namespace {
+
+absl::StatusOr<std::vector<std::string_view>> Strings(const TensorTuple& t,
+                                                      int component) {
+  if (component < 0 || component >= static_cast<int>(t.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "image map: no component ", component, " in an element of ", t.size()));
+  }
+  const Tensor& s = t[component];
+  if (s.dtype() != DType::kString || s.rank() > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("image map: component ", component,
+                     " must be a string scalar or vector"));
+  }
+  std::vector<std::string_view> v(s.NumElements());
+  for (int64_t i = 0; i < s.NumElements(); ++i) v[i] = s.string(i);
+  return v;
+}
+
+// Stacks same-shaped images on a new dimension 0.
+absl::StatusOr<Tensor> Stack(const std::vector<Tensor>& images) {
+  TensorShape shape =
+      images[0].shape().Prepended(static_cast<int64_t>(images.size()));
+  Tensor out(images[0].dtype(), shape);
+  for (size_t i = 0; i < images.size(); ++i) {
+    if (images[i].shape() != images[0].shape() ||
+        images[i].dtype() != images[0].dtype()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "image map: element ", i, " is ", images[i].shape().DebugString(),
+          " but element 0 is ", images[0].shape().DebugString(),
+          "; resize or crop before batching"));
+    }
+    Tensor::CopyElementToRow(images[i], &out, static_cast<int64_t>(i));
+  }
+  return out;
+}
+
+}  // namespace
+
+MapFn DecodeImageMapFn(int component, image::DecodeImageOptions options) {
+  return [component, options](TensorTuple t) -> absl::StatusOr<TensorTuple> {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string_view> bytes,
+                            Strings(t, component));
+    std::vector<Tensor> images;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      absl::StatusOr<Tensor> d = image::DecodeImage(bytes[i], options);
+      if (!d.ok()) {
+        return absl::Status(
+            d.status().code(),
+            absl::StrCat("element ", i, ": ", d.status().message()));
+      }
+      images.push_back(*std::move(d));
+    }
+    if (t[component].rank() == 0) {
+      t[component] = images[0];
+    } else if (images.empty()) {
+      return absl::InvalidArgumentError("image map: an empty batch of images");
+    } else {
+      SLUICE_ASSIGN_OR_RETURN(t[component], Stack(images));
+    }
+    return t;
+  };
+}
+
+MapFn ImageTransformMapFn(
+    int component,
+    std::function<absl::StatusOr<Tensor>(const Tensor&)> transform) {
+  return [component, transform](TensorTuple t) -> absl::StatusOr<TensorTuple> {
+    if (component < 0 || component >= static_cast<int>(t.size())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("image map: no component ", component));
+    }
+    SLUICE_ASSIGN_OR_RETURN(t[component], transform(t[component]));
+    return t;
+  };
+}
+
+struct ImageAugmenter::State {
+  explicit State(uint64_t seed) : rng(seed, seed == 0 ? 0 : 1) {}
+  absl::Mutex mu;
+  Random rng ABSL_GUARDED_BY(mu);
+};
+
+absl::StatusOr<ImageAugmenter> ImageAugmenter::Create(
+    const ImageAugmentOptions& o) {
+  if (o.height <= 0 || o.width <= 0 || o.pad < 0 ||
+      (o.channels != 1 && o.channels != 3) ||
+      (o.dtype != DType::kFloat32 && o.dtype != DType::kUInt8)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ImageAugmenter: need height, width > 0, pad >= 0, channels 1 or 3 and "
+        "dtype uint8 or "
+        "float; got ",
+        o.height, "x", o.width, " pad ", o.pad, " channels ", o.channels));
+  }
+  return ImageAugmenter(o, std::make_shared<State>(o.seed));
+}
+
+absl::Status ImageAugmenter::RunInto(absl::Span<const std::string_view> images,
+                                     void* out) const {
+  const int64_t k = static_cast<int64_t>(images.size());
+  const int64_t C = o_.channels, oh = o_.height, ow = o_.width;
+  // One draw per image: the window offset (in the padded image) and the
+  // flip. Decoding first would tell the sizes; drawing up front keeps the
+  // lock short, so draws are scaled to each image's range below.
+  std::vector<uint64_t> draws(k * 3);
+  {
+    absl::MutexLock l(&state_->mu);
+    for (uint64_t& d : draws) d = state_->rng.Next64();
+  }
+  thread_local std::vector<uint8_t> scratch;
+  const size_t out_elems = static_cast<size_t>(oh * ow * C);
+  for (int64_t i = 0; i < k; ++i) {
+    // Decode (JPEG into reused scratch memory; PNG through DecodeImage).
+    const uint8_t* px = nullptr;
+    int64_t H = 0, W = 0;
+    Tensor png;
+    const image::ImageFormat format = image::SniffImageFormat(images[i]);
+    absl::Status st;
+    if (format == image::ImageFormat::kJpeg) {
+      absl::StatusOr<image::JpegHeader> hdr = image::ReadJpegHeader(images[i]);
+      st = hdr.status();
+      if (st.ok()) {
+        scratch.resize(static_cast<size_t>(hdr->height * hdr->width * C));
+        image::DecodeJpegOptions jo;
+        jo.channels = static_cast<int>(C);
+        int ch = 0;
+        st = image::DecodeJpegInto(images[i], jo, scratch.data(), 0, &H, &W,
+                                   &ch);
+        px = scratch.data();
+      }
+    } else {
+      absl::StatusOr<Tensor> d =
+          image::DecodeImage(images[i], {.channels = static_cast<int>(C)});
+      st = d.status();
+      if (st.ok()) {
+        png = *std::move(d);
+        H = png.dim(0);
+        W = png.dim(1);
+        px = png.data<uint8_t>();
+      }
+    }
+    if (!st.ok())
+      return absl::Status(st.code(),
+                          absl::StrCat("image ", i, ": ", st.message()));
+    const int64_t PH = H + 2 * o_.pad, PW = W + 2 * o_.pad;
+    if (oh > PH || ow > PW) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "image ", i, ": a ", oh, "x", ow, " crop does not fit the padded ",
+          PH, "x", PW, " image"));
+    }
+    const int64_t oy = o_.random_crop
+                           ? static_cast<int64_t>(draws[i * 3] % (PH - oh + 1))
+                           : (PH - oh) / 2;
+    const int64_t ox =
+        o_.random_crop ? static_cast<int64_t>(draws[i * 3 + 1] % (PW - ow + 1))
+                       : (PW - ow) / 2;
+    const bool flip = o_.random_flip && (draws[i * 3 + 2] >> 63) != 0;
+    // Output (y, x) reads padded (oy + y, ox + x') with x' mirrored when
+    // flipping; padded (py, px) is source (py - pad, px - pad) or zero.
+    for (int64_t y = 0; y < oh; ++y) {
+      const int64_t sy = oy + y - o_.pad;
+      for (int64_t x = 0; x < ow; ++x) {
+        const int64_t xx = flip ? ow - 1 - x : x;
+        const int64_t sx = ox + xx - o_.pad;
+        const bool inside = sy >= 0 && sy < H && sx >= 0 && sx < W;
+        const uint8_t* src = inside ? px + (sy * W + sx) * C : nullptr;
+        const size_t at = i * out_elems + (y * ow + x) * C;
+        if (o_.dtype == DType::kFloat32) {
+          float* d = static_cast<float*>(out) + at;
+          for (int64_t c = 0; c < C; ++c) {
+            d[c] = inside ? static_cast<float>(src[c]) * (1.0f / 255.0f) : 0.0f;
+          }
+        } else {
+          uint8_t* d = static_cast<uint8_t*>(out) + at;
+          for (int64_t c = 0; c < C; ++c) d[c] = inside ? src[c] : 0;
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Tensor> ImageAugmenter::Run(
+    absl::Span<const std::string_view> images) const {
+  Tensor out(o_.dtype, TensorShape{static_cast<int64_t>(images.size()),
+                                   o_.height, o_.width, o_.channels});
+  SLUICE_RETURN_IF_ERROR(RunInto(images, out.raw_data()));
+  return out;
+}
+
+MapFn AugmentImagesMapFn(int component, ImageAugmenter augmenter) {
+  return [component, augmenter](TensorTuple t) -> absl::StatusOr<TensorTuple> {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<std::string_view> bytes,
+                            Strings(t, component));
+    SLUICE_ASSIGN_OR_RETURN(Tensor out, augmenter.Run(bytes));
+    t[component] = t[component].rank() == 0
+                       ? out.Reshaped(out.shape().DroppedFirst())
+                       : out;
+    return t;
+  };
+}
+
+}  // namespace sluice

@@ -1,0 +1,138 @@
+// Image map functions: decoding in a Dataset Map equals the decoder, the
+// fused augmenter equals decode -> pad -> crop -> flip -> convert done
+// step by step with the image kernels, and its draws repeat for a seed.
+#include "pipeline/image_map_fns.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "image/color.h"
+#include "image/geometry.h"
+#include "image/jpeg.h"
+
+namespace sluice {
+namespace {
+
+std::string ReadImage(const std::string& name) {
+  const char* d = std::getenv("SLUICE_TESTDATA");
+  std::ifstream f(
+      std::string(d != nullptr ? d : "tests/testdata") + "/images/" + name,
+      std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+TEST(ImageMapFnsTest, DecodeMapOverADatasetEqualsTheDecoder) {
+  const std::string a = ReadImage("baseline_420.jpg"),
+                    b = ReadImage("baseline_444.jpg");
+  Dataset ds =
+      Dataset::FromTensorSlices({Tensor::FromStrings({a, b, a}, {3}),
+                                 Tensor::FromVector<int64_t>({1, 2, 3}, {3})})
+          .Map(DecodeImageMapFn(0, {.channels = 3}))
+          .Batch(3);
+  auto it = ds.MakeIterator();
+  ASSERT_TRUE(it.ok()) << it.status();
+  auto batch = (*it)->GetNext();
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ((*batch)[0].shape(), (TensorShape{3, 93, 157, 3}));
+  EXPECT_TRUE(
+      (*batch)[0].Row(1).ContentEquals(*image::DecodeJpeg(b, {.channels = 3})));
+  EXPECT_EQ((*batch)[1].data<int64_t>()[2], 3);
+  // A corrupt element is an error naming it.
+  auto bad = DecodeImageMapFn(0)({Tensor::FromStrings({a, "garbage"}, {2})});
+  EXPECT_TRUE(absl::IsInvalidArgument(bad.status()));
+  EXPECT_NE(bad.status().message().find("element 1"), std::string::npos)
+      << bad.status();
+  auto flip =
+      ImageTransformMapFn(0, image::FlipLeftRight)({*image::DecodeJpeg(a)});
+  ASSERT_TRUE(flip.ok());
+  EXPECT_TRUE(
+      (*flip)[0].ContentEquals(*image::FlipLeftRight(*image::DecodeJpeg(a))));
+}
+
+TEST(ImageAugmenterTest, EqualsTheStepByStepKernels) {
+  const std::string a = ReadImage("baseline_420.jpg");
+  const Tensor decoded = *image::DecodeJpeg(a, {.channels = 3});
+  const Tensor padded =
+      *image::PadToBoundingBox(decoded, 4, 4, 93 + 8, 157 + 8);
+  auto aug = ImageAugmenter::Create({.channels = 3,
+                                     .height = 64,
+                                     .width = 80,
+                                     .pad = 4,
+                                     .random_crop = true,
+                                     .random_flip = true,
+                                     .seed = 9});
+  ASSERT_TRUE(aug.ok()) << aug.status();
+  std::vector<std::string_view> batch(40, a);
+  auto out = aug->Run(batch);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->shape(), (TensorShape{40, 64, 80, 3}));
+  ASSERT_EQ(out->dtype(), DType::kFloat32);
+  // Every output is some window of the padded image, maybe mirrored.
+  std::set<std::pair<int, int>> windows;
+  int flips = 0;
+  for (int64_t i = 0; i < 40; ++i) {
+    const Tensor got = *image::ConvertImageDtype(out->Row(i), DType::kUInt8);
+    bool found = false;
+    for (int oy = 0; oy <= 101 - 64 && !found; ++oy) {
+      for (int ox = 0; ox <= 165 - 80 && !found; ++ox) {
+        const Tensor w = *image::CropToBoundingBox(padded, oy, ox, 64, 80);
+        if (got.ContentEquals(w)) {
+          found = true;
+        } else if (got.ContentEquals(*image::FlipLeftRight(w))) {
+          found = true;
+          ++flips;
+        }
+        if (found) windows.insert({oy, ox});
+      }
+    }
+    ASSERT_TRUE(found) << "image " << i;
+  }
+  EXPECT_GT(windows.size(), 20u);
+  EXPECT_GT(flips, 5);
+  EXPECT_LT(flips, 35);
+  // Same seed, same draws; the centred window without randomness.
+  auto again = ImageAugmenter::Create(aug->options());
+  EXPECT_TRUE(again->Run(batch)->ContentEquals(*out));
+  auto centre = ImageAugmenter::Create({.channels = 3,
+                                        .height = 64,
+                                        .width = 80,
+                                        .random_crop = false,
+                                        .dtype = DType::kUInt8});
+  auto c = centre->Run({a});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->Row(0).ContentEquals(
+      *image::CropToBoundingBox(decoded, 14, 38, 64, 80)));
+}
+
+TEST(ImageAugmenterTest, ErrorsNameTheImage) {
+  auto aug = ImageAugmenter::Create({.channels = 1, .height = 28, .width = 28});
+  ASSERT_TRUE(aug.ok());
+  const std::string a = ReadImage("gray.jpg");
+  auto r = aug->Run({a, a.substr(0, 100)});
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status()));
+  EXPECT_NE(r.status().message().find("image 1"), std::string::npos)
+      << r.status();
+  auto big =
+      ImageAugmenter::Create({.channels = 1, .height = 500, .width = 28});
+  EXPECT_TRUE(absl::IsInvalidArgument(big->Run({a}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      ImageAugmenter::Create({.channels = 2, .height = 1, .width = 1})
+          .status()));
+  auto png = AugmentImagesMapFn(
+      0, *ImageAugmenter::Create(
+             {.channels = 3, .height = 8, .width = 8, .dtype = DType::kUInt8}))(
+      {Tensor::StringScalar(ReadImage("palette.png"))});
+  ASSERT_TRUE(png.ok()) << png.status();
+  EXPECT_EQ((*png)[0].shape(), (TensorShape{8, 8, 3}));
+}
+
+}  // namespace
+}  // namespace sluice
