@@ -1,6 +1,7 @@
 #include "cli/convert.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -8,7 +9,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+
+#include "cli/convert_images.h"
 #include "core/absl_compat.h"
+#include "core/tensor.h"
+#include "image/jpeg.h"
+#include "image/png.h"
 #include "readers/example_builder.h"
 #include "readers/idx.h"
 #include "readers/record_writer.h"
@@ -30,21 +36,93 @@ std::string ManifestPath(const std::string& dir, const std::string& prefix) {
 }
 
 void PrintUsage(std::ostream& out) {
-  out << "usage: sluice convert idx --images F --labels F --out DIR [--shards S]\n"
-         "                          [--compression none|zlib|gzip] [--prefix NAME]\n"
+  out << "usage: sluice convert idx --images F --labels F --out DIR [--shards "
+         "S]\n"
+         "                          [--compression none|zlib|gzip] [--prefix "
+         "NAME]\n"
+         "                          [--encode raw|jpeg|png] [--quality Q]\n"
+         "       sluice convert images --root DIR --out DIR [--shards S] ... "
+         "(see\n"
+         "                          sluice convert images --help)\n"
          "\n"
-         "IDX images and labels (MNIST, Fashion-MNIST; plain or .gz) to sharded TFRecords of\n"
-         "tf.train.Example {image: bytes, label: int64, id: int64, height, width}.\n"
+         "IDX images and labels (MNIST, Fashion-MNIST; plain or .gz) to "
+         "sharded TFRecords of\n"
+         "tf.train.Example {image: bytes, label: int64, id: int64, height, "
+         "width}.\n"
          "  --shards       number of output files (default 1)\n"
          "  --compression  gzip (default), zlib or none\n"
-         "  --prefix       file name prefix (default data): DIR/NAME-00000-of-0000S.tfrecord.gz\n";
+         "  --prefix       file name prefix (default data): "
+         "DIR/NAME-00000-of-0000S.tfrecord.gz\n"
+         "  --encode       raw pixels (default), or each image as a grayscale "
+         "jpeg / png\n"
+         "  --quality      JPEG quality 0..100 (default 95)\n";
+}
+
+// The record's "image" value: the raw pixels, or them encoded.
+absl::StatusOr<std::string> EncodeImage(std::string_view pixels, int64_t h,
+                                        int64_t w, const ConvertIdxOptions& o) {
+  if (o.encoding == ImageEncoding::kRaw) return std::string(pixels);
+  Tensor img(DType::kUInt8, TensorShape{h, w, 1});
+  std::memcpy(img.data<uint8_t>(), pixels.data(), pixels.size());
+  if (o.encoding == ImageEncoding::kJpeg) {
+    image::EncodeJpegOptions jo;
+    jo.quality = o.quality;
+    return image::EncodeJpeg(img, jo);
+  }
+  return image::EncodePng(img);
+}
+
+std::string FileKey(const std::string& path, std::error_code* ec) {
+  const std::filesystem::path canonical = std::filesystem::canonical(path, *ec);
+  if (*ec) return "";
+  const uintmax_t size = std::filesystem::file_size(canonical, *ec);
+  if (*ec) return "";
+  const auto mtime = std::filesystem::last_write_time(canonical, *ec);
+  if (*ec) return "";
+  return absl::StrCat(canonical.string(), " ", size, " ",
+                      static_cast<int64_t>(mtime.time_since_epoch().count()));
 }
 
 }  // namespace
 
+absl::StatusOr<ImageEncoding> ParseImageEncoding(std::string_view name) {
+  if (name == "raw") return ImageEncoding::kRaw;
+  if (name == "jpeg") return ImageEncoding::kJpeg;
+  if (name == "png") return ImageEncoding::kPng;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "image encoding must be raw, jpeg or png, got '", Sv(name), "'"));
+}
+
+const char* ImageEncodingName(ImageEncoding e) {
+  switch (e) {
+    case ImageEncoding::kRaw:
+      return "raw";
+    case ImageEncoding::kJpeg:
+      return "jpeg";
+    case ImageEncoding::kPng:
+      return "png";
+  }
+  return "raw";
+}
+
+absl::StatusOr<std::string> IdxSourceKey(const std::string& images,
+                                         const std::string& labels) {
+  std::error_code ec;
+  const std::string a = FileKey(images, &ec);
+  if (ec) return absl::NotFoundError(absl::StrCat(images, ": ", ec.message()));
+  const std::string b = FileKey(labels, &ec);
+  if (ec) return absl::NotFoundError(absl::StrCat(labels, ": ", ec.message()));
+  return absl::StrCat(a, ";", b);
+}
+
 absl::StatusOr<ConvertedDataset> ConvertIdx(const ConvertIdxOptions& o) {
   if (o.shards < 1) return absl::InvalidArgumentError("--shards must be at least 1");
   if (o.out_dir.empty()) return absl::InvalidArgumentError("no output directory");
+  if (o.quality < 0 || o.quality > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--quality must be in [0, 100], got ", o.quality));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::string source, IdxSourceKey(o.images, o.labels));
   SLUICE_ASSIGN_OR_RETURN(IdxArray images, ReadIdxFile(o.images));
   SLUICE_ASSIGN_OR_RETURN(IdxArray labels, ReadIdxFile(o.labels));
   if (images.type != IdxType::kUInt8 || (images.dims.size() != 3 && images.dims.size() != 2)) {
@@ -64,6 +142,8 @@ absl::StatusOr<ConvertedDataset> ConvertIdx(const ConvertIdxOptions& o) {
   result.height = images.dims.size() == 3 ? images.dims[1] : 1;
   result.width = images.dims.size() == 3 ? images.dims[2] : images.dims[1];
   result.compression = o.compression;
+  result.encoding = o.encoding;
+  result.source = source;
   const int64_t image_bytes = images.row_elements();
 
   std::error_code ec;
@@ -85,7 +165,12 @@ absl::StatusOr<ConvertedDataset> ConvertIdx(const ConvertIdxOptions& o) {
     for (int64_t i = begin; i < end; ++i) {
       ExampleBuilder b;
       const std::string_view pixels(images.data.data() + i * image_bytes, image_bytes);
-      b.AddBytes("image", {pixels});
+      SLUICE_ASSIGN_OR_RETURN(
+          std::string encoded,
+          EncodeImage(pixels, result.height, result.width, o));
+      b.AddBytes("image", {encoded});
+      if (o.encoding != ImageEncoding::kRaw)
+        b.AddBytes("format", {ImageEncodingName(o.encoding)});
       b.AddInt64s("label", {static_cast<int64_t>(static_cast<uint8_t>(labels.data[i]))});
       b.AddInt64s("id", {i});
       b.AddInt64s("height", {result.height});
@@ -102,9 +187,12 @@ absl::StatusOr<ConvertedDataset> ConvertIdx(const ConvertIdxOptions& o) {
   const std::string tmp = manifest + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
-    f << "records " << result.records << "\nheight " << result.height << "\nwidth "
-      << result.width << "\ncompression " << CompressionName(result.compression) << "\nshards "
-      << result.files.size() << "\n";
+    f << "records " << result.records << "\nheight " << result.height
+      << "\nwidth " << result.width << "\ncompression "
+      << CompressionName(result.compression) << "\nshards "
+      << result.files.size() << "\nencoding "
+      << ImageEncodingName(result.encoding) << "\nsource " << result.source
+      << "\n";
     for (const std::string& file : result.files) {
       f << "file " << std::filesystem::path(file).filename().string() << "\n";
     }
@@ -122,8 +210,20 @@ absl::StatusOr<ConvertedDataset> ReadConvertManifest(const std::string& out_dir,
   if (!f.is_open()) return absl::NotFoundError(absl::StrCat(path, ": no conversion manifest"));
   ConvertedDataset d;
   int64_t shards = -1;
-  std::string key, value;
-  while (f >> key >> value) {
+  std::string line, key, value;
+  while (std::getline(f, line)) {
+    const size_t space = line.find(' ');
+    if (space == std::string::npos) continue;
+    key = line.substr(0, space);
+    value = line.substr(space + 1);
+    if (key == "source") {
+      d.source = value;
+      continue;
+    }
+    if (key == "encoding") {
+      SLUICE_ASSIGN_OR_RETURN(d.encoding, ParseImageEncoding(value));
+      continue;
+    }
     if (key == "file") {
       const std::string file = (std::filesystem::path(out_dir) / value).string();
       if (!std::filesystem::exists(file)) {
@@ -157,8 +257,11 @@ int RunConvert(int argc, char** argv, std::ostream& out, std::ostream& err) {
     PrintUsage(out);
     return 0;
   }
+  if (argc >= 2 && std::string_view(argv[1]) == "images") {
+    return RunConvertImages(argc - 1, argv + 1, out, err);
+  }
   if (argc < 2 || std::string_view(argv[1]) != "idx") {
-    err << "sluice convert: the only source format is 'idx'\n";
+    err << "sluice convert: the source format must be 'idx' or 'images'\n";
     PrintUsage(err);
     return 2;
   }
@@ -185,6 +288,20 @@ int RunConvert(int argc, char** argv, std::ostream& out, std::ostream& err) {
     } else if (arg == "--shards") {
       if (!absl::SimpleAtoi(value, &o.shards) || o.shards < 1) {
         err << "sluice convert: --shards wants a positive integer, got '" << value << "'\n";
+        return 2;
+      }
+    } else if (arg == "--encode") {
+      auto e = ParseImageEncoding(value);
+      if (!e.ok()) {
+        err << "sluice convert: --encode: " << e.status().message() << "\n";
+        return 2;
+      }
+      o.encoding = *e;
+    } else if (arg == "--quality") {
+      if (!absl::SimpleAtoi(value, &o.quality) || o.quality < 0 ||
+          o.quality > 100) {
+        err << "sluice convert: --quality wants 0..100, got '" << value
+            << "'\n";
         return 2;
       }
     } else if (arg == "--compression") {

@@ -21,21 +21,40 @@ void PrintUsage(std::ostream& out) {
          "Trains on Fashion-MNIST and reports test accuracy after each epoch.\n"
          "  --model M          mlp (784-256-10, default), softmax, cnn\n"
          "  --device D         auto (GPU when present, default), cpu, gpu\n"
-         "  --epochs N         default: softmax 25, mlp 20, cnn 5 (8 on the gpu)\n"
+         "  --epochs N         default: softmax 25, mlp 20, cnn 5 (8 on the "
+         "gpu)\n"
          "  --batch-size N     default: 128 (cnn on the cpu: 64)\n"
          "  --seed N           default 1\n"
-         "  --deterministic    same results for the same seed (sequential pipeline order)\n"
-         "  --optimizer O      sgd, momentum (0.9), nesterov, adam, adagrad, rmsprop,\n"
-         "                     adadelta, adagradda, ftrl (TensorFlow's update rules);\n"
+         "  --deterministic    same results for the same seed (sequential "
+         "pipeline order)\n"
+         "  --optimizer O      sgd, momentum (0.9), nesterov, adam, adagrad, "
+         "rmsprop,\n"
+         "                     adadelta, adagradda, ftrl (TensorFlow's update "
+         "rules);\n"
          "                     default: adam; momentum on the gpu (cnn: adam)\n"
-         "  --lr X             learning rate (default: adam 5e-4, cnn on the cpu 1e-3;\n"
-         "                     momentum/nesterov 0.05, cnn 0.02; rmsprop 5e-4;\n"
+         "  --lr X             learning rate (default: adam 5e-4, cnn on the "
+         "cpu 1e-3;\n"
+         "                     momentum/nesterov 0.05, cnn 0.02; rmsprop "
+         "5e-4;\n"
          "                     adadelta 1.0; adagrad, adagradda, ftrl 0.1)\n"
-         "  --data DIR         converted TFRecords (default $SLUICE_CACHE_DIR or\n"
-         "                     ~/.cache/sluice/fashion-mnist); converted from --idx-dir once\n"
-         "  --idx-dir DIR      IDX files (default /usr/share/datasets/fashion-mnist)\n"
-         "  --logdir DIR       events and checkpoints (default sluice-runs/MODEL; '' for none)\n"
-         "  --resume           continue from the latest checkpoint in --logdir\n"
+         "  --data DIR         converted TFRecords (default $SLUICE_CACHE_DIR "
+         "or\n"
+         "                     ~/.cache/sluice/fashion-mnist); converted from "
+         "--idx-dir once\n"
+         "  --idx-dir DIR      IDX files (default "
+         "/usr/share/datasets/fashion-mnist); the\n"
+         "                     cache is keyed by them, and a given DIR must "
+         "hold them\n"
+         "  --encoding E       raw (default), jpeg or png: records hold "
+         "encoded images,\n"
+         "                     decoded in the input pipeline\n"
+         "  --augment          with --encoding jpeg|png: pad 2, random crop "
+         "28x28 and\n"
+         "                     random left-right flip of training images\n"
+         "  --logdir DIR       events and checkpoints (default "
+         "sluice-runs/MODEL; '' for none)\n"
+         "  --resume           continue from the latest checkpoint in "
+         "--logdir\n"
          "  --max-steps N      stop after N training steps\n"
          "  --json             end with one JSON line\n"
          "  --quiet            no progress lines\n"
@@ -67,12 +86,17 @@ std::string DefaultDataDir() {
 }
 
 // The converted split `prefix` in `dir`, converting it from `idx_dir` first
-// when there is none.
-absl::StatusOr<ConvertedDataset> EnsureSplit(const std::string& dir, const std::string& idx_dir,
-                                             const std::string& prefix, const std::string& idx_name,
-                                             int shards, std::ostream& out, bool quiet) {
-  absl::StatusOr<ConvertedDataset> d = ReadConvertManifest(dir, prefix);
-  if (d.ok() || !absl::IsNotFound(d.status())) return d;
+// when there is none, or when the one there was converted from other IDX
+// files (the cache is keyed by its source: path, size and modification
+// time, kept in the manifest). An --idx-dir given on the command line must
+// hold the IDX files: a missing source is an error naming it, never a
+// reason to fall back on what the cache holds. Encoded splits are cached
+// beside the raw ones (prefix "train-jpeg", ...).
+absl::StatusOr<ConvertedDataset> EnsureSplit(
+    const std::string& dir, const std::string& idx_dir,
+    const std::string& prefix, const std::string& idx_name, int shards,
+    std::ostream& out, bool quiet, bool idx_dir_given = false,
+    ImageEncoding encoding = ImageEncoding::kRaw) {
   ConvertIdxOptions o;
   for (const char* ext : {"-images-idx3-ubyte.gz", "-images-idx3-ubyte"}) {
     const std::string p = (std::filesystem::path(idx_dir) / (idx_name + ext)).string();
@@ -82,14 +106,42 @@ absl::StatusOr<ConvertedDataset> EnsureSplit(const std::string& dir, const std::
     const std::string p = (std::filesystem::path(idx_dir) / (idx_name + ext)).string();
     if (std::filesystem::exists(p)) o.labels = p;
   }
-  if (o.images.empty() || o.labels.empty()) {
+  const bool have_idx = !o.images.empty() && !o.labels.empty();
+  if (idx_dir_given && !have_idx) {
+    std::error_code ec;
+    return absl::NotFoundError(absl::StrCat(
+        "--idx-dir ", idx_dir,
+        std::filesystem::is_directory(idx_dir, ec) ? ": no IDX files '"
+                                                   : " does not exist: no '",
+        idx_name,
+        "-*-idx?-ubyte[.gz]' to read (apt-get install dataset-fashion-mnist, "
+        "or pass "
+        "--data / --idx-dir)"));
+  }
+  const std::string split =
+      encoding == ImageEncoding::kRaw
+          ? prefix
+          : absl::StrCat(prefix, "-", ImageEncodingName(encoding));
+  absl::StatusOr<ConvertedDataset> d = ReadConvertManifest(dir, split);
+  if (!d.ok() && !absl::IsNotFound(d.status())) return d;
+  if (d.ok()) {
+    if (!have_idx) return d;  // nothing to compare the cache with
+    SLUICE_ASSIGN_OR_RETURN(std::string source,
+                            IdxSourceKey(o.images, o.labels));
+    if (d->source == source && d->encoding == encoding) return d;
+    if (!quiet)
+      out << dir
+          << " holds data converted from other files; converting again\n";
+  }
+  if (!have_idx) {
     return absl::NotFoundError(absl::StrCat(
         "no converted data in ", dir, " and no IDX files '", idx_name, "-*-idx?-ubyte[.gz]' in ",
         idx_dir, " (apt-get install dataset-fashion-mnist, or pass --data / --idx-dir)"));
   }
   o.out_dir = dir;
-  o.prefix = prefix;
+  o.prefix = split;
   o.shards = shards;
+  o.encoding = encoding;
   if (!quiet) out << "converting " << o.images << " into " << dir << " (once)\n" << std::flush;
   return ConvertIdx(o);
 }
@@ -104,6 +156,8 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
   int64_t batch_size = 0;  // 0: the model's default
   bool json = false, quiet = false;
   double stall_timeout = 180, bucket_mb = 8;
+  bool idx_dir_given = false;
+  ImageEncoding encoding = ImageEncoding::kRaw;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -128,6 +182,10 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
     }
     if (arg == "--log-device-placement") {
       o.log_device_placement = true;
+      continue;
+    }
+    if (arg == "--augment") {
+      o.augment = true;
       continue;
     }
     if (arg == "--no-capture") {
@@ -166,6 +224,11 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
       data = v;
     } else if (arg == "--idx-dir") {
       idx_dir = v;
+      idx_dir_given = true;
+    } else if (arg == "--encoding") {
+      absl::StatusOr<ImageEncoding> e = ParseImageEncoding(v);
+      if (!e.ok()) return bad();
+      encoding = *e;
     } else if (arg == "--logdir") {
       logdir = v;
     } else if (arg == "--stall-timeout") {
@@ -190,6 +253,12 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
   o.logdir = logdir.has_value() ? *logdir : (std::filesystem::path("sluice-runs") / model).string();
   if (o.deterministic) o.parse_threads = 1;
   o.progress = quiet ? nullptr : &out;
+
+  if (o.augment && encoding == ImageEncoding::kRaw) {
+    err << "sluice train: --augment needs --encoding jpeg or png\n";
+    return 2;
+  }
+  o.encoded_images = encoding != ImageEncoding::kRaw;
 
   // Under mpirun: data-parallel over the MPI world. An error on one rank
   // ends the whole job (the others would wait for it in the next step).
@@ -219,9 +288,11 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
   if (world != nullptr && world->rank() != 0) {
     if (absl::Status st = world->Barrier("data conversion"); !st.ok()) return fail(st);
   }
-  auto train_split = EnsureSplit(data, idx_dir, "train", "train", 4, out, quiet);
+  auto train_split = EnsureSplit(data, idx_dir, "train", "train", 4, out, quiet,
+                                 idx_dir_given, encoding);
   if (!train_split.ok()) return fail(train_split.status());
-  auto test_split = EnsureSplit(data, idx_dir, "test", "t10k", 1, out, quiet);
+  auto test_split = EnsureSplit(data, idx_dir, "test", "t10k", 1, out, quiet,
+                                idx_dir_given, encoding);
   if (!test_split.ok()) return fail(test_split.status());
   if (world != nullptr && world->rank() == 0) {
     if (absl::Status st = world->Barrier("data conversion"); !st.ok()) return fail(st);

@@ -168,6 +168,29 @@ Dataset InputDataset(const RecordFiles& files, int64_t batch,
   return ds.Prefetch(4, metrics ? metrics->Stage("prefetch") : nullptr);
 }
 
+// The parse stage's parser: raw pixels are copied; encoded images are
+// decoded (and, for training batches with `augment`, padded, randomly
+// cropped back and randomly flipped).
+absl::StatusOr<ImageLabelParser> MakeParser(const TrainOptions& o,
+                                            std::shared_ptr<BufferPool> pool,
+                                            bool training) {
+  if (!o.encoded_images)
+    return ImageLabelParser::Create(o.height * o.width, std::move(pool));
+  const bool augment = training && o.augment;
+  ImageAugmentOptions a;
+  a.channels = 1;
+  a.height = o.height;
+  a.width = o.width;
+  a.pad = augment ? o.augment_pad : 0;
+  a.random_crop = augment;
+  a.random_flip = augment;
+  a.dtype = DType::kUInt8;
+  a.seed = static_cast<uint64_t>(o.seed) * 7919u + 17u;
+  SLUICE_ASSIGN_OR_RETURN(ImageAugmenter decoder, ImageAugmenter::Create(a));
+  return ImageLabelParser::CreateForEncoded(std::move(decoder),
+                                            std::move(pool));
+}
+
 // Stores each variable's value back as a host tensor (fetching copies it
 // off the device), so the Saver can read it. GPU kernels take host inputs
 // and copy them on their next use.
@@ -359,7 +382,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     pinned = MakeBatchBufferPool(static_cast<size_t>(o.batch_size * o.height * o.width), kPinnedBatches);
   }
   SLUICE_ASSIGN_OR_RETURN(ImageLabelParser parser,
-                          ImageLabelParser::Create(o.height * o.width, pinned));
+                          MakeParser(o, pinned, /*training=*/false));
+  SLUICE_ASSIGN_OR_RETURN(ImageLabelParser train_parser,
+                          MakeParser(o, pinned, /*training=*/true));
   // One parse thread unless asked: the Map then runs inline in the
   // prefetch thread. A parallel Map runs its calls as oneTBB tasks from a
   // thread that then blocks, as the Session's executor does for CPU
@@ -392,7 +417,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       shuffle_seed = distributed::ShuffleSeed(static_cast<uint64_t>(o.seed), epoch, rank);
       if (log != nullptr && !plan->note.empty() && epoch == first_epoch) *log << plan->note << "\n";
     }
-    Dataset ds = InputDataset(o.train, o.batch_size, shuffle_seed, parser, parse_threads,
+    Dataset ds = InputDataset(o.train, o.batch_size, shuffle_seed, train_parser, parse_threads,
                               &in->metrics, plan ? &*plan : nullptr);
     SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> it, ds.MakeIterator());
     // The pipeline's device prefetch: each batch copied on its own stream

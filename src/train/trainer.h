@@ -113,6 +113,14 @@ struct TrainOptions {
   // > 1: a parallel parse Map on oneTBB (see trainer.cc before raising it).
   int parse_threads = 1;
   int prefetch_depth = 3;
+  // The records' "image" holds an encoded (JPEG / PNG) image, decoded in
+  // the parse stage into height x width grayscale pixels.
+  bool encoded_images = false;
+  // With encoded images, training batches (not evaluation) are augmented:
+  // zero-padded by augment_pad pixels, randomly cropped back to height x
+  // width, and randomly flipped left-right.
+  bool augment = false;
+  int64_t augment_pad = 2;
   bool log_device_placement = false;
   // On the GPU: record the training step once as a CUDA graph and replay
   // it (SessionOptions::capture_device_steps).
