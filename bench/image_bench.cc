@@ -1,0 +1,280 @@
+// Image pipelines (tf.image in sluice) against what users run today.
+//
+//   pipeline.image.jpeg      512 256x256 JPEG records (ImageNet layout, one
+//       TFRecord file) -> TFRecordDataset -> Batch(64) -> Map(parse Example,
+//       decode, random crop 224, random flip, float32 NHWC; 2 parallel
+//       calls) -> Prefetch(2); images/s over one epoch per iteration.
+//   pipeline.image.jpeg.peer_torch   bench/python/image_pipeline_peer.py:
+//       Pillow + torchvision RandomCrop(224) / RandomHorizontalFlip /
+//       ToTensor in a torch DataLoader(num_workers=2, batch 64) over the
+//       same 512 images as JPEG files in class folders (timed by the script
+//       after a warm-up epoch; skipped without python3-torch/-torchvision).
+//   image.decode.jpeg        sluice::image::DecodeJpeg of the same images,
+//       one thread (allocating each output tensor, as a Map does).
+//   image.decode.jpeg.turbojpeg   the floor: tjDecompress2 called directly
+//       in a loop on one handle into one reused buffer, one thread.
+//
+// Ratios: pipeline.image.jpeg vs the torch peer (target >= 3), and
+// image.decode.jpeg vs the TurboJPEG floor (target >= 0.9).
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include <turbojpeg.h>
+#include <unistd.h>
+
+#include "bench/harness.h"
+#include "core/random.h"
+#include "image/jpeg.h"
+#include "pipeline/dataset/tfrecord_dataset.h"
+#include "pipeline/image_map_fns.h"
+#include "readers/example_builder.h"
+#include "readers/parse_example.h"
+#include "readers/record_writer.h"
+
+namespace sluice {
+namespace {
+
+constexpr int kImages = 512;
+constexpr int kSide = 256;
+constexpr int kCrop = 224;
+constexpr int kBatch = 64;
+constexpr int kClasses = 4;
+
+// 512 photo-like JPEGs (smooth colour fields, edges and noise; quality 90,
+// about 20 KB each) as one TFRecord file and as class folders of files.
+struct ImageSet {
+  std::string dir, records;
+  std::vector<std::string> jpegs;
+  ImageSet() {
+    dir = "/tmp/sluice_bench_images_" + std::to_string(::getpid());
+    records = dir + "/images.tfrecord";
+    std::filesystem::create_directories(dir);
+    Random rng(42);
+    Tensor img(DType::kUInt8, TensorShape{kSide, kSide, 3});
+    auto writer = RecordWriter::Open(records, {});
+    for (int i = 0; i < kImages; ++i) {
+      const double f[3] = {0.01 + rng.UniformDouble() * 0.05,
+                           0.01 + rng.UniformDouble() * 0.05,
+                           0.01 + rng.UniformDouble() * 0.05};
+      const int cut = static_cast<int>(rng.Uniform(kSide));
+      uint8_t* p = img.data<uint8_t>();
+      for (int y = 0; y < kSide; ++y) {
+        for (int x = 0; x < kSide; ++x) {
+          for (int c = 0; c < 3; ++c) {
+            double v = 128 + 80 * std::sin(f[c] * x + f[(c + 1) % 3] * y + c) +
+                       (x > cut ? 30 : -30) +
+                       static_cast<double>(rng.Uniform(24)) - 12;
+            *p++ = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
+          }
+        }
+      }
+      image::EncodeJpegOptions jo;
+      jo.quality = 90;
+      std::string jpeg = *image::EncodeJpeg(img, jo);
+      const int label = i % kClasses;
+      const std::string class_dir =
+          dir + "/files/class" + std::to_string(label);
+      std::filesystem::create_directories(class_dir);
+      std::ofstream(class_dir + "/" + std::to_string(i) + ".jpg",
+                    std::ios::binary)
+          << jpeg;
+      ExampleBuilder b;
+      b.AddBytes("image/encoded", {jpeg});
+      b.AddBytes("image/format", {"JPEG"});
+      b.AddInt64s("image/class/label", {label});
+      b.AddInt64s("image/height", {kSide});
+      b.AddInt64s("image/width", {kSide});
+      if (writer.ok()) (void)(*writer)->Write(b.Serialize());
+      jpegs.push_back(std::move(jpeg));
+    }
+    if (writer.ok()) (void)(*writer)->Close();
+  }
+  ~ImageSet() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
+const ImageSet& Images() {
+  static ImageSet set;
+  return set;
+}
+
+absl::StatusOr<int64_t> RunEpoch(const ImageSet& set, const ParseSpec& spec,
+                                 const ImageAugmenter& augment) {
+  MapOptions mo;
+  mo.num_parallel_calls = 2;
+  auto parse = [&spec, &augment](TensorTuple t) -> absl::StatusOr<TensorTuple> {
+    const Tensor& serialized = t[0];
+    const int64_t k = serialized.dim(0);
+    ParseResult r;
+    ParseOptions po;
+    const RefPtr owner = serialized.buffer();
+    po.owners = absl::Span<const RefPtr>(&owner, 1);
+    SLUICE_RETURN_IF_ERROR(
+        ParseExample(absl::Span<const std::string_view>(
+                         serialized.data<std::string_view>(), k),
+                     spec, &r, po));
+    SLUICE_ASSIGN_OR_RETURN(Tensor images,
+                            augment.Run(absl::Span<const std::string_view>(
+                                r.dense[0].data<std::string_view>(), k)));
+    return TensorTuple{std::move(images), std::move(r.dense[1])};
+  };
+  Dataset ds = TFRecordDataset({set.records}, {})
+                   .Shuffle(kImages, uint64_t{1})
+                   .Batch(kBatch, /*drop_remainder=*/true)
+                   .Map(parse, mo)
+                   .Prefetch(2);
+  SLUICE_ASSIGN_OR_RETURN(auto it, ds.MakeIterator());
+  int64_t images = 0;
+  while (true) {
+    absl::StatusOr<TensorTuple> b = it->GetNext();
+    if (absl::IsOutOfRange(b.status())) break;
+    SLUICE_RETURN_IF_ERROR(b.status());
+    const Tensor& x = (*b)[0];
+    if (x.dtype() != DType::kFloat32 ||
+        x.shape() != TensorShape{kBatch, kCrop, kCrop, 3}) {
+      return absl::InternalError("unexpected batch " + x.DebugString(0));
+    }
+    benchmark::DoNotOptimize(x.data<float>()[x.NumElements() - 1]);
+    images += x.dim(0);
+  }
+  return images;
+}
+
+void BM_ImagePipeline(benchmark::State& state) {
+  const ImageSet& set = Images();
+  auto spec = ParseSpec::Create(
+      {{"image/encoded", DType::kString, {}, std::nullopt},
+       {"image/class/label", DType::kInt64, {}, std::nullopt}});
+  auto augment = ImageAugmenter::Create({.channels = 3,
+                                         .height = kCrop,
+                                         .width = kCrop,
+                                         .random_crop = true,
+                                         .random_flip = true,
+                                         .dtype = DType::kFloat32,
+                                         .seed = 7});
+  if (!spec.ok() || !augment.ok()) {
+    state.SkipWithError("setup failed");
+    return;
+  }
+  int64_t images = 0;
+  for (auto _ : state) {
+    absl::StatusOr<int64_t> n = RunEpoch(set, *spec, *augment);
+    if (!n.ok()) {
+      state.SkipWithError(std::string(n.status().message()).c_str());
+      return;
+    }
+    images += *n;
+  }
+  state.SetItemsProcessed(images);
+}
+
+void BM_TorchPeer(benchmark::State& state) {
+  const std::string python = "/usr/bin/python3";
+  if (std::system(
+          (python + " -c 'import torch, torchvision, PIL' >/dev/null 2>&1")
+              .c_str()) != 0) {
+    bench::Skip(
+        state,
+        "python3-torch / python3-torchvision / python3-pil not installed");
+    return;
+  }
+  const ImageSet& set = Images();
+  const std::string script = (std::filesystem::path(SLUICE_BENCH_SOURCE_DIR) /
+                              "python" / "image_pipeline_peer.py")
+                                 .string();
+  const std::string cmd =
+      python + " " + script + " " + set.dir + "/files --epochs 1";
+  int64_t images = 0;
+  for (auto _ : state) {
+    FILE* p = popen(cmd.c_str(), "r");
+    if (p == nullptr) {
+      state.SkipWithError("cannot start python3");
+      return;
+    }
+    char line[512] = {0};
+    std::string out;
+    while (std::fgets(line, sizeof line, p) != nullptr) out += line;
+    const int rc = pclose(p);
+    long long n = 0;
+    double seconds = 0;
+    const size_t ip = out.find("\"images\": "), sp = out.find("\"seconds\": ");
+    if (rc != 0 || ip == std::string::npos || sp == std::string::npos ||
+        std::sscanf(out.c_str() + ip, "\"images\": %lld", &n) != 1 ||
+        std::sscanf(out.c_str() + sp, "\"seconds\": %lf", &seconds) != 1 ||
+        seconds <= 0) {
+      state.SkipWithError(("peer failed: " + out).c_str());
+      return;
+    }
+    state.SetIterationTime(seconds);
+    images += n;
+  }
+  state.SetItemsProcessed(images);
+}
+
+void BM_DecodeJpeg(benchmark::State& state) {
+  const ImageSet& set = Images();
+  int64_t images = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    absl::StatusOr<Tensor> t =
+        image::DecodeJpeg(set.jpegs[i++ % set.jpegs.size()], {.channels = 3});
+    if (!t.ok()) {
+      state.SkipWithError(std::string(t.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(t->data<uint8_t>()[0]);
+    ++images;
+  }
+  state.SetItemsProcessed(images);
+}
+
+void BM_TurboJpegFloor(benchmark::State& state) {
+  const ImageSet& set = Images();
+  tjhandle h = tjInitDecompress();
+  std::vector<unsigned char> out(kSide * kSide * 3);
+  int64_t images = 0;
+  size_t i = 0;
+  for (auto _ : state) {
+    const std::string& j = set.jpegs[i++ % set.jpegs.size()];
+    if (tjDecompress2(h, reinterpret_cast<const unsigned char*>(j.data()),
+                      j.size(), out.data(), kSide, 0, kSide, TJPF_RGB,
+                      0) != 0) {
+      state.SkipWithError(tjGetErrorStr2(h));
+      break;
+    }
+    benchmark::DoNotOptimize(out[0]);
+    ++images;
+  }
+  tjDestroy(h);
+  state.SetItemsProcessed(images);
+}
+
+BENCHMARK(BM_ImagePipeline)
+    ->Name("pipeline.image.jpeg")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TorchPeer)
+    ->Name("pipeline.image.jpeg.peer_torch")
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodeJpeg)
+    ->Name("image.decode.jpeg")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_TurboJpegFloor)
+    ->Name("image.decode.jpeg.turbojpeg")
+    ->Unit(benchmark::kMicrosecond);
+
+SLUICE_BENCH_BASELINE("pipeline.image.jpeg", "pipeline.image.jpeg.peer_torch");
+SLUICE_BENCH_BASELINE("image.decode.jpeg", "image.decode.jpeg.turbojpeg");
+
+}  // namespace
+}  // namespace sluice
