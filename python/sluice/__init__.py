@@ -35,8 +35,9 @@ from sluice import errors  # noqa: E402
 from sluice import io  # noqa: E402
 from sluice import data  # noqa: E402
 from sluice import train  # noqa: E402
+from sluice import image  # noqa: E402
 from sluice._queues import FIFOQueue, RandomShuffleQueue  # noqa: E402
 
 __all__ = ["DType", "string", "int64", "int32", "float32", "float64", "uint8", "bool",
-           "errors", "io", "data", "train", "FIFOQueue", "RandomShuffleQueue"]
+           "errors", "io", "data", "train", "image", "FIFOQueue", "RandomShuffleQueue"]
 __version__ = "0.1.0"

@@ -13,6 +13,7 @@ namespace py = pybind11;
 void RegisterIo(py::module_& m);      // io_bindings.cc
 void RegisterData(py::module_& m);    // data_bindings.cc
 void RegisterQueues(py::module_& m);  // queue_bindings.cc
+void RegisterImage(py::module_& m);   // image_bindings.cc (sluice.image)
 
 // The tensors of a tuple as numpy arrays (see convert.h). Needs the GIL.
 py::list TupleToNumpy(const TensorTuple& t);

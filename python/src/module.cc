@@ -27,4 +27,5 @@ PYBIND11_MODULE(_sluice, m) {
   sluice::python::RegisterIo(m);
   sluice::python::RegisterData(m);
   sluice::python::RegisterQueues(m);
+  sluice::python::RegisterImage(m);
 }

@@ -1,0 +1,63 @@
+"""sluice.image against Pillow (the same libjpeg-turbo and libpng) on the
+real test images, and TensorFlow's formulas for the transforms."""
+import glob
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import sluice
+from sluice import image
+
+IMAGES = os.path.join(os.environ.get("SLUICE_TESTDATA", "tests/testdata"), "images")
+
+
+def read(name):
+    with open(os.path.join(IMAGES, name), "rb") as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("name", ["baseline_420.jpg", "progressive_rgb.jpg", "cmyk.jpg",
+                                  "palette.png", "rgba_interlaced.png", "gray.jpg"])
+def test_decode_image_equals_pillow(name):
+    got = image.decode_image(read(name), channels=3)
+    want = np.asarray(Image.open(os.path.join(IMAGES, name)).convert("RGB"))
+    assert got.dtype == np.uint8 and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_sixteen_bit_png_and_float_output():
+    got = image.decode_png(read("gray16.png"), dtype=np.uint16)
+    want = np.asarray(Image.open(os.path.join(IMAGES, "gray16.png"))).astype(np.uint16)
+    np.testing.assert_array_equal(got[:, :, 0], want)
+    f = image.decode_image(read("gray.png"), dtype=np.float32)
+    u = image.decode_image(read("gray.png"))
+    np.testing.assert_allclose(f, u.astype(np.float32) / 255, rtol=1e-6)
+
+
+def test_corrupt_images_raise_invalid_argument():
+    data = read("baseline_420.jpg")
+    with pytest.raises(sluice.errors.InvalidArgumentError, match="JPEG"):
+        image.decode_jpeg(data[: len(data) // 2])
+    with pytest.raises(sluice.errors.InvalidArgumentError, match="Unknown image file format"):
+        image.decode_image(b"not an image")
+
+
+def test_round_trips_and_transforms():
+    img = image.decode_jpeg(read("baseline_444.jpg"), channels=3)
+    np.testing.assert_array_equal(image.decode_png(image.encode_png(img)), img)
+    assert image.decode_jpeg(image.encode_jpeg(img, quality=90)).shape == img.shape
+    np.testing.assert_array_equal(image.flip_left_right(img), img[:, ::-1])
+    np.testing.assert_array_equal(image.flip_up_down(img), img[::-1])
+    np.testing.assert_array_equal(image.transpose(img), img.transpose(1, 0, 2))
+    np.testing.assert_array_equal(image.rot90(img), np.rot90(img))
+    np.testing.assert_array_equal(image.crop_to_bounding_box(img, 3, 4, 10, 20), img[3:13, 4:24])
+    a = image.random_crop(img, [50, 60, 3], seed=4)
+    np.testing.assert_array_equal(a, image.random_crop(img, [50, 60, 3], seed=4))
+    r = image.resize(img, [40, 70], antialias=True)
+    assert r.dtype == np.float32 and r.shape == (40, 70, 3)
+    s = image.per_image_standardization(img)
+    assert abs(float(s.mean())) < 1e-4 and abs(float(s.std()) - 1) < 1e-3
+    hsv = image.rgb_to_hsv(img.astype(np.float32) / 255)
+    np.testing.assert_allclose(image.hsv_to_rgb(hsv), img.astype(np.float32) / 255, atol=1e-5)
