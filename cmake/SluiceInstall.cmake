@@ -28,6 +28,10 @@ if("graph" IN_LIST _areas)  # TensorFlow's file formats
   set(_with_tf_formats ON)
   string(APPEND SLUICE_CONFIG_DEPENDENCIES "find_dependency(Protobuf)\nfind_dependency(leveldb CONFIG)\n")
 endif()
+if("image" IN_LIST _areas)  # libturbojpeg (pkg-config only) and libpng
+  string(APPEND SLUICE_CONFIG_DEPENDENCIES "find_dependency(PNG)\nfind_dependency(PkgConfig)\n"
+         "pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)\n")
+endif()
 if("distributed" IN_LIST _areas)  # Open MPI (the static archives link MPI::MPI_C)
   string(APPEND SLUICE_CONFIG_DEPENDENCIES "find_dependency(MPI COMPONENTS C)\n")
   find_package(MPI REQUIRED COMPONENTS C)
@@ -48,7 +52,7 @@ install(FILES "${PROJECT_BINARY_DIR}/sluiceConfig.cmake"
 # the pkg-config names of their dependencies.
 set(_pc_libs "")
 foreach(area IN ITEMS cli train distributed graph_cuda graph pipeline kernels_cuda kernels readers
-                      images coordinator queues core)
+                      images image coordinator queues core)
   if(area IN_LIST _areas)
     string(APPEND _pc_libs " -lsluice_${area}")
     list(REMOVE_ITEM _areas ${area})
@@ -65,6 +69,9 @@ if(TARGET ISAL::ISAL)
 endif()
 if(_with_tf_formats)
   string(APPEND SLUICE_PC_LIBS_PRIVATE " -lprotobuf -lleveldb")
+endif()
+if(TARGET sluice_image)
+  string(APPEND SLUICE_PC_LIBS_PRIVATE " -lturbojpeg -lpng16")
 endif()
 if(MPI_C_FOUND)
   foreach(_lib IN LISTS MPI_C_LIBRARIES)
