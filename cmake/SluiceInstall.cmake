@@ -33,7 +33,12 @@ if("image" IN_LIST _areas)  # libturbojpeg (pkg-config only) and libpng
          "pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)\n")
 endif()
 if("distributed" IN_LIST _areas)  # Open MPI (the static archives link MPI::MPI_C)
-  string(APPEND SLUICE_CONFIG_DEPENDENCIES "find_dependency(MPI COMPONENTS C)\n")
+  # FindMPI's C component needs the C language, which a C++ user's project
+  # may not have enabled.
+  string(APPEND SLUICE_CONFIG_DEPENDENCIES
+    "get_property(_sluice_langs GLOBAL PROPERTY ENABLED_LANGUAGES)\n"
+    "if(NOT \"C\" IN_LIST _sluice_langs)\n  enable_language(C)\nendif()\n"
+    "find_dependency(MPI COMPONENTS C)\n")
   find_package(MPI REQUIRED COMPONENTS C)
 endif()
 
