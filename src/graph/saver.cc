@@ -7,6 +7,7 @@
 #include "core/absl_compat.h"
 #include "core/status.h"
 #include "graph/checkpoint.h"
+#include "graph/meta_graph.h"
 #include "graph/summary_writer.h"
 
 namespace sluice {
@@ -45,7 +46,7 @@ absl::Status Saver::Validate() const {
 }
 
 absl::StatusOr<std::string> Saver::Save(Session* session, std::string_view save_path,
-                                        std::optional<int64_t> global_step) {
+                                        std::optional<int64_t> global_step, bool write_meta_graph) {
   SLUICE_RETURN_IF_ERROR(Validate());
   std::string path(save_path);
   if (global_step.has_value()) absl::StrAppend(&path, "-", *global_step);
@@ -67,6 +68,10 @@ absl::StatusOr<std::string> Saver::Save(Session* session, std::string_view save_
     if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("Parent directory of ", path, " cannot be created"));
   }
   SLUICE_RETURN_IF_ERROR(WriteCheckpoint(path, tensors));
+  if (write_meta_graph && !vars_.empty()) {
+    MetaGraphSaverInfo info{options_.max_to_keep, options_.keep_checkpoint_every_n_hours};
+    SLUICE_RETURN_IF_ERROR(WriteMetaGraph(absl::StrCat(path, ".meta"), *vars_[0].second.graph(), info));
+  }
 
   const double now = NowWallTime();
   std::vector<std::string> doomed = retention_.Add(path, now);
@@ -82,15 +87,15 @@ absl::StatusOr<std::string> Saver::Save(Session* session, std::string_view save_
 }
 
 absl::StatusOr<std::string> Saver::Save(Session* session, std::string_view save_path,
-                                        const Variable& global_step) {
+                                        const Variable& global_step, bool write_meta_graph) {
   if (!global_step.valid()) return absl::InvalidArgumentError("Saver::Save: invalid global_step variable");
   SLUICE_ASSIGN_OR_RETURN(Tensor step, session->ReadVariable(global_step));
   if (step.NumElements() != 1) {
     return absl::InvalidArgumentError("Saver::Save: global_step must be a scalar");
   }
   switch (step.dtype()) {
-    case DType::kInt64: return Save(session, save_path, step.data<int64_t>()[0]);
-    case DType::kInt32: return Save(session, save_path, static_cast<int64_t>(step.data<int32_t>()[0]));
+    case DType::kInt64: return Save(session, save_path, step.data<int64_t>()[0], write_meta_graph);
+    case DType::kInt32: return Save(session, save_path, static_cast<int64_t>(step.data<int32_t>()[0]), write_meta_graph);
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("Saver::Save: global_step must be int32 or int64, got ", Sv(DTypeName(step.dtype()))));

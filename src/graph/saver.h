@@ -12,8 +12,9 @@
 // session, writes PREFIX[-STEP].{index,data-00000-of-00001} (created with
 // parent directories, atomically), rewrites the state file in PREFIX's
 // directory and then deletes what max_to_keep / keep_checkpoint_every_n_hours
-// retire (spec §6, items 119-120). No .meta file is written: sluice has no
-// GraphDef, so a restoring program rebuilds its graph in code.
+// retire (spec §6, items 119-120). With write_meta_graph (the default, as
+// in TensorFlow) it also writes PREFIX[-STEP].meta, the MetaGraphDef of the
+// variables' graph (meta_graph.h), which ImportMetaGraph rebuilds.
 //
 // Restore(session, path) reads every saved tensor first and checks it
 // against its variable (NotFound "Key w1 not found in checkpoint PATH";
@@ -67,11 +68,12 @@ class Saver {
 
   // Writes a checkpoint and returns its path (prefix, or prefix-STEP).
   absl::StatusOr<std::string> Save(Session* session, std::string_view save_path,
-                                   std::optional<int64_t> global_step = std::nullopt);
+                                   std::optional<int64_t> global_step = std::nullopt,
+                                   bool write_meta_graph = true);
   // The same with the step read from `global_step` (an int32/int64 scalar
   // variable), as save(sess, path, global_step=global_step_tensor).
   absl::StatusOr<std::string> Save(Session* session, std::string_view save_path,
-                                   const Variable& global_step);
+                                   const Variable& global_step, bool write_meta_graph = true);
 
   absl::Status Restore(Session* session, std::string_view save_path);
 

@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "core/absl_compat.h"
 #include "core/status.h"
+#include "graph/graph_def.h"
 #include "readers/protobuf_wire.h"
 #include "readers/record_writer.h"
 
@@ -25,7 +26,8 @@ using internal::AppendVarint64;
 
 // Field numbers (tensorflow/core/util/event.proto, framework/summary.proto,
 // framework/tensor.proto, framework/tensor_shape.proto).
-enum EventField : uint32_t { kEventWallTime = 1, kEventStep = 2, kEventFileVersion = 3, kEventSummary = 5 };
+enum EventField : uint32_t { kEventWallTime = 1, kEventStep = 2, kEventFileVersion = 3, kEventGraphDef = 4,
+                          kEventSummary = 5 };
 enum SummaryField : uint32_t { kSummaryValue = 1 };
 enum ValueField : uint32_t {
   kValueTag = 1,
@@ -302,6 +304,14 @@ std::string EncodeSummaryEvent(double wall_time, int64_t step, std::string_view 
   return e;
 }
 
+std::string EncodeGraphEvent(double wall_time, int64_t step, std::string_view serialized_graph_def) {
+  std::string e;
+  AppendDouble(&e, kEventWallTime, wall_time);
+  if (step != 0) AppendVarintField(&e, kEventStep, static_cast<uint64_t>(step));
+  AppendLengthDelimited(&e, kEventGraphDef, serialized_graph_def);
+  return e;
+}
+
 std::string EncodeFileVersionEvent(double wall_time, std::string_view version) {
   std::string e;
   AppendDouble(&e, kEventWallTime, wall_time);
@@ -344,6 +354,11 @@ absl::Status FileWriter::AddSummary(std::string_view summary, int64_t global_ste
 
 absl::Status FileWriter::AddSummary(std::string_view summary, int64_t global_step, double wall_time) {
   return AddEvent(EncodeSummaryEvent(wall_time, global_step, summary));
+}
+
+absl::Status FileWriter::AddGraph(const Graph& graph, int64_t global_step) {
+  SLUICE_ASSIGN_OR_RETURN(std::string graph_def, GraphToGraphDef(graph));
+  return AddEvent(EncodeGraphEvent(NowWallTime(), global_step, graph_def));
 }
 
 absl::Status FileWriter::AddEvent(std::string_view event) {

@@ -25,6 +25,7 @@
 namespace sluice {
 
 class RecordWriter;
+class Graph;
 
 // A histogram with TensorFlow's bucket layout (core/lib/histogram): by
 // default buckets grow by 10% from ±1e-12 to ±1e20, with 0 and ±DBL_MAX as
@@ -102,6 +103,9 @@ absl::StatusOr<std::vector<std::string>> SummaryTags(std::string_view serialized
 
 // A serialized Event { wall_time, step, summary }.
 std::string EncodeSummaryEvent(double wall_time, int64_t step, std::string_view serialized_summary);
+// A serialized Event { wall_time, step, graph_def } (field 4: the
+// serialized GraphDef, as TensorFlow's FileWriter.add_graph writes it).
+std::string EncodeGraphEvent(double wall_time, int64_t step, std::string_view serialized_graph_def);
 // A serialized Event { wall_time, file_version }.
 std::string EncodeFileVersionEvent(double wall_time, std::string_view version = "brain.Event:2");
 
@@ -133,6 +137,9 @@ class FileWriter {
   // add_summary(summary, global_step): an Event with the current wall time.
   absl::Status AddSummary(std::string_view serialized_summary, int64_t global_step);
   absl::Status AddSummary(std::string_view serialized_summary, int64_t global_step, double wall_time);
+  // add_graph(graph): the graph as a GraphDef event (graph_def.h), which
+  // TensorBoard's graph tab shows.
+  absl::Status AddGraph(const Graph& graph, int64_t global_step = 0);
   // A complete serialized Event.
   absl::Status AddEvent(std::string_view serialized_event);
   absl::Status Flush();
