@@ -60,6 +60,21 @@ Table Build() {
   Rows(&t, {"Sum", "Mean", "Max", "Min", "Prod"}, {In("T"), In("Tidx", 1)});
   Rows(&t, {"ArgMax", "ArgMin"}, {In("T"), In("Tidx", 1), Out("output_type")});
   Rows(&t, {"RandomStandardNormal", "TruncatedNormal", "RandomUniform"}, {In("T"), Out("dtype")});
+  Rows(&t, {"Pad", "PadV2"}, {In("T"), In("Tpaddings", 1)});
+  Rows(&t, {"UnsortedSegmentSum"}, {In("T"), In("Tindices", 1), In("Tnumsegments", 2)});
+  Rows(&t, {"BatchMatMulV2", "CheckNumerics", "Squeeze", "Where", "Unpack"}, {In("T")});
+  Rows(&t, {"Size"}, {In("T"), Out("out_type")});
+  Rows(&t, {"Rank"}, {In("T")});
+  Rows(&t, {"Tile"}, {In("T"), In("Tmultiples", 1)});
+  Rows(&t, {"Select"}, {In("T", 1)});
+  Rows(&t, {"ExpandDims"}, {In("T"), In("Tdim", 1)});
+  Rows(&t, {"Pack"}, {In("T"), NumInputs("N")});
+  Rows(&t, {"GatherV2"}, {In("Tparams"), In("Tindices", 1), In("Taxis", 2)});
+  Rows(&t, {"LinSpace"}, {In("T"), In("Tidx", 2)});
+  Rows(&t, {"Range"}, {Out("Tidx")});
+  // sluice's forms: Assert's data types, If's branch graphs and the
+  // initialized-value helper are stored by sluice itself.
+  Rows(&t, {"Assert", "If", "_InitializedValue"}, {});
   // sluice's own ops (gradient helpers): no TensorFlow counterpart, so a
   // GraphDef holding them loads only in sluice.
   Rows(&t, {"SluiceSumToShapeOf", "SluiceBroadcastReduced", "SluiceSliceGrad", "SluiceProdGrad",
