@@ -75,6 +75,13 @@ Table Build() {
   // sluice's forms: Assert's data types, If's branch graphs and the
   // initialized-value helper are stored by sluice itself.
   Rows(&t, {"Assert", "If", "_InitializedValue"}, {});
+  // tf.image: T is the image's dtype; the decoders and EncodeJpeg keep their
+  // own attributes (channels, dtype, quality, ...).
+  Rows(&t, {"AdjustContrastv2", "AdjustHue", "AdjustSaturation", "HSVToRGB", "RGBToHSV", "ResizeArea",
+            "ResizeBicubic", "ResizeBilinear", "ResizeNearestNeighbor", "ScaleAndTranslate", "RandomCrop",
+            "EncodePng"},
+       {In("T")});
+  Rows(&t, {"DecodeJpeg", "DecodeAndCropJpeg", "DecodeImage", "DecodePng", "EncodeJpeg", "ExtractJpegShape"}, {});
   // sluice's own ops (gradient helpers): no TensorFlow counterpart, so a
   // GraphDef holding them loads only in sluice.
   Rows(&t, {"SluiceSumToShapeOf", "SluiceBroadcastReduced", "SluiceSliceGrad", "SluiceProdGrad",
