@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "bench/harness.h"
+#include "bench/python_peer.h"
 #include "core/random.h"
 #include "image/jpeg.h"
 #include "pipeline/dataset/tfrecord_dataset.h"
@@ -195,27 +196,13 @@ void BM_TorchPeer(benchmark::State& state) {
       python + " " + script + " " + set.dir + "/files --epochs 1";
   int64_t images = 0;
   for (auto _ : state) {
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) {
-      state.SkipWithError("cannot start python3");
+    absl::StatusOr<bench::PeerRun> run = bench::RunPythonPeer(cmd, "images");
+    if (!run.ok()) {
+      state.SkipWithError(std::string(run.status().message()).c_str());
       return;
     }
-    char line[512] = {0};
-    std::string out;
-    while (std::fgets(line, sizeof line, p) != nullptr) out += line;
-    const int rc = pclose(p);
-    long long n = 0;
-    double seconds = 0;
-    const size_t ip = out.find("\"images\": "), sp = out.find("\"seconds\": ");
-    if (rc != 0 || ip == std::string::npos || sp == std::string::npos ||
-        std::sscanf(out.c_str() + ip, "\"images\": %lld", &n) != 1 ||
-        std::sscanf(out.c_str() + sp, "\"seconds\": %lf", &seconds) != 1 ||
-        seconds <= 0) {
-      state.SkipWithError(("peer failed: " + out).c_str());
-      return;
-    }
-    state.SetIterationTime(seconds);
-    images += n;
+    state.SetIterationTime(run->seconds);
+    images += run->count;
   }
   state.SetItemsProcessed(images);
 }

@@ -47,6 +47,7 @@
 #include <string>
 
 #include "bench/harness.h"
+#include "bench/python_peer.h"
 #include "coordinator/coordinator.h"
 #include "pipeline/batching.h"
 #include "pipeline/dataset/dataset.h"
@@ -406,26 +407,13 @@ void BM_TorchDataLoader(benchmark::State& state) {
   for (const auto& f : m->files()) cmd += " " + f;
   int64_t records = 0;
   for (auto _ : state) {
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) {
-      state.SkipWithError("cannot start python3");
+    absl::StatusOr<bench::PeerRun> run = bench::RunPythonPeer(cmd, "records");
+    if (!run.ok()) {
+      state.SkipWithError(std::string(run.status().message()).c_str());
       return;
     }
-    char line[512] = {0};
-    std::string out;
-    while (std::fgets(line, sizeof line, p) != nullptr) out += line;
-    const int rc = pclose(p);
-    long long n = 0;
-    double seconds = 0;
-    const size_t rp = out.find("\"records\": "), sp = out.find("\"seconds\": ");
-    if (rc != 0 || rp == std::string::npos || sp == std::string::npos ||
-        std::sscanf(out.c_str() + rp, "\"records\": %lld", &n) != 1 ||
-        std::sscanf(out.c_str() + sp, "\"seconds\": %lf", &seconds) != 1 || seconds <= 0) {
-      state.SkipWithError(("peer failed: " + out).c_str());
-      return;
-    }
-    state.SetIterationTime(seconds);
-    records += n;
+    state.SetIterationTime(run->seconds);
+    records += run->count;
   }
   state.SetItemsProcessed(records);
   state.SetBytesProcessed(records * kImageBytes);
