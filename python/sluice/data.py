@@ -23,11 +23,26 @@ fresh and referenced by nothing else. String features arrive as object
 arrays of bytes.
 Without map or batch each element is one record, as ``bytes``.
 
-Map takes only native functions (``sluice.io.parse_example_fn``); Python
-callables would put the interpreter back on the per-record path, so they
-raise TypeError. ``map(parse).batch(n)`` runs as ``batch(n).map(parse)``:
-the same elements, parsed a batch per call (a malformed record then fails
-its whole batch).
+Map takes native functions (``sluice.io.parse_example_fn``: no Python runs
+per record) and Python callables. A callable gets each element as the
+iterator would yield it (a record as ``bytes``, a dict of numpy arrays
+after a parse, ...) and returns a dict, tuple or array-like; it runs on
+the pipeline's threads (``num_parallel_calls`` C++ workers), which hold
+the GIL only while Python runs: sluice.image and sluice.io functions
+release it while they compute, so a map such as ::
+
+    def augment(rec):
+        img = sluice.image.decode_image(rec["image"], channels=3)
+        img = sluice.image.random_crop(img, [224, 224, 3])
+        return {"image": sluice.image.random_flip_left_right(img),
+                "label": rec["label"]}
+
+decodes on several threads at once. ``map(parse).batch(n)`` with a native
+parse runs as ``batch(n).map(parse)``: the same elements, parsed a batch
+per call (a malformed record then fails its whole batch). Exceptions in a
+callable arrive as sluice.errors (TensorFlow's py_func rules: ValueError
+and TypeError are InvalidArgumentError, others UnknownError, a sluice
+error keeps its class), naming the exception.
 
 Errors raise the sluice.errors exception (DataLossError with the file and
 offset, NotFoundError, ...); the iteration may continue after one (the
@@ -35,6 +50,10 @@ next call goes on with the next input), as TensorFlow's does. The end is
 StopIteration. Dropping an iterator stops its threads; Ctrl-C raises
 KeyboardInterrupt at the next element.
 """
+import atexit
+import collections
+import weakref
+
 import numpy as np
 
 from sluice import _sluice
@@ -79,21 +98,25 @@ class Dataset:
         return self._with(("repeat", -1 if count is None else int(count)))
 
     def map(self, map_func, num_parallel_calls=None, deterministic=None):
-        """Applies a native function (sluice.io.parse_example_fn) to each element.
+        """Applies map_func to each element.
 
+        map_func: a native function (sluice.io.parse_example_fn) or a Python
+        callable taking the element (as iteration yields it) and returning a
+        dict (str keys), tuple / list or one value of arrays, numbers, bytes
+        or SparseTensorValues, with the same structure for every element.
         num_parallel_calls: None runs the map on the consumer; N > 0 (or
-        AUTOTUNE) runs N calls at once on C++ worker threads.
+        AUTOTUNE) runs N calls at once on C++ worker threads (a Python
+        callable holds the GIL only while Python code runs).
         deterministic: False lets results leave in completion order.
         """
-        if not isinstance(map_func, ParseExampleFn):
-            raise TypeError(
-                "sluice Dataset.map takes a native function such as "
-                "sluice.io.parse_example_fn(spec); got %r (apply Python functions to the "
-                "batches the dataset yields)" % (map_func,))
+        if not isinstance(map_func, ParseExampleFn) and not callable(map_func):
+            raise TypeError("Dataset.map takes sluice.io.parse_example_fn(spec) or a callable; "
+                            "got %r" % (map_func,))
         if num_parallel_calls is not None:
             num_parallel_calls = int(num_parallel_calls)
         det = self._deterministic if deterministic is None else bool(deterministic)
-        return self._with(("map", map_func, num_parallel_calls, det))
+        kind = "map" if isinstance(map_func, ParseExampleFn) else "pymap"
+        return self._with((kind, map_func, num_parallel_calls, det))
 
     def batch(self, batch_size, drop_remainder=False):
         """Stacks batch_size consecutive elements (the last batch may be short)."""
@@ -121,22 +144,14 @@ class Dataset:
             i += 1
         return ops
 
-    def _parse_fn(self):
-        for op in reversed(self._ops):
-            if op[0] == "map":
-                return op[1]
-        return None
-
     def __iter__(self):
         pipeline = _sluice.Pipeline(self._native_ops())
         self._last_pipeline = pipeline
-        fn = self._parse_fn()
-        structure = None
-        if fn is not None and not pipeline.records_mode:
-            structure = (fn._dense_keys, fn._sparse_keys, SparseTensorValue)
         # The native iterator yields bytes, arrays or dicts itself: no
         # Python frame runs per element.
-        return _sluice.Iterator(pipeline, structure)
+        it = _sluice.Iterator(pipeline)
+        _LIVE_ITERATORS.add(it)
+        return it
 
     def stats(self):
         """Per-stage figures of the most recent iteration (None before one).
@@ -152,36 +167,129 @@ class Dataset:
             return None
         return self._last_pipeline.stats()
 
-    def as_torch(self, device="cpu"):
+    def as_torch(self, device="cpu", prefetch=2):
         """Iterates the dataset as torch tensors.
 
-        Numeric arrays go through DLPack (torch.from_dlpack: the tensor
-        shares the C++ buffer, no copy); with device "cuda" (when torch has
-        CUDA) each tensor is then copied to the GPU with non_blocking=True.
-        Bytes stay numpy object arrays; sparse values become
-        SparseTensorValue of tensors.
+        Numeric arrays go through DLPack (torch.from_dlpack: on the CPU the
+        tensor shares the C++ buffer, no copy). Bytes stay numpy object
+        arrays; sparse values become SparseTensorValue of tensors.
+
+        device "cuda" (or "cuda:N"): each batch is copied into page-locked
+        (pinned) host memory and then to the GPU asynchronously on a side
+        CUDA stream, ``prefetch`` batches ahead of the one handed out (so
+        copies overlap the consumer's work). Each batch is handed out only
+        after the consumer's current stream has been made to wait for its
+        copy (an event), and its tensors are recorded on that stream, so
+        they are safe to use there. ValueError when torch has no CUDA.
         """
         import torch
         dev = torch.device(device)
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("as_torch(device=%r): torch has no CUDA device" % (device,))
         if dev.type not in ("cpu", "cuda"):
             raise ValueError("as_torch: device must be cpu or cuda, got %r" % (device,))
-        on_cpu = dev.type == "cpu"
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError("as_torch(device=%r): this torch has no CUDA device (torch %s, "
+                             "built with CUDA %s)" % (device, torch.__version__,
+                                                      torch.version.cuda))
+        host = (_to_torch_cpu(torch, e) for e in self)
+        if dev.type == "cpu":
+            return host
+        if prefetch < 1:
+            raise ValueError("as_torch: prefetch must be >= 1, got %r" % (prefetch,))
+        return _prefetch_to_device(host, _TorchCudaCopier(torch, dev), prefetch)
 
-        def conv(a):
-            if isinstance(a, np.ndarray) and a.dtype != object:
-                t = torch.from_dlpack(a)
-                return t if on_cpu else t.to(dev, non_blocking=True)
-            if isinstance(a, SparseTensorValue):
-                return SparseTensorValue(*(conv(x) for x in a))
-            return a
 
-        for element in self:
-            if isinstance(element, dict):
-                yield {k: conv(v) for k, v in element.items()}
-            else:
-                yield conv(element)
+def _map_tensors(fn, element):
+    """element with fn applied to every array / tensor (dicts, tuples, sparse)."""
+    if isinstance(element, dict):
+        return {k: _map_tensors(fn, v) for k, v in element.items()}
+    if isinstance(element, SparseTensorValue):
+        return SparseTensorValue(*(_map_tensors(fn, x) for x in element))
+    if isinstance(element, tuple):
+        return tuple(_map_tensors(fn, x) for x in element)
+    return fn(element)
+
+
+def _to_torch_cpu(torch, element):
+    def conv(a):
+        if isinstance(a, np.ndarray) and a.dtype != object:
+            return torch.from_dlpack(a)
+        return a
+    return _map_tensors(conv, element)
+
+
+def _prefetch_to_device(source, copier, depth):
+    """Yields copier.finish(copier.start(e)) for each e of source, in order.
+
+    Up to ``depth`` elements after the one being handed out have had
+    ``copier.start`` (their copy issued) before it is handed out, so their
+    copies run while the consumer works. ``copier.finish`` is called only
+    when an element is handed out.
+    """
+    pending = collections.deque()
+    it = iter(source)
+    exhausted = False
+
+    def fill():
+        nonlocal exhausted
+        while not exhausted and len(pending) < depth:
+            try:
+                element = next(it)
+            except StopIteration:
+                exhausted = True
+                return
+            pending.append(copier.start(element))
+
+    fill()
+    while pending:
+        head = pending.popleft()
+        fill()  # keep depth copies in flight behind the one handed out
+        yield copier.finish(head)
+
+
+class _TorchCudaCopier:
+    """Host tensors -> pinned memory -> GPU on a side stream (torch's APIs)."""
+
+    def __init__(self, torch, device):
+        self._torch = torch
+        self._device = device
+        self._stream = torch.cuda.Stream(device=device)
+
+    def start(self, element):
+        torch = self._torch
+
+        def copy(t):
+            if not isinstance(t, torch.Tensor):
+                return t
+            pinned = t if t.is_pinned() else t.pin_memory()
+            return pinned.to(self._device, non_blocking=True)
+
+        with torch.cuda.stream(self._stream):
+            out = _map_tensors(copy, element)
+            done = torch.cuda.Event()
+            done.record(self._stream)
+        return out, done
+
+    def finish(self, handle):
+        out, done = handle
+        consumer = self._torch.cuda.current_stream(self._device)
+        consumer.wait_event(done)
+
+        def keep(t):
+            if isinstance(t, self._torch.Tensor):
+                t.record_stream(consumer)  # not reused before the consumer is done
+            return t
+        return _map_tensors(keep, out)
+
+
+_LIVE_ITERATORS = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_iterators():
+    """Stops running pipelines before the interpreter goes: their threads
+    may be about to call a Python map function."""
+    for it in list(_LIVE_ITERATORS):
+        it.close()
 
 
 class TFRecordDataset(Dataset):

@@ -81,10 +81,11 @@ DType ToDType(const py::handle& obj) {
   if (kind == 'f' && size == 2) return DType::kFloat16;
   if (kind == 'b') return DType::kBool;
   if (kind == 'S' || kind == 'O') return DType::kString;
-  ThrowStatus(absl::InvalidArgumentError(absl::StrCat(
-      "unsupported dtype ", std::string(py::str(py::repr(obj))),
-      " (want float16, float32, float64, int8, int32, int64, uint8, uint16, bool "
-      "or string)")));
+  ThrowStatus(absl::InvalidArgumentError(
+      absl::StrCat("unsupported dtype ", std::string(py::str(py::repr(obj))),
+                   " (want float16, float32, float64, int8, int32, int64, "
+                   "uint8, uint16, bool "
+                   "or string)")));
 }
 
 std::string FileHead(const std::string& path) {
@@ -143,7 +144,14 @@ py::object TensorToNumpy(const Tensor& t) {
   // The capsule owns one handle to the buffer: numpy (and any DLPack
   // consumer of the array) keeps the capsule, and so the bytes, alive.
   auto* keep = new Tensor(t);
-  py::capsule base(keep, [](void* p) { delete static_cast<Tensor*>(p); });
+  PyObject* cap = PyCapsule_New(keep, kTensorCapsuleName, [](PyObject* c) {
+    delete static_cast<Tensor*>(PyCapsule_GetPointer(c, kTensorCapsuleName));
+  });
+  if (cap == nullptr) {
+    delete keep;
+    throw py::error_already_set();
+  }
+  py::object base = py::reinterpret_steal<py::object>(cap);
   return py::array(NumpyDType(t.dtype()), shape, t.raw_data(), base);
 }
 

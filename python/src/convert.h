@@ -50,6 +50,11 @@ DType ToDType(const py::handle& obj);
 // The numpy dtype of a numeric DType (object for kString).
 py::dtype NumpyDType(DType dtype);
 
+// The name of the capsule that is the base of every array TensorToNumpy
+// makes; it holds a Tensor* (so such an array can cross back without a
+// copy: element.h).
+inline constexpr const char* kTensorCapsuleName = "sluice.Tensor";
+
 // Zero-copy numpy view of a numeric tensor; an object array of bytes for a
 // string tensor (copied).
 py::object TensorToNumpy(const Tensor& t);

@@ -19,10 +19,12 @@
 
 #include "bindings.h"
 #include "convert.h"
+#include "element.h"
 #include "parse_fn.h"
 #include "pipeline/dataset/dataset.h"
 #include "pipeline/dataset/tfrecord_dataset.h"
 #include "pipeline/stage_metrics.h"
+#include "py_map_fn.h"
 #include "readers/compression.h"
 
 namespace sluice::python {
@@ -37,7 +39,33 @@ struct Pipeline {
   PipelineMetrics metrics;
   std::optional<Dataset> dataset;
   bool records_mode = false;  // elements are scalar strings
+  // How the final element looks in Python (learned at the first call when
+  // the last map is a Python function). Guarded by the GIL.
+  std::shared_ptr<StructureCell> structure;
 };
+
+// A cell that is known now.
+std::shared_ptr<StructureCell> KnownStructure(ElementStructure s) {
+  auto c = std::make_shared<StructureCell>();
+  c->s = std::move(s);
+  c->known = true;
+  return c;
+}
+
+// The dict a ParseFn's flat outputs form: dense keys, then sparse ones.
+ElementStructure ParseFnStructure(const ParseFn& fn) {
+  ElementStructure s;
+  s.kind = ElementStructure::Kind::kDict;
+  for (const FixedLenFeature& f : fn.spec().dense()) {
+    s.keys.push_back(f.key);
+    s.sparse.push_back(false);
+  }
+  for (const VarLenFeature& f : fn.spec().sparse()) {
+    s.keys.push_back(f.key);
+    s.sparse.push_back(true);
+  }
+  return s;
+}
 
 std::optional<int> OptionalInt(const py::handle& h) {
   if (h.is_none()) return std::nullopt;
@@ -47,7 +75,8 @@ std::optional<int> OptionalInt(const py::handle& h) {
 // ops: [("tfrecord", files, compression|None, num_parallel_reads|None,
 // on_corrupt, buffer_size, map_file), ("shard", n, i), ("shuffle", buffer,
 // seed, reshuffle), ("repeat", count), ("map", ParseFn, parallel|None,
-// deterministic), ("batch", n, drop_remainder), ("prefetch", n)].
+// deterministic), ("pymap", callable, parallel|None, deterministic),
+// ("batch", n, drop_remainder), ("prefetch", n)].
 std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
   auto p = std::make_shared<Pipeline>();
   bool scalar_strings = true;
@@ -79,6 +108,7 @@ std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
       o.map_file = op[6].cast<bool>();
       o.metrics = p->metrics.Stage("read");
       p->dataset = TFRecordDataset(std::move(files), o);
+      p->structure = KnownStructure({.sparse = {false}});
     } else if (kind == "shard") {
       p->dataset =
           p->dataset->Shard(op[1].cast<int64_t>(), op[2].cast<int64_t>());
@@ -104,6 +134,21 @@ std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
             return (*fn)(in[0]);
           },
           mo);
+      p->structure = KnownStructure(ParseFnStructure(*fn));
+      scalar_strings = false;
+    } else if (kind == "pymap") {
+      auto fn = std::make_shared<PyMapFn>(
+          py::reinterpret_borrow<py::object>(op[1]), p->structure);
+      MapOptions mo;
+      mo.num_parallel_calls = OptionalInt(op[2]);
+      mo.deterministic = op[3].cast<bool>();
+      mo.metrics = p->metrics.Stage("map");
+      p->dataset = p->dataset->Map(
+          [fn](TensorTuple in) -> absl::StatusOr<TensorTuple> {
+            return (*fn)(in);
+          },
+          mo);
+      p->structure = fn->output();
       scalar_strings = false;
     } else if (kind == "batch") {
       p->dataset = p->dataset->Batch(op[1].cast<int64_t>(), op[2].cast<bool>());
@@ -123,29 +168,12 @@ std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
   return p;
 }
 
-// One pass over a Pipeline. Not thread-safe (Python iterators never are).
-// How an element reaches Python: records one bytes object at a time;
-// a single array (a batch of records); or the parse function's dict.
-struct Structure {
-  std::vector<py::object> dense_keys;   // py::str, one per dense output
-  std::vector<py::object> sparse_keys;  // then three outputs each
-  py::object sparse_type;               // SparseTensorValue
-  bool dict = false;
-};
-
 // One pass over a Pipeline, yielding final Python objects (no Python code
-// runs per element). Not thread-safe (Python iterators never are).
+// runs per element unless the dataset maps a Python function: PyMapFn).
+// Not thread-safe (Python iterators never are).
 class PyIterator {
  public:
-  PyIterator(std::shared_ptr<Pipeline> p, const py::object& structure)
-      : p_(std::move(p)) {
-    if (!structure.is_none()) {
-      py::tuple t = structure.cast<py::tuple>();
-      for (const py::handle& k : t[0]) s_.dense_keys.push_back(py::str(k));
-      for (const py::handle& k : t[1]) s_.sparse_keys.push_back(py::str(k));
-      s_.sparse_type = py::reinterpret_borrow<py::object>(t[2]);
-      s_.dict = true;
-    }
+  explicit PyIterator(std::shared_ptr<Pipeline> p) : p_(std::move(p)) {
     consume_ = p_->metrics.Stage("consume");
     absl::StatusOr<std::unique_ptr<Iterator>> it;
     {
@@ -156,7 +184,8 @@ class PyIterator {
   }
   ~PyIterator() { Close(); }
 
-  // The next record (bytes), array or dict. StopIteration at the end; a
+  // The next record (bytes), or the element in its structure (an array,
+  // a dict of arrays, a tuple, ...). StopIteration at the end; a
   // pipeline error raises its sluice.errors exception (the next call goes
   // on after it, as the C++ iterator does).
   py::object Next() {
@@ -169,17 +198,7 @@ class PyIterator {
       return py::bytes(v.data(), v.size());
     }
     const TensorTuple t = Fetch();
-    if (!s_.dict) return TensorToNumpy(t[0]);
-    py::dict out;
-    size_t k = 0;
-    for (const py::object& key : s_.dense_keys)
-      out[key] = TensorToNumpy(t[k++]);
-    for (const py::object& key : s_.sparse_keys) {
-      out[key] = s_.sparse_type(TensorToNumpy(t[k]), TensorToNumpy(t[k + 1]),
-                                TensorToNumpy(t[k + 2]));
-      k += 3;
-    }
-    return out;
+    return ElementToPython(t, p_->structure->s);
   }
 
   // Stops the pipeline's threads and frees its buffers. Idempotent.
@@ -225,7 +244,6 @@ class PyIterator {
 
   std::shared_ptr<Pipeline> p_;
   std::unique_ptr<Iterator> it_;
-  Structure s_;
   Tensor records_;  // records mode: the current batch of records
   int64_t next_record_ = 0;
   StageMetrics* consume_ = nullptr;
@@ -300,11 +318,7 @@ void RegisterData(py::module_& m) {
            "Runs one pass in C++; returns (elements, rows, sum of an int64 "
            "component).");
   py::class_<PyIterator>(m, "Iterator", "One pass over a Pipeline.")
-      .def(py::init<std::shared_ptr<Pipeline>, const py::object&>(),
-           py::arg("pipeline"), py::arg("structure") = py::none(),
-           "structure: None (records, or one array per element) or "
-           "(dense_keys, sparse_keys, "
-           "SparseTensorValue) for a parse function's dicts.")
+      .def(py::init<std::shared_ptr<Pipeline>>(), py::arg("pipeline"))
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", &PyIterator::Next)
       .def("close", &PyIterator::Close, "Stops the pipeline's threads now.");
