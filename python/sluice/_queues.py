@@ -4,8 +4,9 @@ The queues are sluice's C++ queues: thread-safe, strict arrival order on
 each side, nothing lost on timeout or cancel. Every blocking call releases
 the GIL, takes ``timeout`` (seconds; DeadlineExceededError when it passes)
 and ``coord`` (a sluice.train.Coordinator: CancelledError once it is asked
-to stop), and is interrupted by Ctrl-C within about 100 ms (enqueue_many
-excepted: it waits as one call up to its timeout).
+to stop), and is interrupted by Ctrl-C within about 100 ms (an
+interrupted enqueue_many leaves the rows it had moved in the queue, as a
+timeout does).
 
 Values: ``enqueue(vals)`` takes a list or tuple with one value per
 component, or the single component's value; numpy arrays, numbers, bytes

@@ -297,7 +297,8 @@ class TFRecordDataset(Dataset):
 
     Args:
       filenames: a path or a list of paths.
-      compression_type: None detects it from the first file's first bytes;
+      compression_type: None detects each file's from its first bytes when it is
+        opened (so a list may mix them);
         "", "ZLIB" or "GZIP" (any case) name it (one for all files).
       buffer_size: read buffer bytes per file (None: 256 KiB).
       num_parallel_reads: None reads the files one after another; N > 1

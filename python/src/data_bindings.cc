@@ -90,13 +90,14 @@ std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
     if (kind == "tfrecord") {
       std::vector<std::string> files = op[1].cast<std::vector<std::string>>();
       TFRecordDatasetOptions o;
-      // None: detected from the first file (one compression for all
-      // files, as TensorFlow takes it).
-      o.compression =
-          op[2].is_none()
-              ? (files.empty() ? Compression::kNone
-                               : DetectCompression(FileHead(files[0])))
-              : ValueOrThrow(ParseCompression(op[2].cast<std::string>()));
+      // None: each file's compression is detected from its first bytes
+      // when it is opened (a list may mix them).
+      if (op[2].is_none()) {
+        o.detect_compression = true;
+      } else {
+        o.compression =
+            ValueOrThrow(ParseCompression(op[2].cast<std::string>()));
+      }
       o.num_parallel_reads = OptionalInt(op[3]);
       if (o.num_parallel_reads.has_value() && *o.num_parallel_reads <= 1) {
         o.num_parallel_reads.reset();

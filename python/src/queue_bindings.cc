@@ -4,13 +4,20 @@
 // Blocking calls release the GIL. Waits that can be retried without
 // changing the queue (enqueue, dequeue, dequeue_many, dequeue_up_to: on
 // DeadlineExceeded the queue is as it was) wait in slices of 100 ms and
-// check for Ctrl-C (PyErr_CheckSignals) between slices. enqueue_many is
-// not sliced (rows it moved before a deadline stay in the queue), so it
+// check for Ctrl-C (PyErr_CheckSignals) between slices. enqueue_many
+// cannot be sliced (rows it moved before a deadline stay in the queue): on
+// the main thread (the only one Ctrl-C reaches) it runs on a helper thread
+// while the caller waits in slices, and Ctrl-C cancels it through its stop
+// token (the rows it moved stay, as on a deadline); on other threads it
 // waits as one call, up to its timeout.
+#include <chrono>
+#include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -63,6 +70,13 @@ class PyCoordinator {
   Coordinator coord_;
 };
 
+// Whether the caller is Python's main thread (the one signal handlers run
+// on). Needs the GIL.
+bool OnMainThread() {
+  py::object threading = py::module_::import("threading");
+  return threading.attr("current_thread")().is(threading.attr("main_thread")());
+}
+
 // A queue and the Python view of its components.
 class PyQueue {
  public:
@@ -78,14 +92,51 @@ class PyQueue {
   void EnqueueMany(const py::handle& vals, std::optional<double> timeout,
                    PyCoordinator* coord) {
     TensorTuple t = ToTuple(vals);
-    WaitOptions w{DeadlineOf(timeout),
-                  coord ? coord->stop_token() : std::stop_token()};
-    absl::Status s;
+    const std::stop_token coord_stop =
+        coord ? coord->stop_token() : std::stop_token();
+    if (!OnMainThread()) {
+      absl::Status s;
+      {
+        py::gil_scoped_release nogil;
+        s = q_->EnqueueMany(std::move(t), {DeadlineOf(timeout), coord_stop});
+      }
+      ThrowIfError(s);
+      return;
+    }
+    std::stop_source interrupt;
+    std::optional<std::stop_callback<std::function<void()>>> forward;
+    if (coord_stop.stop_possible()) {
+      forward.emplace(coord_stop, [&interrupt] { interrupt.request_stop(); });
+    }
+    std::promise<absl::Status> done;
+    std::future<absl::Status> result = done.get_future();
+    std::thread call([&, w = WaitOptions{DeadlineOf(timeout),
+                                         interrupt.get_token()}]() mutable {
+      done.set_value(q_->EnqueueMany(std::move(t), w));
+    });
+    while (true) {
+      bool finished;
+      {
+        py::gil_scoped_release nogil;
+        finished = result.wait_for(std::chrono::milliseconds(100)) ==
+                   std::future_status::ready;
+      }
+      if (finished) break;
+      if (PyErr_CheckSignals() != 0) {
+        py::error_already_set e;  // takes the KeyboardInterrupt
+        interrupt.request_stop();
+        {
+          py::gil_scoped_release nogil;
+          call.join();
+        }
+        throw e;
+      }
+    }
     {
       py::gil_scoped_release nogil;
-      s = q_->EnqueueMany(std::move(t), w);
+      call.join();
     }
-    ThrowIfError(s);
+    ThrowIfError(result.get());
   }
   py::object Dequeue(std::optional<double> timeout, PyCoordinator* coord) {
     return FromTuple(ValueOrThrow(Sliced(

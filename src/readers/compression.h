@@ -35,8 +35,10 @@ const char* InflaterName(Inflater i);
 // 12 when the stream has them). A valid TFRecord header (its length CRC
 // matches) means NONE even when its first bytes happen to look like a zlib
 // header; then gzip magic `1f 8b`, then a zlib CMF/FLG pair; else NONE.
-// Detection is for tools such as `sluice inspect`; readers take the
-// compression explicitly, as TensorFlow's do.
+// Detection is for tools such as `sluice inspect` and for
+// TFRecordDatasetOptions::detect_compression (the Python package's
+// compression_type=None); readers take the compression explicitly, as
+// TensorFlow's do.
 Compression DetectCompression(std::string_view head);
 
 }  // namespace sluice

@@ -59,6 +59,29 @@ TEST(TFRecordDatasetTest, SequentialAndParallelReadOrders) {
   EXPECT_THAT(Drain(TFRecordDataset({a, b}, o), true), ElementsAre("a0", "b0", "a1", "b1"));
 }
 
+TEST(TFRecordDatasetTest, DetectCompressionReadsAMixedListFileByFile) {
+  TempDir dir;
+  const std::string plain = WriteFile(dir, "plain", {"p0", "p1"});
+  const std::string gz = WriteFile(dir, "gz", {"g0", "g1"}, Compression::kGzip);
+  const std::string zl = WriteFile(dir, "zl", {"z0"}, Compression::kZlib);
+  const std::string empty = WriteFile(dir, "empty", {});
+  TFRecordDatasetOptions o;
+  o.detect_compression = true;
+  o.compression = Compression::kGzip;  // unused when detecting
+  EXPECT_THAT(Drain(TFRecordDataset({gz, plain, empty, zl}, o)),
+              ElementsAre("g0", "g1", "p0", "p1", "z0"));
+  o.num_parallel_reads = 2;
+  EXPECT_THAT(Drain(TFRecordDataset({gz, plain, zl}, o)),
+              ElementsAre("g0", "p0", "g1", "p1", "z0"));
+  // A missing file is still NotFound, in its turn.
+  o.num_parallel_reads.reset();
+  EXPECT_THAT(Drain(TFRecordDataset({plain, dir.Sub("none"), zl}, o)),
+              ElementsAre("p0", "p1", "E:NOT_FOUND", "z0"));
+  // Without detection a mixed list is read as one compression: the gzip
+  // file is not a valid uncompressed one.
+  EXPECT_THAT(Drain(TFRecordDataset({plain, gz})), ElementsAre("p0", "p1", "E:DATA_LOSS"));
+}
+
 TEST(TFRecordDatasetTest, ParallelRefillsAFinishedSlotWithTheNextFile) {
   TempDir dir;
   std::string a = WriteFile(dir, "a", {"a0"});

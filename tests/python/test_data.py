@@ -210,3 +210,20 @@ def test_varlen_features_batch_as_sparse_and_unordered_map_keeps_every_element(t
     unordered = (sluice.data.TFRecordDataset(path, deterministic=False)
                  .map(sluice.io.parse_example_fn(spec), num_parallel_calls=2).batch(3))
     assert sorted(i for b in unordered for i in b["id"].tolist()) == list(range(10))
+
+
+def test_compression_is_detected_per_file(tmp_path):
+    """A list mixing uncompressed, ZLIB and GZIP files (written by Python's
+    zlib and gzip) reads with compression_type=None."""
+    from conftest import py_write_records
+    files = []
+    for name, comp in (("plain", ""), ("z", "ZLIB"), ("g", "GZIP")):
+        path = str(tmp_path / name)
+        py_write_records(path, [name.encode() + b"%d" % i for i in range(3)], comp)
+        files.append(path)
+    want = [b"plain0", b"plain1", b"plain2", b"z0", b"z1", b"z2", b"g0", b"g1", b"g2"]
+    assert list(sluice.data.TFRecordDataset(files)) == want
+    assert list(sluice.data.TFRecordDataset(files[::-1], num_parallel_reads=3)) == \
+        [b"g0", b"z0", b"plain0", b"g1", b"z1", b"plain1", b"g2", b"z2", b"plain2"]
+    with pytest.raises(errors.DataLossError):  # one named compression for all
+        list(sluice.data.TFRecordDataset(files, compression_type="GZIP"))

@@ -1,6 +1,7 @@
 """Ctrl-C (SIGINT) stops a Python program blocked in sluice: an endless
 dataset iteration and a dequeue with no timeout both raise
-KeyboardInterrupt, and the process exits (its pipeline threads stopped).
+KeyboardInterrupt, an enqueue_many into a full queue too (keeping the rows
+it moved), and the process exits (its pipeline threads stopped).
 The child prints READY once it is inside the blocking loop."""
 import os
 import signal
@@ -39,8 +40,23 @@ CHILD_QUEUE = textwrap.dedent("""
         print("INTERRUPTED", flush=True)
 """)
 
+CHILD_ENQUEUE_MANY = textwrap.dedent("""
+    import threading, time, numpy as np, sluice
+    q = sluice.FIFOQueue(2, [sluice.int64], shapes=[[]])
+    def ready():  # once enqueue_many has filled the queue it is blocked
+        while q.size() < 2:
+            time.sleep(0.01)
+        print("READY", flush=True)
+    threading.Thread(target=ready, daemon=True).start()
+    try:
+        q.enqueue_many([np.arange(10)])  # 2 rows fit; nobody dequeues
+    except KeyboardInterrupt:
+        print("INTERRUPTED", q.size(), q.dequeue_many(2).tolist(), flush=True)
+""")
 
-@pytest.mark.parametrize("child", [CHILD_DATASET, CHILD_QUEUE], ids=["dataset", "dequeue"])
+
+@pytest.mark.parametrize("child", [CHILD_DATASET, CHILD_QUEUE, CHILD_ENQUEUE_MANY],
+                         ids=["dataset", "dequeue", "enqueue_many"])
 def test_sigint_interrupts_blocking_iteration(tmp_path, child):
     p = subprocess.Popen([sys.executable, "-c", child, str(tmp_path / "r.tfrecord")],
                          stdout=subprocess.PIPE, text=True, env=dict(os.environ))
@@ -53,4 +69,6 @@ def test_sigint_interrupts_blocking_iteration(tmp_path, child):
             p.kill()
             p.wait(10)
     assert "INTERRUPTED" in out
+    if child is CHILD_ENQUEUE_MANY:
+        assert "INTERRUPTED 2 [0, 1]" in out
     assert p.returncode == 0

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -32,6 +33,20 @@ class TFRecordDatasetImpl final : public DatasetBase {
   const std::vector<std::string> files_;
   const TFRecordDatasetOptions o_;
   const RecordReaderOptions ro_;
+
+  // A reader of `file`; with detect_compression, of the compression its
+  // first bytes show (a file that cannot be read is opened as configured,
+  // so that Open reports why).
+  absl::StatusOr<std::unique_ptr<RecordReader>> OpenFile(const std::string& file) const {
+    if (!o_.detect_compression) return RecordReader::Open(file, ro_);
+    std::ifstream in(file, std::ios::binary);
+    char head[64];
+    in.read(head, sizeof(head));
+    if (in.gcount() <= 0) return RecordReader::Open(file, ro_);
+    RecordReaderOptions ro = ro_;
+    ro.compression = DetectCompression(std::string_view(head, static_cast<size_t>(in.gcount())));
+    return RecordReader::Open(file, ro);
+  }
 
   void CountFileEnd(const RecordReader* r, bool abandoned) const {
     if (!o_.stats) return;
@@ -80,7 +95,7 @@ class SequentialIt final : public IteratorBase {
           return absl::OkStatus();
         }
         const std::string& f = d_->files_[next_file_++];
-        absl::StatusOr<std::unique_ptr<RecordReader>> r = RecordReader::Open(f, d_->ro_);
+        absl::StatusOr<std::unique_ptr<RecordReader>> r = d_->OpenFile(f);
         if (!r.ok()) {
           d_->CountError();
           d_->CountFileEnd(nullptr, true);
@@ -189,7 +204,7 @@ class Slot {
         file = file_;
         clock.Switch(StagePhase::kBusy);
       }
-      absl::StatusOr<std::unique_ptr<RecordReader>> r = RecordReader::Open(file, d_->ro_);
+      absl::StatusOr<std::unique_ptr<RecordReader>> r = d_->OpenFile(file);
       if (!r.ok()) {
         d_->CountFileEnd(nullptr, true);
         Block e;

@@ -10,7 +10,10 @@
 //     each open file in turn; a finished file's slot takes the next file
 //     when the walk reaches it). [a0,a1] and [b0,b1] give a0,b0,a1,b1.
 //
-// compression: one for all files; a name from a user ("GZIP") is parsed at
+// compression: one for all files, unless detect_compression: then each
+// file's is detected from its first bytes when it is opened
+// (DetectCompression, readers/compression.h), so a list may mix
+// uncompressed, ZLIB and GZIP files. A name from a user ("GZIP") is parsed at
 // the edge with ParseCompression (readers/compression.h), which rejects an
 // unknown one with InvalidArgument naming it. (TensorFlow reads a file with
 // an unknown compression_type as uncompressed: docs/divergences.md.) A value
@@ -45,6 +48,7 @@ struct TFRecordDatasetStats {
 
 struct TFRecordDatasetOptions {
   Compression compression = Compression::kNone;
+  bool detect_compression = false;  // per file, at open; `compression` unused
   int64_t buffer_size = 256 << 10;
   std::optional<int> num_parallel_reads;
   CorruptRecordPolicy corrupt_policy = CorruptRecordPolicy::kFail;
