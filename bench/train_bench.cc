@@ -80,7 +80,8 @@ BenchData& Data() {
 
 void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
                  Compression compression, bool capture = true,
-                 train::TrainOptions::Measure measure = train::TrainOptions::Measure::kEndToEnd) {
+                 train::TrainOptions::Measure measure = train::TrainOptions::Measure::kEndToEnd,
+                 bool feeds_in_place = true) {
   if (std::string(device) == "gpu" && !train::GpuAvailable()) {
     bench::Skip(state, "no CUDA device");
     return;
@@ -100,6 +101,7 @@ void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
   o.max_steps = kWarmupSteps + kMeasuredSteps;
   o.evaluate = false;
   o.capture_steps = capture;
+  o.capture_feeds_in_place = feeds_in_place;
   o.measure = measure;
   int64_t samples = 0;
   double wait = 0, run = 0;
@@ -132,6 +134,7 @@ struct TrainBench {
   Compression compression;
   bool capture;
   Measure measure;
+  bool feeds_in_place = true;
 };
 
 // The GPU halves: the input alone (read, shuffle, parse, copy to the GPU;
@@ -144,6 +147,13 @@ constexpr TrainBench kTrainBenches[] = {
     {"train.mlp.gpu.input_only", "gpu", 256, Compression::kGzip, true, Measure::kInputOnly},
     {"train.mlp.gpu.step_only", "gpu", 256, Compression::kGzip, true, Measure::kStepOnly},
     {"train.mlp.gpu.step_only.no_capture", "gpu", 256, Compression::kGzip, false, Measure::kStepOnly},
+    // The captured step's feed copy, before/after the staging op: the same
+    // runs with each batch copied device to device into the recording's
+    // input slot (as before) instead of read in its staging slot.
+    {"train.mlp.gpu.step_only.feed_copy", "gpu", 256, Compression::kGzip, true, Measure::kStepOnly,
+     false},
+    {"train.mlp.gpu.end_to_end.feed_copy", "gpu", 256, Compression::kGzip, true,
+     Measure::kEndToEnd, false},
 };
 
 // One Train per iteration (a few seconds each): the repetitions give the spread.
@@ -152,7 +162,7 @@ const bool kRegistered = [] {
     benchmark::RegisterBenchmark(b.name,
                                  [b](benchmark::State& state) {
                                    RunEndToEnd(state, b.device, b.batch, b.compression, b.capture,
-                                               b.measure);
+                                               b.measure, b.feeds_in_place);
                                  })
         ->UseManualTime()
         ->Iterations(1)
@@ -167,3 +177,8 @@ const bool kRegistered = [] {
 // The gain of replaying the recorded step (CUDA graph) over op-by-op runs.
 SLUICE_BENCH_BASELINE("train.mlp.gpu.end_to_end", "train.mlp.gpu.end_to_end.no_capture");
 SLUICE_BENCH_BASELINE("train.mlp.gpu.step_only", "train.mlp.gpu.step_only.no_capture");
+// The staging op: the captured step with its feed copied device to device
+// (before) against the same step reading the staging slot in place
+// (after); a ratio below 1 is the share of the step the copy cost.
+SLUICE_BENCH_BASELINE("train.mlp.gpu.step_only.feed_copy", "train.mlp.gpu.step_only");
+SLUICE_BENCH_BASELINE("train.mlp.gpu.end_to_end.feed_copy", "train.mlp.gpu.end_to_end");

@@ -57,7 +57,7 @@ install(FILES "${PROJECT_BINARY_DIR}/sluiceConfig.cmake"
 # the pkg-config names of their dependencies.
 set(_pc_libs "")
 foreach(area IN ITEMS cli train distributed graph_cuda graph pipeline kernels_cuda kernels readers
-                      images image coordinator queues core)
+                      images image coordinator device queues core)
   if(area IN_LIST _areas)
     string(APPEND _pc_libs " -lsluice_${area}")
     list(REMOVE_ITEM _areas ${area})

@@ -10,6 +10,11 @@ Rules (docs/ARCHITECTURE-NOTES.md, "Layers"):
   4. src/ includes nothing from tests/, bench/, examples/, fuzz/, python/ or
      tools/.
   5. Every folder under src/ is an area named in LAYERS.
+  6. Only src/device/cuda/ calls the CUDA runtime for device memory,
+     streams, events, copies, devices or graphs (cudaMalloc*, cudaFree*,
+     cudaMemcpy*, cudaStream*, cudaEvent*, ...): everything else goes
+     through device/device_context.h. CUDA kernels elsewhere may launch
+     and check cudaGetLastError().
 Only quoted includes rooted at src/ ("queues/fifo_queue.h") are project
 includes; <...> and other roots (absl/, Eigen/) are third-party.
 
@@ -30,6 +35,7 @@ import tempfile
 LAYERS = {
     "core": 0,
     "queues": 1,
+    "device": 1,  # DeviceContext/stream/event vocabulary + the CUDA implementation
     "coordinator": 2,
     "readers": 2,
     "kernels": 2,
@@ -44,6 +50,10 @@ LAYERS = {
 NOT_FROM_SRC = ("tests", "bench", "examples", "fuzz", "python", "tools")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 SOURCE_SUFFIXES = (".h", ".hpp", ".cc", ".cpp", ".cu", ".cuh", ".inc")
+CUDA_RUNTIME = re.compile(
+    r"\bcuda(Malloc|Free|Memcpy|Memset|Stream|Event|HostAlloc|HostRegister|SetDevice|"
+    r"GetDevice|DeviceSynchronize|DeviceGet|MemPool|Graph)\w*\s*\(")
+CUDA_HOME = "device/cuda/"
 
 
 def violations(src):
@@ -64,6 +74,11 @@ def violations(src):
             public_header = name.endswith((".h", ".hpp", ".cuh")) and "internal" not in rel.split("/")[:-1]
             with open(path, encoding="utf-8", errors="replace") as f:
                 for lineno, line in enumerate(f, 1):
+                    code = line.split("//", 1)[0]
+                    call = CUDA_RUNTIME.search(code)
+                    if call and not rel.startswith(CUDA_HOME):
+                        yield (f"src/{rel}:{lineno}: calls {call.group(0).rstrip('( ')}: only "
+                               "src/device/cuda/ calls the CUDA runtime (use DeviceContext)")
                     m = INCLUDE.match(line)
                     if not m:
                         continue
@@ -95,12 +110,15 @@ def self_test():
         "public header to internal": ("queues/q.h", '#include "queues/internal/x.h"\n'),
         "tests from src": ("core/c.cc", '#include "tests/support/t.h"\n'),
         "unknown area": ("newarea/n.cc", '#include "core/c.h"\n'),
+        "CUDA runtime outside device/cuda": ("pipeline/p.cc", "  cudaMemcpyAsync(d, s, n, k, st);\n"),
     }
     clean = {
         "graph/cuda/g.cc": '#include "graph/g.h"\n#include "kernels/k.h"\n',
         "queues/q.cc": '#include "queues/internal/x.h"\n#include "core/c.h"\n',
         "queues/internal/x.h": '#include "queues/internal/y.h"\n#include <absl/status.h>\n',
         "kernels/k.h": '#include "Eigen/Core"\n// #include "graph/g.h" is a comment\n',
+        "device/cuda/d.cc": "cudaStreamCreate(&s);  // the one CUDA home\n",
+        "kernels/cuda/k.cu": "  return cudaGetLastError();  // cudaMalloc( in a comment\n",
     }
 
     def check(files):

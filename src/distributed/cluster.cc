@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
-#include "kernels/device_context.h"
+#include "device/device_context.h"
 
 namespace sluice::distributed {
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "core/status.h"
-#include "kernels/device_context.h"
+#include "device/device_context.h"
 
 namespace sluice {
 

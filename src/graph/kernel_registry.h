@@ -28,7 +28,7 @@
 #include "core/wait_options.h"
 #include "graph/graph.h"
 #include "graph/resource_mgr.h"
-#include "kernels/device_context.h"
+#include "device/device_context.h"
 
 namespace sluice {
 

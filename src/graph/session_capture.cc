@@ -17,6 +17,13 @@ namespace {
 constexpr int kEagerRunsBeforeCapture = 2;
 constexpr int64_t kReplaysToPayOff = 4;
 constexpr int kMaxWastedCaptures = 3;
+// Recordings of one plan that read their feeds in place (one per staging
+// slot of the prefetcher feeding it; its depth is 2-4 in practice).
+constexpr size_t kMaxRecordings = 8;
+
+bool OnDevice(const Tensor& t) {
+  return t.IsInitialized() && t.buffer()->allocator()->kind() == MemoryKind::kDevice;
+}
 
 }  // namespace
 
@@ -51,41 +58,69 @@ absl::Status Session::RunCapturable(
     return absl::OkStatus();
   };
   auto drop = [&] {
-    if (cs->work != nullptr && cs->replays < kReplaysToPayOff && ++cs->wasted >= kMaxWastedCaptures) {
+    if (!cs->recordings.empty() && cs->replays < kReplaysToPayOff &&
+        ++cs->wasted >= kMaxWastedCaptures) {
       cs->disabled = true;
       NoteCaptureFailure("recordings kept being invalidated (feed shapes or variables changing)");
     }
-    cs->work.reset();
-    cs->feed_slots.clear();
+    cs->recordings.clear();
     cs->fetch_values.clear();
     cs->eager_runs = 0;
     cs->replays = 0;
   };
-  auto launch = [&]() -> absl::Status {
+  // Whether every feed the device part reads is in device memory (a
+  // staging slot): a recording then reads it in place.
+  bool feeds_on_device = options_.capture_feeds_in_place && !plan.capture_feeds.empty();
+  for (int idx : plan.capture_feeds) feeds_on_device = feeds_on_device && OnDevice(feeds[idx].second);
+  auto same_types = [&](const CaptureState::Recording& r) {
     for (size_t k = 0; k < plan.capture_feeds.size(); ++k) {
-      SLUICE_RETURN_IF_ERROR(dev->CopyInto(feeds[plan.capture_feeds[k]].second, cs->feed_slots[k]));
+      const Tensor& v = feeds[plan.capture_feeds[k]].second;
+      if (v.dtype() != r.dtypes[k] || v.shape() != r.shapes[k]) return false;
     }
-    SLUICE_RETURN_IF_ERROR(cs->work->Launch());
+    return true;
+  };
+  auto serves = [&](const CaptureState::Recording& r) {
+    if (!same_types(r)) return false;
+    if (!r.feeds_in_place) return !feeds_on_device;
+    if (!feeds_on_device) return false;
+    for (size_t k = 0; k < plan.capture_feeds.size(); ++k) {
+      if (feeds[plan.capture_feeds[k]].second.raw_data() != r.feed_data[k]) return false;
+    }
+    return true;
+  };
+  auto launch = [&](const CaptureState::Recording& r) -> absl::Status {
+    if (!r.feeds_in_place) {
+      for (size_t k = 0; k < plan.capture_feeds.size(); ++k) {
+        SLUICE_RETURN_IF_ERROR(dev->CopyInto(feeds[plan.capture_feeds[k]].second, r.feed_slots[k]));
+      }
+    }
+    SLUICE_RETURN_IF_ERROR(r.work->Launch());
     ++cs->replays;
+    cs->fetch_values = r.fetch_values;
     *replayed = true;
+    {
+      absl::MutexLock l(&mu_);
+      ++capture_stats_.replays;
+    }
     return run_pass(Pass::kHostOnly, nullptr, &feeds);
   };
 
-  if (cs->work != nullptr) {
-    bool valid = true;
-    for (size_t k = 0; k < plan.capture_feeds.size() && valid; ++k) {
-      const Tensor& v = feeds[plan.capture_feeds[k]].second;
-      valid = v.dtype() == cs->feed_slots[k].dtype() && v.shape() == cs->feed_slots[k].shape();
-    }
+  if (!cs->recordings.empty()) {
     std::vector<const void*> now;
     SLUICE_RETURN_IF_ERROR(var_memory(&now));
-    if (valid && now == cs->var_memory) {
-      SLUICE_RETURN_IF_ERROR(launch());
-      absl::MutexLock l(&mu_);
-      ++capture_stats_.replays;
-      return absl::OkStatus();
+    bool keep = now == cs->var_memory;
+    const CaptureState::Recording* match = nullptr;
+    for (const CaptureState::Recording& r : cs->recordings) {
+      if (keep && serves(r)) {
+        match = &r;
+        break;
+      }
     }
-    drop();
+    if (match != nullptr) return launch(*match);
+    // Another staging slot of the same batch shape: record for it too.
+    const bool new_slot = keep && feeds_on_device && same_types(cs->recordings.front()) &&
+                          cs->recordings.front().feeds_in_place;
+    if (!new_slot || cs->recordings.size() >= kMaxRecordings) drop();
   }
   if (cs->disabled || cs->eager_runs < kEagerRunsBeforeCapture) return eager();
 
@@ -95,7 +130,9 @@ absl::Status Session::RunCapturable(
   SLUICE_RETURN_IF_ERROR(var_memory(&before));
   if (std::find(before.begin(), before.end(), nullptr) != before.end()) return eager();
   uint64_t slot_bytes = 0;
-  for (int idx : plan.capture_feeds) slot_bytes += feeds[idx].second.ByteSize() + 256;
+  if (!feeds_on_device) {
+    for (int idx : plan.capture_feeds) slot_bytes += feeds[idx].second.ByteSize() + 256;
+  }
   const size_t arena = 2 * cs->arena_bytes + slot_bytes + (1u << 20);
   absl::StatusOr<std::unique_ptr<DeviceCapture>> cap = dev->BeginCapture(arena);
   if (!cap.ok()) {
@@ -110,26 +147,47 @@ absl::Status Session::RunCapturable(
     absl::MutexLock l(&st->mu);
     saved.push_back(st->value);
   }
+  CaptureState::Recording rec;
+  rec.feeds_in_place = feeds_on_device;
   FeedList slot_feeds = feeds;
-  std::vector<Tensor> slots;
   absl::Status st;
   for (int idx : plan.capture_feeds) {
     const Tensor& v = feeds[idx].second;
+    rec.dtypes.push_back(v.dtype());
+    rec.shapes.push_back(v.shape());
+    if (feeds_on_device) {
+      rec.feed_data.push_back(v.raw_data());  // the address, not the tensor
+      continue;
+    }
     Tensor slot(v.dtype(), v.shape(), (*cap)->context()->allocator());
     if (!slot.IsInitialized()) {
       st = absl::ResourceExhaustedError("no device memory for a captured step's input");
       break;
     }
     slot_feeds[idx].second = slot;
-    slots.push_back(std::move(slot));
+    rec.feed_slots.push_back(std::move(slot));
   }
   if (st.ok()) st = run_pass(Pass::kCaptureDeviceOnly, (*cap)->context(), &slot_feeds);
+  slot_feeds.clear();
   absl::StatusOr<std::unique_ptr<CapturedWork>> work = (*cap)->Finish();
   if (st.ok()) st = work.status();
   std::vector<const void*> after;
   if (st.ok()) st = var_memory(&after);
   if (st.ok() && after != before) {
     st = absl::FailedPreconditionError("a variable of the step is not updated in place on the device");
+  }
+  rec.fetch_values.assign(plan.fetches.size(), Tensor());
+  for (size_t k = 0; k < plan.fetches.size() && st.ok(); ++k) {
+    const Plan::Fetch& fetch = plan.fetches[k];
+    if (fetch.step >= 0 && fetch.var == nullptr && plan.on_capture_device[fetch.step] == 1) {
+      rec.fetch_values[k] = (*values)[fetch.step][fetch.out];
+      // Holding a feed here would keep its staging slot from the prefetcher.
+      for (int idx : plan.capture_feeds) {
+        if (feeds_on_device && rec.fetch_values[k].SharesBufferWith(feeds[idx].second)) {
+          st = absl::FailedPreconditionError("a fetch of the recorded step is a fed tensor itself");
+        }
+      }
+    }
   }
   if (!st.ok()) {
     // Nothing recorded ran: put the variables back and run the step as
@@ -140,20 +198,14 @@ absl::Status Session::RunCapturable(
     }
     for (auto& v : *values) v.clear();
     cs->disabled = true;
+    cs->recordings.clear();
     NoteCaptureFailure(std::string(st.message()));
     return eager();
   }
-  cs->work = *std::move(work);
-  cs->feed_slots = std::move(slots);
+  rec.work = *std::move(work);
   cs->var_memory = std::move(after);
-  cs->fetch_values.assign(plan.fetches.size(), Tensor());
-  for (size_t k = 0; k < plan.fetches.size(); ++k) {
-    const Plan::Fetch& fetch = plan.fetches[k];
-    if (fetch.step >= 0 && fetch.var == nullptr && plan.on_capture_device[fetch.step] == 1) {
-      cs->fetch_values[k] = (*values)[fetch.step][fetch.out];
-    }
-  }
   for (auto& v : *values) v.clear();
+  cs->recordings.push_back(std::move(rec));
   {
     absl::MutexLock l(&mu_);
     ++capture_stats_.captures;
@@ -162,10 +214,7 @@ absl::Status Session::RunCapturable(
     }
   }
   // The recording has not run yet: this run is its first launch.
-  SLUICE_RETURN_IF_ERROR(launch());
-  absl::MutexLock l(&mu_);
-  ++capture_stats_.replays;
-  return absl::OkStatus();
+  return launch(cs->recordings.back());
 }
 
 void Session::NoteCaptureFailure(const std::string& why) {

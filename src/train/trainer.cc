@@ -316,6 +316,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   SessionOptions so;
   so.allow_soft_placement = true;
   so.capture_device_steps = gpu && o.capture_steps;
+  so.capture_feeds_in_place = o.capture_feeds_in_place;
   so.log_device_placement = o.log_device_placement;
   if (log != nullptr) so.log_sink = [log](std::string_view line) { *log << line << "\n"; };
   DeviceContext* device = CpuDeviceContext::Get();
@@ -425,8 +426,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     // stream has passed the step that read it.
     DevicePrefetchOptions po;
     po.depth = o.prefetch_depth;
-    po.force_host = !gpu;
-    po.consumer_stream = gpu ? device->stream() : nullptr;
+    po.device = gpu ? device : nullptr;
     po.metrics = in->metrics.Stage("device_copy");
     std::shared_ptr<Iterator> source(std::move(it));
     SLUICE_ASSIGN_OR_RETURN(in->prefetch,
@@ -482,7 +482,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       } else {
         SLUICE_RETURN_IF_ERROR(next.status());
         // The step's kernels wait for the batch's copy on the device only.
-        SLUICE_RETURN_IF_ERROR(device->WaitForEvent(next->ready_event));
+        if (next->ready != nullptr) SLUICE_RETURN_IF_ERROR(device->WaitFor(*next->ready));
       }
       static const TensorTuple kNoBatch;
       const TensorTuple& batch = out_of_data ? kNoBatch : next->tensors;

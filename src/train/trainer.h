@@ -125,6 +125,10 @@ struct TrainOptions {
   // On the GPU: record the training step once as a CUDA graph and replay
   // it (SessionOptions::capture_device_steps).
   bool capture_steps = true;
+  // With capture: the recorded step reads each batch in its staging slot
+  // (SessionOptions::capture_feeds_in_place); false copies it into the
+  // recording's input slot first (sluice-bench's *.feed_copy baselines).
+  bool capture_feeds_in_place = true;
   std::ostream* progress = nullptr;  // null: silent
   // Data-parallel training over an MPI world (src/distributed), when set
   // (null: this process alone). Each rank reads its share of every epoch

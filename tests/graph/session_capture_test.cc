@@ -8,21 +8,26 @@
 // The simulated device's kernels (kGPU kernels for Const, VariableV2,
 // Assign, Mul and AssignAdd, registered by this test binary) queue
 // closures while recording and run them at each launch, as a CUDA graph
-// replays its kernels; gpu_step_capture_test does the same against CUDA.
+// replays its kernels; gpu_step_capture_test does the same against CUDA. Like
+// a CUDA graph, a recording keeps the addresses of memory it does not own
+// (a staging slot), not the memory itself.
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
+#include "../support/simulated_device.h"
 #include "graph/kernel_registry.h"
 #include "graph/ops/ops.h"
 #include "graph/session.h"
+#include "pipeline/prefetch/device_prefetcher.h"
 
 namespace sluice {
 namespace {
@@ -74,8 +79,18 @@ class FakeGpu final : public DeviceContext {
     return t.DeepCopy();
   }
   absl::Status CopyInto(const Tensor& src, const Tensor& dst) const override {
+    root().feed_copies.fetch_add(1);
     std::memcpy(dst.raw_data(), src.raw_data(), src.ByteSize());
     return absl::OkStatus();
+  }
+  // Streams run inline (the simulated device is never behind), so the
+  // DevicePrefetcher can stage batches on it.
+  DeviceStream* compute_stream() const override { return &stream_; }
+  absl::StatusOr<std::unique_ptr<DeviceStream>> NewStream() const override {
+    return std::unique_ptr<DeviceStream>(new testing_sim::SimStream(/*threaded=*/false));
+  }
+  absl::StatusOr<std::unique_ptr<DeviceEvent>> NewEvent() const override {
+    return std::unique_ptr<DeviceEvent>(new testing_sim::SimEvent());
   }
   absl::StatusOr<std::unique_ptr<DeviceCapture>> BeginCapture(
       size_t) const override;
@@ -98,11 +113,22 @@ class FakeGpu final : public DeviceContext {
   bool refuse_captures = false;
   bool fail_assign_add_while_recording = false;
   mutable std::atomic<int> launches{0};
+  mutable std::atomic<int> feed_copies{0};  // CopyInto calls (a captured step's feed copy)
+  // Tensors a recorded kernel keeps alive: those in this device's own
+  // memory (the arena's role); others (staging slots) by address only.
+  std::vector<Tensor> Owned(std::initializer_list<Tensor> ts) const {
+    std::vector<Tensor> kept;
+    for (const Tensor& t : ts) {
+      if (t.buffer()->allocator() == memory_) kept.push_back(t);
+    }
+    return kept;
+  }
 
  private:
   friend class FakeCapture;
   FakeDeviceMemory* memory_ = &own_memory_;
   FakeDeviceMemory own_memory_;
+  mutable testing_sim::SimStream stream_{/*threaded=*/false};
   const FakeGpu* parent_ = nullptr;       // set on a capture's context
   std::shared_ptr<Recording> recording_;  // set on a capture's context
 };
@@ -191,11 +217,12 @@ void RegisterFakeGpuKernels() {
         return absl::InvalidArgumentError("fake Mul: shapes");
       }
       Tensor out(DType::kFloat32, a.shape(), ctx->device()->allocator());
-      Fake(ctx)->Run([a, b, out]() mutable {
-        for (int64_t i = 0; i < out.NumElements(); ++i) {
-          out.data<float>()[i] = a.data<float>()[i] *
-                                 b.data<float>()[b.NumElements() == 1 ? 0 : i];
-        }
+      const float* pa = static_cast<const float*>(a.raw_data());
+      const float* pb = static_cast<const float*>(b.raw_data());
+      float* po = static_cast<float*>(out.raw_data());
+      const int64_t n = out.NumElements(), bn = b.NumElements();
+      Fake(ctx)->Run([pa, pb, po, n, bn, keep = Fake(ctx)->Owned({a, b, out})] {
+        for (int64_t i = 0; i < n; ++i) po[i] = pa[i] * pb[bn == 1 ? 0 : i];
       });
       ctx->set_output(0, out);
       return absl::OkStatus();
@@ -212,10 +239,12 @@ void RegisterFakeGpuKernels() {
       Tensor target = in_place ? w
                                : Tensor(DType::kFloat32, w.shape(),
                                         ctx->device()->allocator());
-      Fake(ctx)->Run([w, delta, target]() mutable {
-        for (int64_t i = 0; i < target.NumElements(); ++i) {
-          target.data<float>()[i] = w.data<float>()[i] + delta.data<float>()[i];
-        }
+      const float* pw = static_cast<const float*>(w.raw_data());
+      const float* pd = static_cast<const float*>(delta.raw_data());
+      float* pt = static_cast<float*>(target.raw_data());
+      const int64_t n = target.NumElements();
+      Fake(ctx)->Run([pw, pd, pt, n, keep = Fake(ctx)->Owned({w, delta, target})] {
+        for (int64_t i = 0; i < n; ++i) pt[i] = pw[i] + pd[i];
       });
       v->value = target;
       if (ctx->device()->capturing() &&
@@ -276,10 +305,13 @@ struct Model {
     EXPECT_TRUE(
         session->Run({}, {}, {GlobalVariablesInitializer(root)}, nullptr).ok());
   }
-  Tensor Step(float scale) {
+  static Tensor Input(float scale) {
+    return Tensor::FromVector<float>({scale, -scale, 0.5f * scale, 0.25f},
+                                     TensorShape{4});
+  }
+  Tensor Step(float scale) { return StepOn(Input(scale)); }
+  Tensor StepOn(const Tensor& xs) {
     std::vector<Tensor> out;
-    const Tensor xs = Tensor::FromVector<float>(
-        {scale, -scale, 0.5f * scale, 0.25f}, TensorShape{4});
     absl::Status st = session->Run({{x, xs}}, {y}, {train}, &out);
     EXPECT_TRUE(st.ok()) << st;
     return st.ok() ? out[0] : Tensor();
@@ -394,6 +426,56 @@ TEST(SessionCaptureTest, APlanWhoseDeviceNodesReadAHostNodeIsNotRecorded) {
       log,
       testing::Contains(HasSubstr(
           "host_add on /job:localhost/replica:0/task:0/device:CPU:0 feeds")));
+}
+
+TEST(SessionCaptureTest, HostFeedsAreCopiedIntoTheRecordingsInputSlot) {
+  FakeGpu gpu_a, gpu_b;
+  Model captured(&gpu_a, true), eager(&gpu_b, false);
+  RunBoth(&captured, &eager, 6, 0.3f);
+  // One copy per launch: a host batch has to reach the device.
+  EXPECT_EQ(gpu_a.feed_copies.load(), 4);
+  EXPECT_EQ(gpu_a.launches.load(), 4);
+}
+
+// The staging op: batches staged by the DevicePrefetcher in device memory
+// are read in place by the recorded step, one recording per staging slot,
+// and no launch copies its feed; the results are those of ordinary runs
+// on host feeds.
+TEST(SessionCaptureTest, StagedBatchesAreReadInPlaceWithoutAFeedCopy) {
+  FakeGpu gpu_a, gpu_b;
+  Model captured(&gpu_a, true), eager(&gpu_b, false);
+  constexpr int kSteps = 14, kDepth = 3;
+  auto next = std::make_shared<int>(0);
+  BatchSource source = [next](const WaitOptions&) -> absl::StatusOr<TensorTuple> {
+    const int i = (*next)++;
+    if (i >= kSteps) return absl::OutOfRangeError("done");
+    return TensorTuple{Model::Input(0.3f + 0.1f * i)};
+  };
+  DevicePrefetchOptions po;
+  po.depth = kDepth;
+  po.device = &gpu_a;
+  auto prefetch = DevicePrefetcher::Create(source, po);
+  ASSERT_TRUE(prefetch.ok()) << prefetch.status();
+  std::set<const void*> slots;
+  for (int i = 0; i < kSteps; ++i) {
+    auto b = (*prefetch)->Next(WaitOptions::Timeout(absl::Seconds(30)));
+    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_TRUE(b->on_device);
+    ASSERT_TRUE(gpu_a.WaitFor(*b->ready).ok());
+    slots.insert(b->tensors[0].raw_data());
+    EXPECT_EQ(Values(captured.StepOn(b->tensors[0])),
+              Values(eager.Step(0.3f + 0.1f * i)))
+        << "step " << i;
+    // The batch is dropped here: its slot goes back to the prefetcher.
+  }
+  EXPECT_EQ(captured.W(), eager.W());
+  EXPECT_EQ(captured.Steps(), kSteps);
+  EXPECT_EQ(slots.size(), static_cast<size_t>(kDepth));
+  // Two ordinary runs, then one recording per slot, each launched in place.
+  ExpectStats(captured.session->capture_stats(), kDepth, kSteps - 2, 0);
+  EXPECT_EQ(gpu_a.launches.load(), kSteps - 2);
+  EXPECT_EQ(gpu_a.feed_copies.load(), 0);
+  prefetch->reset();
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // DevicePrefetcher on a real device (label gpu; skipped without one):
 // every byte of every batch arrives in device memory, the copies run
 // while a kernel keeps the device busy (they overlap compute), and with a
-// consumer stream no slot is overwritten under the consumer's queued work.
+// slot is overwritten under the work the consumer queued on the device's
+// compute stream. The prefetcher is driven through the device interface;
+// the test itself uses CUDA to keep the device busy and to look.
 #include <cuda_runtime.h>
 
 #include <chrono>
@@ -9,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "device/cuda/gpu_device_context.h"
+#include "device/device_registry.h"
 #include "gtest/gtest.h"
 #include "pipeline/prefetch/device_prefetcher.h"
 #include "pipeline/prefetch/pinned_memory.h"
@@ -46,8 +50,10 @@ BatchSource PatternSource(std::shared_ptr<BufferPool> pool, int batches) {
 class DevicePrefetchGpuTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!CudaDeviceAvailable()) GTEST_SKIP() << "no CUDA device";
+    if (GpuDeviceCount() == 0) GTEST_SKIP() << "no CUDA device";
+    gpu_ = static_cast<cuda::GpuDeviceContext*>(*GpuContext(0));
   }
+  cuda::GpuDeviceContext* gpu_ = nullptr;
 };
 
 TEST_F(DevicePrefetchGpuTest, EveryByteArrivesOnTheDevice) {
@@ -55,6 +61,7 @@ TEST_F(DevicePrefetchGpuTest, EveryByteArrivesOnTheDevice) {
   EXPECT_EQ(PinnedBatchAllocator()->kind(), MemoryKind::kPinnedHost);
   DevicePrefetchOptions o;
   o.depth = 3;
+  o.device = gpu_;
   auto p = DevicePrefetcher::Create(PatternSource(pool, 20), o);
   ASSERT_TRUE(p.ok()) << p.status();
   ASSERT_TRUE((*p)->on_device());
@@ -68,8 +75,8 @@ TEST_F(DevicePrefetchGpuTest, EveryByteArrivesOnTheDevice) {
     if (absl::IsOutOfRange(b.status())) break;
     ASSERT_TRUE(b.ok()) << b.status();
     ASSERT_TRUE(b->on_device);
-    ASSERT_NE(b->ready_event, nullptr);
-    ASSERT_CUDA(cudaStreamWaitEvent(s, static_cast<cudaEvent_t>(b->ready_event), 0));
+    ASSERT_NE(b->ready, nullptr);
+    ASSERT_CUDA(cudaStreamWaitEvent(s, static_cast<const cuda::CudaEvent*>(b->ready)->event(), 0));
     ASSERT_CUDA(cudaMemcpyAsync(pixels.data(), b->tensors[0].raw_data(), pixels.size(),
                                 cudaMemcpyDeviceToHost, s));
     ASSERT_CUDA(cudaMemcpyAsync(labels.data(), b->tensors[1].raw_data(), kRows * 8,
@@ -101,6 +108,7 @@ TEST_F(DevicePrefetchGpuTest, CopiesCompleteWhileAKernelKeepsTheDeviceBusy) {
   auto pool = MakeBatchBufferPool(kRows * kCols, 4);
   DevicePrefetchOptions o;
   o.depth = 3;
+  o.device = gpu_;
   auto p = DevicePrefetcher::Create(PatternSource(pool, 3), o);
   ASSERT_TRUE(p.ok()) << p.status();
   std::vector<DeviceBatch> held;
@@ -115,7 +123,7 @@ TEST_F(DevicePrefetchGpuTest, CopiesCompleteWhileAKernelKeepsTheDeviceBusy) {
   while (!all_ready && std::chrono::steady_clock::now() < give_up) {
     all_ready = true;
     for (const DeviceBatch& b : held) {
-      cudaError_t q = cudaEventQuery(static_cast<cudaEvent_t>(b.ready_event));
+      cudaError_t q = cudaEventQuery(static_cast<const cuda::CudaEvent*>(b.ready)->event());
       ASSERT_TRUE(q == cudaSuccess || q == cudaErrorNotReady) << cudaGetErrorString(q);
       all_ready = all_ready && q == cudaSuccess;
     }
@@ -131,28 +139,27 @@ TEST_F(DevicePrefetchGpuTest, CopiesCompleteWhileAKernelKeepsTheDeviceBusy) {
   ASSERT_CUDA(cudaStreamDestroy(compute));
 }
 
-// A consumer that queues slow work on a batch and drops it at once: with
-// consumer_stream set, a slot is refilled only after that work, so every
+// A consumer that queues slow work on a batch on the device's compute
+// stream and drops it at once: a slot is refilled only after that work, so every
 // batch the consumer copies out is intact; and Next()'s waits while the
 // prefetch thread waited for the consumer are reported as such.
 TEST_F(DevicePrefetchGpuTest, SlotsAreRefilledOnlyAfterTheConsumerStreamIsDone) {
   int khz = 0;
   ASSERT_CUDA(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, 0));
   constexpr int kBatches = 12;
-  cudaStream_t consumer;
-  ASSERT_CUDA(cudaStreamCreateWithFlags(&consumer, cudaStreamNonBlocking));
+  cudaStream_t consumer = gpu_->cuda_stream();
   uint8_t* out = nullptr;  // pinned, so the copies out stay asynchronous
   ASSERT_CUDA(cudaMallocHost(&out, kBatches * kRows * kCols));
   auto pool = MakeBatchBufferPool(kRows * kCols, 6);
   DevicePrefetchOptions o;
   o.depth = 2;
-  o.consumer_stream = consumer;
+  o.device = gpu_;
   auto p = DevicePrefetcher::Create(PatternSource(pool, kBatches), o);
   ASSERT_TRUE(p.ok()) << p.status();
   for (int b = 0; b < kBatches; ++b) {
     auto batch = (*p)->Next(WaitOptions::Timeout(absl::Seconds(60)));
     ASSERT_TRUE(batch.ok()) << batch.status();
-    ASSERT_CUDA(cudaStreamWaitEvent(consumer, static_cast<cudaEvent_t>(batch->ready_event), 0));
+    ASSERT_TRUE(gpu_->WaitFor(*batch->ready).ok());
     Spin<<<1, 1, 0, consumer>>>(static_cast<long long>(khz) * 20);  // ~20 ms
     ASSERT_CUDA(cudaGetLastError());
     ASSERT_CUDA(cudaMemcpyAsync(out + b * kRows * kCols, batch->tensors[0].raw_data(), kRows * kCols,
@@ -169,7 +176,32 @@ TEST_F(DevicePrefetchGpuTest, SlotsAreRefilledOnlyAfterTheConsumerStreamIsDone) 
   EXPECT_GT((*p)->consumer_bound_wait_ns(), 0);
   p->reset();
   ASSERT_CUDA(cudaFreeHost(out));
-  ASSERT_CUDA(cudaStreamDestroy(consumer));
+}
+
+// The pipeline prefetches to a chosen device: staged on GPU N, the batch's
+// memory belongs to device N and holds the host batch's bytes.
+TEST_F(DevicePrefetchGpuTest, PrefetchesToAChosenDevice) {
+  const int n = GpuDeviceCount() - 1;  // the last GPU (GPU:0 on one-GPU machines)
+  auto target = GpuContext(n);
+  ASSERT_TRUE(target.ok()) << target.status();
+  auto pool = MakeBatchBufferPool(kRows * kCols, 2);
+  DevicePrefetchOptions o;
+  o.device = *target;
+  auto p = DevicePrefetcher::Create(PatternSource(pool, 2), o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  auto b = (*p)->Next(WaitOptions::Timeout(absl::Seconds(60)));
+  ASSERT_TRUE(b.ok()) << b.status();
+  cudaPointerAttributes attr;
+  ASSERT_CUDA(cudaPointerGetAttributes(&attr, b->tensors[0].raw_data()));
+  EXPECT_EQ(attr.device, n);
+  ASSERT_TRUE((*target)->WaitFor(*b->ready).ok());
+  auto host = (*target)->CopyToHost(b->tensors[0]);
+  ASSERT_TRUE(host.ok()) << host.status();
+  for (int64_t i = 0; i < kRows * kCols; ++i) {
+    ASSERT_EQ(host->data<uint8_t>()[i], static_cast<uint8_t>(i & 0xff)) << "byte " << i;
+  }
+  b = absl::StatusOr<DeviceBatch>(absl::CancelledError("dropped"));
+  p->reset();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "device/device_registry.h"
 #include "pipeline/prefetch/pinned_memory.h"
 
 namespace sluice {
@@ -22,7 +23,6 @@ BatchSource Counting(int n, int fail_at = -1) {
 
 TEST(DevicePrefetcherTest, HostPathDeliversInOrderWithErrorsThenStickyEnd) {
   DevicePrefetchOptions o;
-  o.force_host = true;
   o.depth = 2;
   auto p = DevicePrefetcher::Create(Counting(5, 2), o);
   ASSERT_TRUE(p.ok());
@@ -38,7 +38,7 @@ TEST(DevicePrefetcherTest, HostPathDeliversInOrderWithErrorsThenStickyEnd) {
       seen.push_back("E");
       continue;
     }
-    EXPECT_EQ(b->ready_event, nullptr);
+    EXPECT_EQ(b->ready, nullptr);
     seen.push_back(std::to_string(b->tensors[0].flat<int64_t>()[0]));
   }
   EXPECT_THAT(seen, ::testing::ElementsAre("0", "1", "E", "3", "4", "end", "end", "end"));
@@ -60,7 +60,6 @@ TEST(DevicePrefetcherTest, NextHonoursDeadlineAndStopAndDestructionIsPrompt) {
     return absl::CancelledError("stopped");
   };
   DevicePrefetchOptions o;
-  o.force_host = true;
   auto p = DevicePrefetcher::Create(slow, o);
   ASSERT_TRUE(p.ok());
   EXPECT_TRUE(absl::IsDeadlineExceeded(
@@ -84,7 +83,7 @@ TEST(PinnedMemoryTest, PoolReusesBuffers) {
   EXPECT_EQ((*b)->data(), first);
   EXPECT_EQ(pool->allocated(), 1u);
   EXPECT_EQ(PinnedBatchAllocator()->kind(),
-            CudaDeviceAvailable() ? MemoryKind::kPinnedHost : MemoryKind::kHost);
+            GpuDeviceCount() > 0 ? MemoryKind::kPinnedHost : MemoryKind::kHost);
 }
 
 }  // namespace

@@ -7,10 +7,10 @@
 //     Session s(&g, {.allow_soft_placement = true, .devices = devices});
 //   }
 //
-// GpuDeviceCount is 0 without a driver or device (never an error).
-// GpuDeviceSet: CPU:0 and GPU:0 (one GpuDeviceContext, made once per
-// process); FailedPrecondition when there is no GPU, Internal for CUDA
-// failures. RegisterGpuKernels registers DeviceType::kGPU kernels (float32
+// GpuDeviceCount (device/device_registry.h) is 0 without a driver or
+// device (never an error). GpuDeviceSet: CPU:0 and GPU:0..N-1 (the device
+// registry's contexts, made once per process); FailedPrecondition when
+// there is no GPU, Internal for CUDA failures. RegisterGpuKernels registers DeviceType::kGPU kernels (float32
 // unless noted) in the global KernelRegistry for: Const, Identity, NoOp,
 // Shape, Reshape (host/metadata), VariableV2, Assign, Cast, Add, Sub, Mul,
 // RealDiv, Maximum, Minimum, SquaredDifference (broadcasting over <= 4
@@ -31,14 +31,13 @@
 #include <memory>
 
 #include "core/status.h"
+#include "device/device_context.h"
+#include "device/device_registry.h"
 #include "graph/device.h"
-#include "kernels/device_context.h"
 
 namespace sluice {
 
-int GpuDeviceCount();
 absl::StatusOr<std::shared_ptr<const DeviceSet>> GpuDeviceSet();
-absl::StatusOr<DeviceContext*> GpuContext();
 absl::Status RegisterGpuKernels();
 
 }  // namespace sluice

@@ -14,8 +14,8 @@
 #include "graph/cuda/gpu_device.h"
 #include "graph/kernel_registry.h"
 #include "graph/resource_mgr.h"
-#include "kernels/cuda/cuda_status.h"
-#include "kernels/cuda/gpu_device_context.h"
+#include "device/cuda/cuda_status.h"
+#include "device/cuda/gpu_device_context.h"
 #include "kernels/cuda/launchers.h"
 
 namespace sluice {
@@ -30,7 +30,7 @@ const std::vector<DType> kNumeric = {DType::kFloat32, DType::kFloat64, DType::kI
 const GpuDeviceContext* Gpu(const OpKernelContext* ctx) {
   return static_cast<const GpuDeviceContext*>(ctx->device());
 }
-cudaStream_t Stream(const OpKernelContext* ctx) { return Gpu(ctx)->compute_stream(); }
+cudaStream_t Stream(const OpKernelContext* ctx) { return Gpu(ctx)->cuda_stream(); }
 
 std::string OpName(const OpKernelContext* ctx) {
   return absl::StrCat("op '", ctx->node().name(), "' (", ctx->node().type(), ")");
@@ -755,9 +755,8 @@ void RegisterAll() {
     if (InPlace(ctx) && v->initialized && OnDevice(v->value) &&
         v->value.dtype() == value.dtype() && v->value.shape() == value.shape()) {
       // In place (see UpdatedValue): the copy is part of the recorded work.
-      SLUICE_RETURN_IF_ERROR(Launched(ctx, cudaMemcpyAsync(v->value.raw_data(), value.raw_data(),
-                                                           value.ByteSize(), cudaMemcpyDeviceToDevice,
-                                                           Stream(ctx))));
+      SLUICE_RETURN_IF_ERROR(
+          ctx->device()->compute_stream()->Memcpy(v->value.raw_data(), value.raw_data(), value.ByteSize()));
       ctx->set_output(0, v->value);
       return absl::OkStatus();
     }

@@ -10,11 +10,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
-#include "pipeline/prefetch/pinned_memory.h"
-
-#ifdef SLUICE_HAVE_CUDA
-#include <cuda_runtime.h>
-#endif
 
 namespace sluice {
 namespace {
@@ -143,54 +138,51 @@ class HostPrefetcher final : public DevicePrefetcher {
   std::jthread thread_;  // last: stopped and joined first
 };
 
-#ifdef SLUICE_HAVE_CUDA
-
-absl::Status CudaCheck(cudaError_t e, const char* what) {
-  if (e == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, ": ", cudaGetErrorString(e)));
-}
-
-class CudaDeviceMemory final : public Allocator {
+// The memory of one staging slot, from the device's allocator. A batch's
+// tensors hold a lease on the slot (Buffer::Wrap over this), never the
+// slot's memory itself, so this allocator frees nothing.
+class StagingMemory final : public Allocator {
  public:
-  std::string_view name() const override { return "cuda_staging"; }
+  std::string_view name() const override { return "device_staging_slot"; }
   MemoryKind kind() const override { return MemoryKind::kDevice; }
   void* Allocate(size_t, size_t) override { return nullptr; }  // not used: slots own memory
   void Deallocate(void*, size_t) override {}
 };
 
-CudaDeviceMemory* StagingMemory() {
-  static CudaDeviceMemory* m = new CudaDeviceMemory();
+StagingMemory* StagingLeases() {
+  static StagingMemory* m = new StagingMemory();
   return m;
 }
 
 struct Slot {
   void* device = nullptr;
   size_t capacity = 0;
-  cudaEvent_t ready = nullptr;
-  // Recorded on the consumer stream when the slot's batch was dropped
-  // (DevicePrefetchOptions::consumer_stream); the next copy waits for it.
-  cudaEvent_t consumed = nullptr;
+  std::unique_ptr<DeviceEvent> ready;  // after the slot's copies, on the staging stream
+  // Recorded on the device's compute stream when the slot's batch was
+  // dropped (or its memory allocated); the next copy waits for it.
+  std::unique_ptr<DeviceEvent> consumed;
   bool consumed_recorded = false;  // guarded by the prefetcher's slot mutex
-  bool in_use = false;       // guarded by the prefetcher's slot mutex
-  TensorTuple host;          // kept until the copy is known complete
+  bool in_use = false;             // guarded by the prefetcher's slot mutex
+  TensorTuple host;                // kept until the copy is known complete
 };
 
-struct CudaItem {
+struct StagedItem {
   absl::Status status;
   DeviceBatch batch;
   bool end = false;
 };
 
-class CudaPrefetcher final : public DevicePrefetcher {
+// The device path, on DeviceContext / DeviceStream / DeviceEvent only.
+class StagingPrefetcher final : public DevicePrefetcher {
  public:
   static absl::StatusOr<std::unique_ptr<DevicePrefetcher>> Make(BatchSource source,
                                                                 DevicePrefetchOptions o) {
-    auto p = std::unique_ptr<CudaPrefetcher>(new CudaPrefetcher(std::move(source), o));
+    auto p = std::unique_ptr<StagingPrefetcher>(new StagingPrefetcher(std::move(source), o));
     SLUICE_RETURN_IF_ERROR(p->Init());
     p->thread_ = std::jthread([raw = p.get()](std::stop_token st) { raw->Run(st); });
     return std::unique_ptr<DevicePrefetcher>(std::move(p));
   }
-  ~CudaPrefetcher() override {
+  ~StagingPrefetcher() override {
     thread_.request_stop();
     q_.Stop();
     {
@@ -201,27 +193,24 @@ class CudaPrefetcher final : public DevicePrefetcher {
     if (thread_.joinable()) thread_.join();
     // Batches staged but never taken release their slots now, while the
     // slots exist. Consumers must have dropped theirs (documented
-    // lifetime); wait for the copies, then free.
+    // lifetime); wait for the copies, then free (the device's allocator
+    // frees in the compute stream's order, after the consumers' reads).
     q_.Clear();
-    (void)cudaSetDevice(o_.device);
-    if (stream_ != nullptr) (void)cudaStreamSynchronize(stream_);
-    for (Slot& s : *slots_) {
-      if (s.ready != nullptr) (void)cudaEventDestroy(s.ready);
-      if (s.consumed != nullptr) (void)cudaEventDestroy(s.consumed);
-      if (s.device != nullptr) (void)cudaFree(s.device);
+    if (stream_ != nullptr) (void)stream_->Synchronize();
+    for (Slot& s : slots_) {
+      if (s.device != nullptr) device_->allocator()->Deallocate(s.device, s.capacity);
     }
-    if (stream_ != nullptr) (void)cudaStreamDestroy(stream_);
   }
   absl::StatusOr<DeviceBatch> Next(const WaitOptions& w) override {
     if (ended_) return absl::OutOfRangeError("End of sequence");
     const int64_t c0 = ConsumerWaitNs();
     const int64_t t0 = NowNs();
-    absl::StatusOr<CudaItem> popped = q_.Pop(w);
+    absl::StatusOr<StagedItem> popped = q_.Pop(w);
     // The part of this wait during which the prefetch thread itself waited
     // for the consumer's stream to free a slot.
     consumer_bound_ns_.fetch_add(std::min(NowNs() - t0, ConsumerWaitNs() - c0),
                                  std::memory_order_relaxed);
-    SLUICE_ASSIGN_OR_RETURN(CudaItem item, std::move(popped));
+    SLUICE_ASSIGN_OR_RETURN(StagedItem item, std::move(popped));
     if (item.end) {
       ended_ = true;
       return absl::OutOfRangeError("End of sequence");
@@ -242,8 +231,7 @@ class CudaPrefetcher final : public DevicePrefetcher {
         .count();
   }
   // Time the prefetch thread has spent waiting for the consumer (a free
-  // slot, then the consumer stream's release of it), the current wait
-  // included.
+  // slot, then the device's release of it), the current wait included.
   int64_t ConsumerWaitNs() const {
     const int64_t since = consumer_wait_since_.load(std::memory_order_relaxed);
     return consumer_wait_ns_.load(std::memory_order_relaxed) + (since > 0 ? NowNs() - since : 0);
@@ -254,23 +242,18 @@ class CudaPrefetcher final : public DevicePrefetcher {
     if (since > 0) consumer_wait_ns_.fetch_add(NowNs() - since, std::memory_order_relaxed);
   }
 
-  CudaPrefetcher(BatchSource source, DevicePrefetchOptions o)
+  StagingPrefetcher(BatchSource source, DevicePrefetchOptions o)
       : source_(std::move(source)),
         o_(o),
+        device_(o.device),
         q_(static_cast<size_t>(o.depth)),
-        slots_(std::make_shared<std::vector<Slot>>(o.depth)) {}
+        slots_(o.depth) {}
 
   absl::Status Init() {
-    SLUICE_RETURN_IF_ERROR(CudaCheck(cudaSetDevice(o_.device), "cudaSetDevice"));
-    SLUICE_RETURN_IF_ERROR(
-        CudaCheck(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate"));
-    for (Slot& s : *slots_) {
-      SLUICE_RETURN_IF_ERROR(CudaCheck(
-          cudaEventCreateWithFlags(&s.ready, cudaEventDisableTiming), "cudaEventCreate"));
-      if (o_.consumer_stream != nullptr) {
-        SLUICE_RETURN_IF_ERROR(CudaCheck(
-            cudaEventCreateWithFlags(&s.consumed, cudaEventDisableTiming), "cudaEventCreate"));
-      }
+    SLUICE_ASSIGN_OR_RETURN(stream_, device_->NewStream());
+    for (Slot& s : slots_) {
+      SLUICE_ASSIGN_OR_RETURN(s.ready, device_->NewEvent());
+      SLUICE_ASSIGN_OR_RETURN(s.consumed, device_->NewEvent());
     }
     return absl::OkStatus();
   }
@@ -280,10 +263,10 @@ class CudaPrefetcher final : public DevicePrefetcher {
     std::unique_lock<std::mutex> lock(slot_mu_);
     while (true) {
       if (stopping_) return -1;
-      for (size_t i = 0; i < slots_->size(); ++i) {
-        const size_t k = (next_slot_ + i) % slots_->size();
-        if (!(*slots_)[k].in_use) {
-          (*slots_)[k].in_use = true;
+      for (size_t i = 0; i < slots_.size(); ++i) {
+        const size_t k = (next_slot_ + i) % slots_.size();
+        if (!slots_[k].in_use) {
+          slots_[k].in_use = true;
           next_slot_ = k + 1;
           return static_cast<int>(k);
         }
@@ -295,12 +278,9 @@ class CudaPrefetcher final : public DevicePrefetcher {
   void ReleaseSlot(int k) {
     {
       std::lock_guard<std::mutex> lock(slot_mu_);
-      Slot& s = (*slots_)[k];
-      if (s.consumed != nullptr) {
-        // Everything the consumer queued on the batch so far comes first.
-        s.consumed_recorded =
-            cudaEventRecord(s.consumed, static_cast<cudaStream_t>(o_.consumer_stream)) == cudaSuccess;
-      }
+      Slot& s = slots_[k];
+      // Everything the consumer queued on the batch so far comes first.
+      s.consumed_recorded = device_->compute_stream()->Record(s.consumed.get()).ok();
       s.in_use = false;
     }
     slot_cv_.notify_all();
@@ -308,23 +288,12 @@ class CudaPrefetcher final : public DevicePrefetcher {
 
   // Issues the copies of `host` into slot k; returns the device batch.
   absl::StatusOr<DeviceBatch> Stage(int k, TensorTuple host) {
-    Slot& s = (*slots_)[k];
-    // The slot's previous copy must be complete before its memory and its
-    // host tensors are reused.
-    absl::Status synced = CudaCheck(cudaEventSynchronize(s.ready), "cudaEventSynchronize");
+    Slot& s = slots_[k];
+    // The slot's previous copy must be complete before its host tensors
+    // are dropped and its memory refilled.
+    absl::Status synced = s.ready->Synchronize();
     EndConsumerWait();
     SLUICE_RETURN_IF_ERROR(synced);
-    bool consumed;
-    {
-      std::lock_guard<std::mutex> lock(slot_mu_);
-      consumed = s.consumed_recorded;
-      s.consumed_recorded = false;
-    }
-    if (consumed) {
-      // The copy below overwrites what the consumer's queued kernels read.
-      SLUICE_RETURN_IF_ERROR(
-          CudaCheck(cudaStreamWaitEvent(stream_, s.consumed, 0), "cudaStreamWaitEvent(consumed)"));
-    }
     s.host.clear();
     size_t total = 0;
     std::vector<size_t> offsets;
@@ -336,30 +305,42 @@ class CudaPrefetcher final : public DevicePrefetcher {
       total += (t.ByteSize() + 255) / 256 * 256;
     }
     if (total > s.capacity) {
-      if (s.device != nullptr) {
-        SLUICE_RETURN_IF_ERROR(CudaCheck(cudaFree(s.device), "cudaFree"));
-        s.device = nullptr;
-        s.capacity = 0;
+      Allocator* memory = device_->allocator();
+      if (s.device != nullptr) memory->Deallocate(s.device, s.capacity);
+      s.capacity = 0;
+      s.device = memory->Allocate(total, 256);
+      if (s.device == nullptr) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "device out of memory for a staging slot of ", total, " bytes"));
       }
-      SLUICE_RETURN_IF_ERROR(CudaCheck(cudaMalloc(&s.device, total), "cudaMalloc"));
       s.capacity = total;
+      // Device memory is handed out in the compute stream's order: the
+      // copies below come after that point.
+      SLUICE_RETURN_IF_ERROR(device_->compute_stream()->Record(s.consumed.get()));
+      std::lock_guard<std::mutex> lock(slot_mu_);
+      s.consumed_recorded = true;
     }
+    bool consumed;
+    {
+      std::lock_guard<std::mutex> lock(slot_mu_);
+      consumed = s.consumed_recorded;
+      s.consumed_recorded = false;
+    }
+    // The copies below overwrite what the consumer's queued kernels read.
+    if (consumed) SLUICE_RETURN_IF_ERROR(stream_->Wait(*s.consumed));
     for (size_t i = 0; i < host.size(); ++i) {
       const Tensor& t = host[i];
-      if (t.ByteSize() == 0) continue;
-      SLUICE_RETURN_IF_ERROR(CudaCheck(
-          cudaMemcpyAsync(static_cast<char*>(s.device) + offsets[i], t.raw_data(), t.ByteSize(),
-                          cudaMemcpyHostToDevice, stream_),
-          "cudaMemcpyAsync"));
+      SLUICE_RETURN_IF_ERROR(
+          stream_->Memcpy(static_cast<char*>(s.device) + offsets[i], t.raw_data(), t.ByteSize()));
     }
-    SLUICE_RETURN_IF_ERROR(CudaCheck(cudaEventRecord(s.ready, stream_), "cudaEventRecord"));
+    SLUICE_RETURN_IF_ERROR(stream_->Record(s.ready.get()));
     // One lease over the slot: when the last tensor of this batch goes,
     // the slot is free again.
-    RefPtr lease = Buffer::Wrap(s.device, s.capacity, StagingMemory(),
+    RefPtr lease = Buffer::Wrap(s.device, s.capacity, StagingLeases(),
                                 [this, k] { ReleaseSlot(k); });
     DeviceBatch b;
     b.on_device = true;
-    b.ready_event = s.ready;
+    b.ready = s.ready.get();
     for (size_t i = 0; i < host.size(); ++i) {
       b.tensors.push_back(Tensor::FromBuffer(host[i].dtype(), host[i].shape(), lease, offsets[i]));
     }
@@ -369,15 +350,9 @@ class CudaPrefetcher final : public DevicePrefetcher {
 
   void Run(std::stop_token st) {
     PhaseClock clock(o_.metrics);
-    if (cudaSetDevice(o_.device) != cudaSuccess) {
-      CudaItem item;
-      item.status = absl::InternalError("cudaSetDevice failed on the prefetch thread");
-      (void)q_.Push(std::move(item));
-      return;
-    }
     while (!st.stop_requested()) {
       clock.Switch(StagePhase::kInputWait);
-      CudaItem item;
+      StagedItem item;
       absl::StatusOr<TensorTuple> b = source_(WaitOptions::StopOn(st));
       clock.Switch(StagePhase::kBusy);
       if (b.ok()) {
@@ -408,21 +383,20 @@ class CudaPrefetcher final : public DevicePrefetcher {
 
   BatchSource source_;
   const DevicePrefetchOptions o_;
-  ResultQueue<CudaItem> q_;
-  std::shared_ptr<std::vector<Slot>> slots_;
+  DeviceContext* const device_;
+  ResultQueue<StagedItem> q_;
+  std::vector<Slot> slots_;
   std::mutex slot_mu_;  // std::mutex: slot_cv_ waits on it
   std::condition_variable slot_cv_;
   size_t next_slot_ = 0;   // guarded by slot_mu_
   bool stopping_ = false;  // guarded by slot_mu_
-  cudaStream_t stream_ = nullptr;
+  std::unique_ptr<DeviceStream> stream_;  // the copies
   bool ended_ = false;
   std::atomic<int64_t> consumer_wait_ns_{0};
   std::atomic<int64_t> consumer_wait_since_{0};  // 0: not waiting
   std::atomic<int64_t> consumer_bound_ns_{0};
   std::jthread thread_;
 };
-
-#endif  // SLUICE_HAVE_CUDA
 
 }  // namespace
 
@@ -433,11 +407,9 @@ absl::StatusOr<std::unique_ptr<DevicePrefetcher>> DevicePrefetcher::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("DevicePrefetcher: depth must be >= 1, got ", options.depth));
   }
-#ifdef SLUICE_HAVE_CUDA
-  if (!options.force_host && CudaDeviceAvailable()) {
-    return CudaPrefetcher::Make(std::move(source), options);
+  if (options.device != nullptr && options.device->compute_stream() != nullptr) {
+    return StagingPrefetcher::Make(std::move(source), options);
   }
-#endif
   return std::unique_ptr<DevicePrefetcher>(
       std::make_unique<HostPrefetcher>(std::move(source), options));
 }

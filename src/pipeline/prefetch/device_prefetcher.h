@@ -2,32 +2,42 @@
 // DevicePrefetcher: the last pipeline stage. It pulls host batches from a
 // BatchSource on its own thread and keeps up to `depth` of them ready for
 // the consumer (the trainer, which feeds each batch to its Session step).
+// It is written on the device vocabulary (device/device_context.h) only: the
+// same code stages onto a CUDA GPU or a test's simulated device.
 //
-// On a CUDA build with a device (and unless force_host), each batch is
-// copied on the prefetcher's own non-blocking stream into a device staging
-// ring of `depth` slots (one device allocation per slot, reused, grown
-// only when a batch needs more); an event recorded after the copies marks
-// the slot ready. Next() returns as soon as the copies are *issued*: the
-// consumer makes its stream wait on DeviceBatch::ready_event
-// (cudaStreamWaitEvent) before reading, so copies overlap compute. The
+// With an asynchronous device (DevicePrefetchOptions::device), each batch
+// is copied on the prefetcher's own stream (DeviceContext::NewStream) into
+// a staging ring of `depth` slots (one device allocation per slot, reused,
+// grown only when a batch needs more); an event recorded after the copies
+// marks the slot ready. Next() returns as soon as the copies are *issued*:
+// the consumer makes its stream wait on DeviceBatch::ready
+// (DeviceContext::WaitFor) before reading, so copies overlap compute. The
 // host batch should live in pinned memory (MakeBatchBufferPool,
 // ImageLabelParser with a pool) for the copy to be asynchronous; pageable
-// memory works, slower. A slot is reused only after every tensor of its
-// DeviceBatch has been dropped and its copy has completed.
+// memory works, slower.
 //
-// Without a device it is a host prefetch of `depth` batches: tensors are
-// the source's host tensors and ready_event is null.
+// Slots are released stream-ordered: when the last tensor of a batch is
+// dropped, an event is recorded on the device's compute stream, and the
+// slot's next copy waits for that event on the device. So a consumer that
+// queues kernels reading the batch on the compute stream (a Session step,
+// a captured step reading the slot in place) may drop the batch as soon as
+// they are queued; a consumer reading on another stream must wait for its
+// reads before dropping.
+//
+// Without a device (null, or the CPU) it is a host prefetch of `depth`
+// batches: tensors are the source's host tensors and `ready` is null.
 //
 // Status codes of Next(): the source's errors, in order (the prefetcher
 // goes on after an error); OutOfRange once the source has ended (sticky);
 // Cancelled / DeadlineExceeded per WaitOptions; InvalidArgument for a
-// string component on the device path; Internal for a CUDA failure
-// (naming the call). Destroying the prefetcher stops its thread once the
-// source call it is in returns (give the source a stop token to make
-// that prompt).
+// string component on the device path; the device's errors (Internal for
+// CUDA's, naming the call). Destroying the prefetcher stops its thread
+// once the source call it is in returns (give the source a stop token to
+// make that prompt).
 //
 // Lifetime: drop every DeviceBatch before destroying the prefetcher (its
 // slots and stream go with it); batches it still holds are dropped first.
+// The device context must outlive the prefetcher.
 //
 // Thread-safety: Next() may be called from one thread at a time.
 
@@ -38,6 +48,7 @@
 #include "core/status.h"
 #include "core/tensor.h"
 #include "core/wait_options.h"
+#include "device/device_context.h"
 #include "pipeline/stage_metrics.h"
 
 namespace sluice {
@@ -47,25 +58,20 @@ namespace sluice {
 using BatchSource = std::function<absl::StatusOr<TensorTuple>(const WaitOptions& w)>;
 
 struct DevicePrefetchOptions {
-  int depth = 2;             // ready batches / device slots (>= 1)
-  int device = 0;            // CUDA device ordinal
-  bool force_host = false;   // host prefetch even when a device exists
+  int depth = 2;  // ready batches / device slots (>= 1)
+  // The device to stage batches on (e.g. GpuContext(N) from
+  // device/device_registry.h for "/gpu:N"); null or a device without
+  // streams (the CPU): host prefetch.
+  DeviceContext* device = nullptr;
   StageMetrics* metrics = nullptr;  // busy = issuing copies; input wait = in the source
-  // The stream (cudaStream_t) the consumer's kernels read the batches on.
-  // When set, a slot is refilled only after that stream has passed the
-  // point where the batch's last tensor was dropped (an event recorded at
-  // the drop), so an asynchronous consumer may queue kernels on a batch
-  // and drop it at once. Null: the consumer must not drop a batch before
-  // its reads are done.
-  void* consumer_stream = nullptr;
 };
 
 struct DeviceBatch {
-  TensorTuple tensors;     // device memory (MemoryKind::kDevice) when on_device
+  TensorTuple tensors;  // device memory (MemoryKind::kDevice) when on_device
   bool on_device = false;
-  // cudaEvent_t recorded on the copy stream after this batch's copies
-  // (null on the host path). Valid while `tensors` are held.
-  void* ready_event = nullptr;
+  // Recorded on the prefetcher's stream after this batch's copies (null on
+  // the host path). Valid while `tensors` are held.
+  const DeviceEvent* ready = nullptr;
 };
 
 class DevicePrefetcher {

@@ -1,14 +1,11 @@
 #pragma once
-// Host memory for batches that a device will consume. On a CUDA build with
-// a visible device, PinnedBatchAllocator() is page-locked memory
-// (cudaHostAlloc), which host→device copies need to run asynchronously at
-// full speed; otherwise it is the host allocator, and everything still
-// works (copies are plain host prefetches). Pinning is slow (~0.4 s/GiB),
-// so pinned memory is only ever handed out through a reusable BufferPool:
+// Host memory for batches that a device will consume: page-locked memory
+// when the process sees a GPU (device/device_registry.h's
+// PinnedHostAllocator(), which host->device copies need to run
+// asynchronously at full speed), otherwise the host allocator, and
+// everything still works. Pinning is slow (~0.4 s/GiB), so pinned memory
+// is only ever handed out through a reusable BufferPool:
 // MakeBatchBufferPool() — never pinned per batch.
-//
-// (src/kernels has its own pinned allocator for the graph engine; the
-// pipeline sits below kernels in the layering and keeps this small one.)
 //
 // Thread-safe.
 
@@ -20,11 +17,8 @@
 
 namespace sluice {
 
-// True on a CUDA build when at least one device is visible.
-bool CudaDeviceAvailable();
-
-// Pinned host memory when CudaDeviceAvailable(), else HostAllocator().
-// Never null; never destroyed.
+// Pinned host memory when a GPU is visible, else HostAllocator(). Never
+// null; never destroyed.
 Allocator* PinnedBatchAllocator();
 
 // A pool of `max_buffers` buffers of `buffer_bytes` from

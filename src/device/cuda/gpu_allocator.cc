@@ -1,4 +1,4 @@
-#include "kernels/cuda/gpu_allocator.h"
+#include "device/cuda/gpu_allocator.h"
 
 #include <algorithm>
 
@@ -50,12 +50,15 @@ void CaptureArena::Unref() {
   delete this;
 }
 
-PinnedHostAllocator* PinnedHostAllocator::Get() {
-  static PinnedHostAllocator* a = new PinnedHostAllocator();
+PinnedAllocator* PinnedAllocator::Get() {
+  static PinnedAllocator* a = new PinnedAllocator();
   return a;
 }
 
-void* PinnedHostAllocator::Allocate(size_t bytes, size_t alignment) {
+void* PinnedAllocator::Allocate(size_t bytes, size_t alignment) {
+  // cudaHostAlloc returns page-aligned memory: any power-of-two alignment
+  // up to a page is met.
+  if (alignment > 4096) return nullptr;
   void* p = nullptr;
   if (cudaHostAlloc(&p, bytes == 0 ? 1 : bytes, cudaHostAllocPortable) != cudaSuccess) {
     (void)cudaGetLastError();
@@ -64,7 +67,7 @@ void* PinnedHostAllocator::Allocate(size_t bytes, size_t alignment) {
   return p;
 }
 
-void PinnedHostAllocator::Deallocate(void* ptr, size_t bytes) {
+void PinnedAllocator::Deallocate(void* ptr, size_t bytes) {
   if (ptr != nullptr) (void)cudaFreeHost(ptr);
 }
 

@@ -7,8 +7,9 @@
 // ordered on `alloc_stream`, freeing on `free_stream` (the compute stream,
 // where every kernel that reads a tensor runs), so a buffer freed while
 // kernels that use it are still queued is reused only after they finish.
-// PinnedHostAllocator: page-locked host memory (cudaHostAlloc), so that
-// host->device copies from it are asynchronous DMA.
+// PinnedAllocator: page-locked host memory (cudaHostAlloc), so that
+// host->device copies from it are asynchronous DMA (device_registry.h's
+// PinnedHostAllocator() in a CUDA build with a device).
 // Both return nullptr when CUDA fails (the Allocator contract).
 //
 // Thread-safe.
@@ -68,10 +69,10 @@ class CaptureArena final : public Allocator {
   std::atomic<int64_t> refs_{1};
 };
 
-class PinnedHostAllocator final : public Allocator {
+class PinnedAllocator final : public Allocator {
  public:
   // Process-wide instance.
-  static PinnedHostAllocator* Get();
+  static PinnedAllocator* Get();
   std::string_view name() const override { return "gpu_pinned_host"; }
   MemoryKind kind() const override { return MemoryKind::kPinnedHost; }
   void* Allocate(size_t bytes, size_t alignment) override;

@@ -1,13 +1,74 @@
-#include "kernels/cuda/gpu_device_context.h"
+#include "device/cuda/gpu_device_context.h"
 
 #include <cstdint>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "kernels/cuda/cuda_status.h"
+#include "device/cuda/cuda_status.h"
 
 namespace sluice::cuda {
+
+absl::StatusOr<std::unique_ptr<CudaEvent>> CudaEvent::Create(int device) {
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device), "cudaSetDevice");
+  cudaEvent_t e = nullptr;
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreate");
+  return std::unique_ptr<CudaEvent>(new CudaEvent(device, e));
+}
+
+CudaEvent::~CudaEvent() {
+  (void)cudaSetDevice(device_);
+  (void)cudaEventDestroy(event_);
+}
+
+absl::Status CudaEvent::Synchronize() const {
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(event_), "cudaEventSynchronize");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<CudaStream>> CudaStream::Create(int device) {
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device), "cudaSetDevice");
+  cudaStream_t s = nullptr;
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
+  return std::unique_ptr<CudaStream>(new CudaStream(device, s, /*owned=*/true));
+}
+
+std::unique_ptr<CudaStream> CudaStream::Borrow(int device, cudaStream_t s) {
+  return std::unique_ptr<CudaStream>(new CudaStream(device, s, /*owned=*/false));
+}
+
+CudaStream::~CudaStream() {
+  if (!owned_) return;
+  (void)cudaSetDevice(device_);
+  (void)cudaStreamSynchronize(stream_);
+  (void)cudaStreamDestroy(stream_);
+}
+
+absl::Status CudaStream::Memcpy(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return absl::OkStatus();
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream_),
+                              "cudaMemcpyAsync");
+  return absl::OkStatus();
+}
+
+absl::Status CudaStream::Record(DeviceEvent* event) {
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaEventRecord(static_cast<CudaEvent*>(event)->event(), stream_),
+                              "cudaEventRecord");
+  return absl::OkStatus();
+}
+
+absl::Status CudaStream::Wait(const DeviceEvent& event) {
+  SLUICE_CUDA_RETURN_IF_ERROR(
+      cudaStreamWaitEvent(stream_, static_cast<const CudaEvent&>(event).event(), 0),
+      "cudaStreamWaitEvent");
+  return absl::OkStatus();
+}
+
+absl::Status CudaStream::Synchronize() {
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<GpuDeviceContext>> GpuDeviceContext::Create(int device) {
   std::unique_ptr<GpuDeviceContext> c(new GpuDeviceContext());
@@ -17,6 +78,7 @@ absl::StatusOr<std::unique_ptr<GpuDeviceContext>> GpuDeviceContext::Create(int d
                               "cudaStreamCreate(compute)");
   SLUICE_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&c->copy_, cudaStreamNonBlocking),
                               "cudaStreamCreate(copy)");
+  c->compute_wrap_ = CudaStream::Borrow(device, c->compute_);
   // Keep freed memory in the pool: returning it to the driver at every
   // synchronisation would make each step allocate from scratch.
   cudaMemPool_t pool;
@@ -34,6 +96,7 @@ absl::StatusOr<std::unique_ptr<GpuDeviceContext>> GpuDeviceContext::Create(int d
 
 GpuDeviceContext::~GpuDeviceContext() {
   capture_ctx_.reset();
+  compute_wrap_.reset();
   if (cublas_ != nullptr) cublasDestroy(cublas_);
   if (cublas_workspace_ != nullptr) cudaFree(cublas_workspace_);
   if (compute_ != nullptr) cudaStreamDestroy(compute_);
@@ -160,6 +223,7 @@ absl::StatusOr<GpuDeviceContext*> GpuDeviceContext::CaptureContext() const {
   SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");
   SLUICE_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&c->compute_, cudaStreamNonBlocking),
                               "cudaStreamCreate(capture)");
+  c->compute_wrap_ = CudaStream::Borrow(device_, c->compute_);
   SLUICE_RETURN_IF_ERROR(CublasStatus(cublasCreate(&c->cublas_), "cublasCreate(capture)"));
   SLUICE_RETURN_IF_ERROR(CublasStatus(cublasSetStream(c->cublas_, c->compute_), "cublasSetStream"));
   // cuBLAS must not allocate inside a capture: give it its own workspace
@@ -194,12 +258,22 @@ absl::StatusOr<std::unique_ptr<DeviceCapture>> GpuDeviceContext::BeginCapture(si
   return std::unique_ptr<DeviceCapture>(new GpuCapture(this, ctx));
 }
 
-absl::Status GpuDeviceContext::WaitForEvent(void* event) const {
-  if (capturing()) return absl::FailedPreconditionError("WaitForEvent inside a captured step");
-  if (event == nullptr) return absl::OkStatus();
-  SLUICE_CUDA_RETURN_IF_ERROR(cudaStreamWaitEvent(compute_, static_cast<cudaEvent_t>(event), 0),
-                              "cudaStreamWaitEvent(input batch)");
+absl::Status GpuDeviceContext::WaitFor(const DeviceEvent& event) const {
+  if (capturing()) return absl::FailedPreconditionError("WaitFor inside a captured step");
+  SLUICE_CUDA_RETURN_IF_ERROR(
+      cudaStreamWaitEvent(compute_, static_cast<const CudaEvent&>(event).event(), 0),
+      "cudaStreamWaitEvent(input batch)");
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<DeviceStream>> GpuDeviceContext::NewStream() const {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<CudaStream> s, CudaStream::Create(device_));
+  return std::unique_ptr<DeviceStream>(std::move(s));
+}
+
+absl::StatusOr<std::unique_ptr<DeviceEvent>> GpuDeviceContext::NewEvent() const {
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<CudaEvent> e, CudaEvent::Create(device_));
+  return std::unique_ptr<DeviceEvent>(std::move(e));
 }
 
 absl::Status GpuDeviceContext::CopyInto(const Tensor& src, const Tensor& dst) const {

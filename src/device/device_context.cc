@@ -1,4 +1,4 @@
-#include "kernels/device_context.h"
+#include "device/device_context.h"
 
 namespace sluice {
 

@@ -1,5 +1,8 @@
 #pragma once
-// GpuDeviceContext: one CUDA device as the engine sees it (device_context.h).
+// GpuDeviceContext: one CUDA device as the engine sees it
+// (device/device_context.h), the one implementation of that interface over
+// the CUDA runtime. CudaStream and CudaEvent implement DeviceStream and
+// DeviceEvent (cudaStream_t / cudaEvent_t).
 //
 //   * compute stream: every GPU kernel is queued here, so kernels of one
 //     step run in the order the session launches them and a kernel never
@@ -8,7 +11,10 @@
 //     stream with events (a H2D copy makes the compute stream wait for it;
 //     a D2H copy waits for the compute work queued before it);
 //   * allocator(): stream-ordered device memory (gpu_allocator.h);
-//   * a cuBLAS handle bound to the compute stream.
+//   * a cuBLAS handle bound to the compute stream;
+//   * host_allocator(): page-locked host memory (PinnedAllocator);
+//   * NewStream / NewEvent: non-blocking streams and timing-free events
+//     of this device (the device prefetcher's copy stream and slot events).
 // Kernels are asynchronous: Session::Run returns once a step is queued;
 // CopyToHost and Sync() wait.
 //
@@ -44,10 +50,43 @@
 #include "absl/synchronization/mutex.h"
 
 #include "core/status.h"
-#include "kernels/cuda/gpu_allocator.h"
-#include "kernels/device_context.h"
+#include "device/cuda/gpu_allocator.h"
+#include "device/device_context.h"
 
 namespace sluice::cuda {
+
+class CudaEvent final : public DeviceEvent {
+ public:
+  static absl::StatusOr<std::unique_ptr<CudaEvent>> Create(int device);
+  ~CudaEvent() override;
+  absl::Status Synchronize() const override;
+  cudaEvent_t event() const { return event_; }
+
+ private:
+  CudaEvent(int device, cudaEvent_t e) : device_(device), event_(e) {}
+  int device_;
+  cudaEvent_t event_;
+};
+
+// A stream of one device. Owns the cudaStream_t unless made with Borrow.
+class CudaStream final : public DeviceStream {
+ public:
+  static absl::StatusOr<std::unique_ptr<CudaStream>> Create(int device);
+  // Wraps a stream someone else owns (the context's compute stream).
+  static std::unique_ptr<CudaStream> Borrow(int device, cudaStream_t s);
+  ~CudaStream() override;
+  absl::Status Memcpy(void* dst, const void* src, size_t bytes) override;
+  absl::Status Record(DeviceEvent* event) override;
+  absl::Status Wait(const DeviceEvent& event) override;
+  absl::Status Synchronize() override;
+  cudaStream_t stream() const { return stream_; }
+
+ private:
+  CudaStream(int device, cudaStream_t s, bool owned) : device_(device), stream_(s), owned_(owned) {}
+  int device_;
+  cudaStream_t stream_;
+  bool owned_;
+};
 
 class GpuDeviceContext final : public DeviceContext {
  public:
@@ -55,12 +94,16 @@ class GpuDeviceContext final : public DeviceContext {
   ~GpuDeviceContext() override;
 
   DeviceType type() const override { return DeviceType::kGPU; }
+  int index() const override { return device_; }
   Allocator* allocator() const override;
-  void* stream() const override { return compute_; }
+  Allocator* host_allocator() const override { return PinnedAllocator::Get(); }
+  DeviceStream* compute_stream() const override { return compute_wrap_.get(); }
+  absl::StatusOr<std::unique_ptr<DeviceStream>> NewStream() const override;
+  absl::StatusOr<std::unique_ptr<DeviceEvent>> NewEvent() const override;
   absl::StatusOr<Tensor> CopyToDevice(const Tensor& host) const override;
   absl::StatusOr<Tensor> CopyToHost(const Tensor& t) const override;
   absl::Status Sync() const override;
-  absl::Status WaitForEvent(void* event) const override;
+  absl::Status WaitFor(const DeviceEvent& event) const override;
   absl::Status CopyInto(const Tensor& src, const Tensor& dst) const override;
   absl::StatusOr<std::unique_ptr<DeviceCapture>> BeginCapture(size_t arena_bytes) const override;
   bool capturing() const override { return capture_parent_ != nullptr; }
@@ -71,7 +114,8 @@ class GpuDeviceContext final : public DeviceContext {
   void RegisterConstant(const Tensor& host) const;
 
   int device() const { return device_; }
-  cudaStream_t compute_stream() const { return compute_; }
+  // The compute stream for launching kernels on it.
+  cudaStream_t cuda_stream() const { return compute_; }
   // Runs `fn(handle)` with the cuBLAS handle (bound to the compute stream)
   // under a lock: a handle's workspace is not for concurrent calls.
   template <typename Fn>
@@ -100,6 +144,7 @@ class GpuDeviceContext final : public DeviceContext {
 
   int device_ = 0;
   cudaStream_t compute_ = nullptr;
+  std::unique_ptr<CudaStream> compute_wrap_;  // compute_ as a DeviceStream
   cudaStream_t copy_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   mutable absl::Mutex cublas_mu_;
