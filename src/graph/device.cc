@@ -1,12 +1,15 @@
 #include "graph/device.h"
 
 #include <cctype>
+#include <cstdio>
+#include <mutex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/absl_compat.h"
+#include "device/device_registry.h"
 
 namespace sluice {
 
@@ -88,9 +91,31 @@ std::shared_ptr<const DeviceSet> DeviceSet::Local() {
   return local;
 }
 
+std::shared_ptr<const DeviceSet> DeviceSet::Default() {
+  const int n = GpuDeviceCount();
+  if (n == 0) return Local();
+  std::vector<std::unique_ptr<Device>> devices;
+  devices.push_back(std::make_unique<Device>(DeviceType::kCPU, 0, CpuDeviceContext::Get()));
+  for (int i = 0; i < n; ++i) {
+    absl::StatusOr<DeviceContext*> gpu = GpuContext(i);
+    if (!gpu.ok()) {
+      static std::once_flag logged;
+      std::call_once(logged, [&] {
+        std::fprintf(stderr, "sluice: GPU %d cannot be used, placing on the CPU: %s\n", i,
+                     std::string(gpu.status().message()).c_str());
+      });
+      return Local();
+    }
+    devices.push_back(std::make_unique<Device>(DeviceType::kGPU, i, *gpu));
+  }
+  return std::make_shared<const DeviceSet>(std::move(devices),
+                                           std::vector<std::pair<std::string, int>>{},
+                                           /*prefers_gpu=*/true);
+}
+
 DeviceSet::DeviceSet(std::vector<std::unique_ptr<Device>> devices,
-                     std::vector<std::pair<std::string, int>> cluster_jobs)
-    : devices_(std::move(devices)), jobs_(std::move(cluster_jobs)) {
+                     std::vector<std::pair<std::string, int>> cluster_jobs, bool prefers_gpu)
+    : devices_(std::move(devices)), jobs_(std::move(cluster_jobs)), prefers_gpu_(prefers_gpu) {
   if (jobs_.empty() && !devices_.empty()) jobs_.emplace_back(cpu()->job(), cpu()->task() + 1);
 }
 

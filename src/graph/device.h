@@ -63,14 +63,25 @@ class Device {
 
 class DeviceSet {
  public:
-  // This process's CPU device (CPU:0) alone. In a CUDA build,
-  // GpuDeviceSet() (graph/cuda/gpu_device.h) gives CPU:0 and GPU:0; a
-  // Session places on the GPU when given that set.
+  // This process's CPU device (CPU:0) alone.
   static std::shared_ptr<const DeviceSet> Local();
+  // What a Session uses when given no devices: CPU:0 and every GPU the
+  // device registry sees (GPU:0..N-1, device/device_registry.h), with
+  // TensorFlow's default placement (prefers_gpu: a node that requests no
+  // device type runs on GPU:0 when a GPU kernel for it is registered,
+  // e.g. after RegisterGpuKernels() from graph/cuda/gpu_device.h). Without
+  // GPUs, or when a GPU cannot be set up (the reason goes to stderr once),
+  // it is Local(). Made anew per call, so a test's simulated platform
+  // (SetGpuPlatformForTesting) is seen.
+  static std::shared_ptr<const DeviceSet> Default();
   // `cluster_jobs`: every job of the cluster and its task count; empty: the
   // devices' own task alone (job of devices[0], tasks 0..its task).
+  // `prefers_gpu`: unrequested nodes go to the first GPU when it has a
+  // kernel for them (false: to the CPU).
   explicit DeviceSet(std::vector<std::unique_ptr<Device>> devices,
-                     std::vector<std::pair<std::string, int>> cluster_jobs = {});
+                     std::vector<std::pair<std::string, int>> cluster_jobs = {},
+                     bool prefers_gpu = false);
+  bool prefers_gpu() const { return prefers_gpu_; }
 
   const std::vector<std::unique_ptr<Device>>& devices() const { return devices_; }
   const Device* cpu() const { return devices_.front().get(); }
@@ -87,6 +98,7 @@ class DeviceSet {
  private:
   std::vector<std::unique_ptr<Device>> devices_;  // devices_[0] is the CPU
   std::vector<std::pair<std::string, int>> jobs_;
+  bool prefers_gpu_ = false;
 };
 
 }  // namespace sluice

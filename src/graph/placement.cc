@@ -49,6 +49,12 @@ absl::StatusOr<const Device*> Placer::Place(const Node* node) {
             "Cannot assign a device for operation '", node->name(), "': ", why));
       }
     }
+    if (chosen == nullptr && spec->empty() && devices_->prefers_gpu()) {
+      DeviceSpec any_gpu;
+      any_gpu.type = DeviceType::kGPU;
+      const Device* gpu = devices_->Find(any_gpu);
+      if (gpu != nullptr && kernels->Find(*node, DeviceType::kGPU) != nullptr) chosen = gpu;
+    }
     if (chosen == nullptr) {
       chosen = devices_->cpu();
       if (kernels->Find(*node, DeviceType::kCPU) == nullptr) {

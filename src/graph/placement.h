@@ -1,10 +1,12 @@
 #pragma once
 // Placement: which device runs each node (TensorFlow's placer, simplified).
 //
-//   * A node with no device request goes to the CPU (until GPU kernels
-//     exist, the CPU is the only device with kernels for everything).
+//   * A node that requests no device type goes to the first GPU (GPU:0)
+//     when the device set prefers_gpu() (DeviceSet::Default() on a machine
+//     with GPUs, as TensorFlow places) and a GPU kernel for it is
+//     registered; otherwise to the CPU.
 //   * A node whose request names an existing device with a kernel for the
-//     node goes there.
+//     node goes there ("/gpu:1" on GPU:1).
 //   * Otherwise, with allow_soft_placement the node falls back to the CPU;
 //     without it placement fails with InvalidArgument naming the node, the
 //     request and the available devices.

@@ -20,7 +20,7 @@ namespace sluice {
 Session::Session(Graph* graph, SessionOptions options)
     : graph_(graph),
       options_(std::move(options)),
-      devices_(options_.devices ? options_.devices : DeviceSet::Local()),
+      devices_(options_.devices ? options_.devices : DeviceSet::Default()),
       print_(options_.print_sink) {
   ConfigureAbslMutexOnce();
 }

@@ -86,7 +86,8 @@ struct SessionOptions {
   // Deadline of every run that gives none shorter
   // (ConfigProto.operation_timeout_in_ms).
   absl::Duration operation_timeout = absl::InfiniteDuration();
-  // Devices to place on; null: DeviceSet::Local().
+  // Devices to place on; null: DeviceSet::Default() (the CPU, and every
+  // GPU with TensorFlow's default placement when the process sees GPUs).
   std::shared_ptr<const DeviceSet> devices;
   // Step capture (CUDA graphs): a run signature whose device part is
   // self-contained (see "Step capture" above) is recorded once and then

@@ -8,7 +8,10 @@
 #include <fstream>
 #include <functional>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
 
 #include "cli/convert.h"
 #include "core/random.h"
@@ -66,7 +69,7 @@ std::vector<Tensor> RunOn(const std::string& device, const std::vector<Tensor>& 
   EXPECT_TRUE(root.ok()) << root.status();
   SessionOptions so;
   so.allow_soft_placement = false;  // every op must have a kernel on `device`
-  if (device == "/gpu:0") so.devices = *GpuDeviceSet();
+  if (device.rfind("/gpu:", 0) == 0) so.devices = *GpuDeviceSet();
   Session session(&g, so);
   std::vector<Tensor> out;
   absl::Status st = session.Run(feeds, fetch, &out);
@@ -312,6 +315,37 @@ TEST(GpuTrainingTest, ShortMlpTrainingOnTheGpuReachesTargetAccuracy) {
   EXPECT_EQ(r2->epochs, 3);
   EXPECT_GE(r2->test_accuracy, 0.95);
   std::filesystem::remove_all(dir);
+}
+
+// Several GPUs: "/gpu:N" runs on device N (every visible GPU), and a
+// Session given no devices places an op with a GPU kernel on GPU:0 and
+// logs it as TensorFlow does.
+TEST(GpuKernelsTest, SlashGpuNRunsOnDeviceNAndADefaultSessionUsesGpu0) {
+  SKIP_WITHOUT_GPU();
+  const Tensor a = RandomTensor({64, 32}, 1), b = RandomTensor({32, 16}, 2);
+  const Body mm = [](const Scope& s, const std::vector<Output>& in) {
+    return std::vector<Output>{ops::MatMul(s, in[0], in[1])};
+  };
+  const std::vector<Tensor> cpu = RunOn("/cpu:0", {a, b}, mm);
+  for (int n = 0; n < GpuDeviceCount(); ++n) {
+    ExpectNear(RunOn(absl::StrCat("/gpu:", n), {a, b}, mm), cpu, 1e-4f);
+  }
+  Graph g;
+  Scope root = Scope::Root(&g);
+  Output x = ops::Placeholder(root.WithOpName("x"), DType::kFloat32, a.shape());
+  Output y = ops::Placeholder(root.WithOpName("y"), DType::kFloat32, b.shape());
+  Output prod = ops::MatMul(root.WithOpName("prod"), x, y);
+  ASSERT_TRUE(root.ok()) << root.status();
+  std::vector<std::string> log;
+  SessionOptions so;
+  so.log_device_placement = true;
+  so.log_sink = [&log](std::string_view l) { log.emplace_back(l); };
+  Session session(&g, so);
+  std::vector<Tensor> out;
+  ASSERT_TRUE(session.Run({{x, a}, {y, b}}, {prod}, &out).ok());
+  ExpectNear(out, cpu, 1e-4f);
+  EXPECT_THAT(log, ::testing::Contains(
+                       "prod: (MatMul): /job:localhost/replica:0/task:0/device:GPU:0"));
 }
 
 }  // namespace
