@@ -3,10 +3,14 @@
 //
 //   mpirun -np N sluice-dist-bench [--allreduce] [--train] [--smoke] [--json]
 //
-// --allreduce  GradientAllreducer::Average (gradients split over 4 tensors,
-//              packed into 8 MiB buckets, weighted, averaged) against one
-//              bare blocking MPI_Allreduce of the same bytes, 4 KiB..64 MiB:
-//              microseconds per call (median of repeats) and the ratio.
+// --allreduce  the gradient allreduce of 4 tensors against one bare
+//              blocking MPI_Allreduce of the same bytes, 4 KiB..64 MiB,
+//              microseconds per call (median of repeats, slowest rank):
+//              "arena": GradientAllreducer::SumWeighted with the gradients
+//              in the arena's slots (training's path: the backward pass
+//              stages them), ratio = arena / bare; "tensors": Average() of
+//              4 separate tensors (copied in weighted, scaled after),
+//              ratio_t = tensors / bare. --bucket-mb sets the bucket.
 // --train      dist.train.mlp.cpu: train::Train data-parallel on the
 //              converted Fashion-MNIST (--data DIR, default the cache of
 //              `sluice train`), --steps steps per rank: samples/s per rank
@@ -23,6 +27,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+
 #include "cli/convert.h"
 #include "distributed/gradient_allreducer.h"
 #include "distributed/world.h"
@@ -38,75 +43,111 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-int Allreduce(distributed::World* w, bool smoke, bool json) {
+int Allreduce(distributed::World* w, bool smoke, bool json,
+              int64_t bucket_bytes) {
   std::vector<int64_t> sizes;
-  for (int64_t b = 4 << 10; b <= (smoke ? 64 << 10 : 64 << 20); b *= 4) sizes.push_back(b);
+  for (int64_t b = 4 << 10; b <= (smoke ? 64 << 10 : 64 << 20); b *= 4)
+    sizes.push_back(b);
   if (w->rank() == 0 && !json) {
-    std::printf("%-10s %12s %12s %8s   (N=%d, microseconds per call, median)\n", "bytes",
-                "bucketed", "bare", "ratio", w->size());
+    std::printf(
+        "%-10s %10s %10s %10s %8s %8s   (N=%d, microseconds per call, median, "
+        "slowest rank)\n",
+        "bytes", "arena", "tensors", "bare", "ratio", "ratio_t", w->size());
   }
   for (int64_t bytes : sizes) {
     const int64_t n = bytes / 4;
+    // The same 4 gradients, held as separate tensors (copied into the
+    // arena by each call) and in the arena's slots (where training's
+    // backward pass stages them as they are produced).
     std::vector<Tensor> grads;
+    std::vector<TensorShape> shapes;
     for (int k = 0; k < 4; ++k) {
       grads.push_back(Tensor::Zeros(DType::kFloat32, TensorShape{n / 4}));
-      for (int64_t i = 0; i < n / 4; ++i) grads[k].data<float>()[i] = 0.001f * (i % 97) + w->rank();
+      for (int64_t i = 0; i < n / 4; ++i)
+        grads[k].data<float>()[i] = 0.001f * (i % 97) + w->rank();
+      shapes.push_back(grads[k].shape());
     }
     std::vector<float> flat(n, 1.0f);
-    distributed::GradientAllreducer ar(w);
+    distributed::GradientAllreducer in_arena(w, {.bucket_bytes = bucket_bytes});
+    distributed::GradientAllreducer from_tensors(
+        w, {.bucket_bytes = bucket_bytes});
+    auto slots = in_arena.Prepare(shapes);
+    if (!slots.ok()) return 1;
+    for (int k = 0; k < 4; ++k) {
+      if (!in_arena.Stage(k, grads[k]).ok()) return 1;
+    }
     // Repeats sized to ~0.1 s per measurement at the largest sizes.
-    const int reps = smoke ? 3 : static_cast<int>(std::clamp<int64_t>((256 << 20) / bytes, 5, 400));
-    std::vector<double> ours, bare;
-    for (int round = 0; round < 2; ++round) {  // alternate, so drift hits both
+    const int reps = smoke ? 3
+                           : static_cast<int>(std::clamp<int64_t>(
+                                 (256 << 20) / bytes, 7, 400));
+    std::vector<double> arena_us, tensors_us, bare_us;
+    auto timed = [&](std::vector<double>* out, bool keep, auto&& fn) -> bool {
+      (void)w->Barrier("sync");
+      const auto t0 = Clock::now();
+      const bool ok = fn();
+      if (keep)
+        out->push_back(
+            std::chrono::duration<double, std::micro>(Clock::now() - t0)
+                .count());
+      return ok;
+    };
+    for (int round = 0; round < 2;
+         ++round) {  // round 0 warms up; interleaved, so drift hits all
       for (int i = 0; i < reps; ++i) {
-        std::vector<Tensor> g = grads;
-        (void)w->Barrier("sync");
-        const auto t0 = Clock::now();
-        auto a = ar.Average(&g, 1, false, "bench");
-        const auto t1 = Clock::now();
-        if (!a.ok()) {
-          std::fprintf(stderr, "%s\n", a.status().ToString().c_str());
-          return 1;
-        }
-        if (round) ours.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-        (void)w->Barrier("sync");
-        const auto t2 = Clock::now();
-        if (!w->BlockingAllreduceSum(flat.data(), n).ok()) return 1;
-        const auto t3 = Clock::now();
-        if (round) bare.push_back(std::chrono::duration<double, std::micro>(t3 - t2).count());
+        std::vector<Tensor> g = *slots;
+        bool ok = timed(&arena_us, round, [&] {
+          auto a = in_arena.SumWeighted(&g, 1, false, w->size(), "bench");
+          return a.ok();
+        });
+        std::vector<Tensor> t = grads;
+        ok = ok && timed(&tensors_us, round, [&] {
+               auto a = from_tensors.Average(&t, 1, false, "bench");
+               return a.ok();
+             });
+        ok = ok && timed(&bare_us, round, [&] {
+               return w->BlockingAllreduceSum(flat.data(), n).ok();
+             });
+        if (!ok) return 1;
       }
     }
     // Slowest rank's median: a collective is as slow as its last rank.
-    double m[2] = {Median(ours), Median(bare)};
-    std::vector<double> all(2 * w->size(), 0);
-    all[2 * w->rank()] = m[0];
-    all[2 * w->rank() + 1] = m[1];
+    std::vector<double> all(3 * w->size(), 0);
+    all[3 * w->rank()] = Median(arena_us);
+    all[3 * w->rank() + 1] = Median(tensors_us);
+    all[3 * w->rank() + 2] = Median(bare_us);
     if (!w->AllreduceSum(all.data(), all.size(), "gather").ok()) return 1;
-    double o = 0, b = 0;
+    double m[3] = {0, 0, 0};
     for (int r = 0; r < w->size(); ++r) {
-      o = std::max(o, all[2 * r]);
-      b = std::max(b, all[2 * r + 1]);
+      for (int k = 0; k < 3; ++k) m[k] = std::max(m[k], all[3 * r + k]);
     }
     if (w->rank() == 0) {
       if (json) {
         std::printf(
-            "{\"name\":\"dist.allreduce\",\"world_size\":%d,\"bytes\":%ld,\"bucketed_us\":%.1f,"
-            "\"bare_us\":%.1f,\"ratio\":%.3f}\n",
-            w->size(), static_cast<long>(bytes), o, b, o / b);
+            "{\"name\":\"dist.allreduce\",\"world_size\":%d,\"bytes\":%ld,"
+            "\"arena_us\":%.1f,"
+            "\"tensors_us\":%.1f,\"bare_us\":%.1f,\"ratio\":%.3f,\"tensors_"
+            "ratio\":%.3f}\n",
+            w->size(), static_cast<long>(bytes), m[0], m[1], m[2], m[0] / m[2],
+            m[1] / m[2]);
       } else {
-        std::printf("%-10ld %12.1f %12.1f %8.3f\n", static_cast<long>(bytes), o, b, o / b);
+        std::printf("%-10ld %10.1f %10.1f %10.1f %8.3f %8.3f\n",
+                    static_cast<long>(bytes), m[0], m[1], m[2], m[0] / m[2],
+                    m[1] / m[2]);
       }
     }
   }
   return 0;
 }
 
-int TrainBench(distributed::World* w, const std::string& data, int64_t steps, bool json) {
+int TrainBench(distributed::World* w, const std::string& data, int64_t steps,
+               bool json) {
   auto split = cli::ReadConvertManifest(data, "train");
   if (!split.ok()) {
     if (w->rank() == 0) {
-      std::fprintf(stderr, "no converted data in %s (run `sluice train` once, or --data): %s\n",
-                   data.c_str(), split.status().ToString().c_str());
+      std::fprintf(
+          stderr,
+          "no converted data in %s (run `sluice train` once, or --data): %s\n",
+          data.c_str(), split.status().ToString().c_str());
     }
     return 1;
   }
@@ -122,7 +163,8 @@ int TrainBench(distributed::World* w, const std::string& data, int64_t steps, bo
   o.progress_seconds = 1e9;
   auto r = train::Train(o);
   if (!r.ok()) w->Abort(1, r.status().ToString());
-  double v[3] = {r->samples_per_second, r->comm_seconds / std::max(1e-9, r->seconds),
+  double v[3] = {r->samples_per_second,
+                 r->comm_seconds / std::max(1e-9, r->seconds),
                  r->samples_per_second};
   double sum[3] = {v[0], v[1], v[2]};
   if (!w->AllreduceSum(sum, 3, "gather").ok()) return 1;
@@ -130,12 +172,15 @@ int TrainBench(distributed::World* w, const std::string& data, int64_t steps, bo
     const double per_rank = sum[0] / w->size(), comm = sum[1] / w->size();
     if (json) {
       std::printf(
-          "{\"name\":\"dist.train.mlp.cpu\",\"world_size\":%d,\"samples_per_second_per_rank\":%.0f,"
-          "\"samples_per_second_total\":%.0f,\"comm_wait_fraction\":%.3f,\"steps\":%ld}\n",
+          "{\"name\":\"dist.train.mlp.cpu\",\"world_size\":%d,\"samples_per_"
+          "second_per_rank\":%.0f,"
+          "\"samples_per_second_total\":%.0f,\"comm_wait_fraction\":%.3f,"
+          "\"steps\":%ld}\n",
           w->size(), per_rank, sum[0], comm, static_cast<long>(r->steps));
     } else {
       std::printf(
-          "dist.train.mlp.cpu N=%d: %.0f samples/s per rank, %.0f in total, %.1f%% of the time "
+          "dist.train.mlp.cpu N=%d: %.0f samples/s per rank, %.0f in total, "
+          "%.1f%% of the time "
           "in the gradient allreduce (%ld steps, batch 128 per rank)\n",
           w->size(), per_rank, sum[0], 100 * comm, static_cast<long>(r->steps));
     }
@@ -149,27 +194,44 @@ int TrainBench(distributed::World* w, const std::string& data, int64_t steps, bo
 int main(int argc, char** argv) {
   bool allreduce = false, train = false, smoke = false, json = false;
   int64_t steps = 300;
+  double bucket_mb = 8;
   std::string data;
-  if (const char* h = std::getenv("HOME")) data = std::string(h) + "/.cache/sluice/fashion-mnist";
+  if (const char* h = std::getenv("HOME"))
+    data = std::string(h) + "/.cache/sluice/fashion-mnist";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
       std::printf(
-          "usage: mpirun -np N sluice-dist-bench [--allreduce] [--train] [--smoke] [--json]\n"
-          "       [--data DIR] [--steps N]\n"
-          "  --allreduce  bucketed gradient allreduce vs bare MPI_Allreduce, 4 KiB..64 MiB\n"
-          "  --train      dist.train.mlp.cpu: samples/s per rank and total, comm fraction\n"
+          "usage: mpirun -np N sluice-dist-bench [--allreduce] [--train] "
+          "[--smoke] [--json]\n"
+          "       [--data DIR] [--steps N] [--bucket-mb MB]\n"
+          "  --allreduce  bucketed gradient allreduce vs bare MPI_Allreduce, 4 "
+          "KiB..64 MiB\n"
+          "  --train      dist.train.mlp.cpu: samples/s per rank and total, "
+          "comm fraction\n"
           "  --smoke      tiny sizes (ctest)\n");
       return 0;
     }
-    if (a == "--allreduce") allreduce = true;
-    else if (a == "--train") train = true;
-    else if (a == "--smoke") smoke = true;
-    else if (a == "--json") json = true;
-    else if (a == "--data" && i + 1 < argc) data = argv[++i];
-    else if (a == "--steps" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &steps)) ++i;
+    if (a == "--allreduce")
+      allreduce = true;
+    else if (a == "--train")
+      train = true;
+    else if (a == "--smoke")
+      smoke = true;
+    else if (a == "--json")
+      json = true;
+    else if (a == "--data" && i + 1 < argc)
+      data = argv[++i];
+    else if (a == "--steps" && i + 1 < argc &&
+             absl::SimpleAtoi(argv[i + 1], &steps))
+      ++i;
+    else if (a == "--bucket-mb" && i + 1 < argc &&
+             absl::SimpleAtod(argv[i + 1], &bucket_mb))
+      ++i;
     else {
-      std::fprintf(stderr, "sluice-dist-bench: unknown option '%s' (see --help)\n", a.c_str());
+      std::fprintf(stderr,
+                   "sluice-dist-bench: unknown option '%s' (see --help)\n",
+                   a.c_str());
       return 2;
     }
   }
@@ -180,7 +242,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   int rc = 0;
-  if (allreduce) rc |= sluice::Allreduce(*w, smoke, json);
+  if (allreduce) {
+    rc |= sluice::Allreduce(*w, smoke, json,
+                            static_cast<int64_t>(bucket_mb * (1 << 20)));
+  }
   if (train && !smoke) rc |= sluice::TrainBench(*w, data, steps, json);
   return rc;
 }

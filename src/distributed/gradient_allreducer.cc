@@ -1,73 +1,198 @@
 #include "distributed/gradient_allreducer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+
 #include "core/absl_compat.h"
 
 namespace sluice::distributed {
+namespace {
 
-absl::StatusOr<StepAgreement> GradientAllreducer::Average(std::vector<Tensor>* grads,
-                                                          int64_t samples, bool stop,
-                                                          std::string_view what) {
-  int64_t n = 2;  // [samples, stop] ahead of the gradients
+constexpr int64_t kAlignFloats = kTensorAlignment / sizeof(float);  // 16
+constexpr int64_t kHeaderFloats = kAlignFloats;  // [samples, stop, 0...]
+
+int64_t RoundUp(int64_t n) {
+  return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+}
+
+double Since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
+}
+
+// dst = w * src (a copy when w == 1).
+void ScaledCopy(const float* src, int64_t n, float w, float* dst) {
+  if (w == 1.0f) {
+    std::memcpy(dst, src, n * sizeof(float));
+  } else {
+    for (int64_t k = 0; k < n; ++k) dst[k] = w * src[k];
+  }
+}
+
+void Scale(float* p, int64_t n, float w) {
+  for (int64_t k = 0; k < n; ++k) p[k] *= w;
+}
+
+}  // namespace
+
+absl::Status GradientAllreducer::CheckFloat(const std::vector<Tensor>& grads,
+                                            std::string_view what) const {
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (grads[i].dtype() != DType::kFloat32) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("gradient ", i, " of ", Sv(what), " is ",
+                       Sv(DTypeName(grads[i].dtype())), ", not float32"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Tensor>> GradientAllreducer::Prepare(
+    const std::vector<TensorShape>& shapes) {
+  // The arena is reused when it has the same layout and nobody but this
+  // object (arena_ and the slots) holds it.
+  const bool same = arena_ && shapes == shapes_;
+  if (same && arena_->ref_count() == 1 + static_cast<int64_t>(slots_.size()))
+    return slots_;
+  shapes_ = shapes;
+  offsets_.clear();
+  int64_t n = kHeaderFloats;
+  for (const TensorShape& s : shapes) {
+    if (!s.IsFullyDefined()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "gradient shape ", s.DebugString(), " is not fully defined"));
+    }
+    offsets_.push_back(n);
+    n = RoundUp(n + s.num_elements());
+  }
+  floats_ = n;
+  slots_.clear();
+  arena_ = Buffer::Create(HostAllocator(), n * sizeof(float));
+  if (!arena_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("gradient arena of ", n * 4, " bytes"));
+  }
+  std::memset(arena_->data(), 0, n * sizeof(float));  // padding stays zero
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    slots_.push_back(Tensor::FromBuffer(DType::kFloat32, shapes[i], arena_,
+                                        offsets_[i] * sizeof(float)));
+  }
+  return slots_;
+}
+
+bool GradientAllreducer::InPlace(int i, const Tensor& g) const {
+  return i < static_cast<int>(slots_.size()) && g.SharesBufferWith(slots_[i]) &&
+         g.raw_data() == slots_[i].raw_data() && g.shape() == slots_[i].shape();
+}
+
+absl::Status GradientAllreducer::Stage(int i, const Tensor& g) {
+  if (i < 0 || i >= static_cast<int>(slots_.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("gradient slot ", i, " of ", slots_.size(), " prepared"));
+  }
+  if (g.dtype() != DType::kFloat32 || g.shape() != slots_[i].shape()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("gradient ", i, " is ", Sv(DTypeName(g.dtype())), " ",
+                     g.shape().DebugString(), ", its slot is float32 ",
+                     slots_[i].shape().DebugString()));
+  }
+  if (!InPlace(i, g)) {
+    std::memcpy(arena() + offsets_[i], g.data<float>(),
+                g.NumElements() * sizeof(float));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StepAgreement> GradientAllreducer::Reduce(
+    std::vector<Tensor>* grads, float weight, int64_t samples, bool stop,
+    std::string_view what) {
+  SLUICE_RETURN_IF_ERROR(CheckFloat(*grads, what));
+  const auto t0 = std::chrono::steady_clock::now();
+  const int n = static_cast<int>(grads->size());
+  bool all_in_place = static_cast<int>(slots_.size()) == n;
+  for (int i = 0; all_in_place && i < n; ++i)
+    all_in_place = InPlace(i, (*grads)[i]);
+  if (all_in_place) {
+    if (weight != 1.0f) {
+      for (int i = 0; i < n; ++i)
+        Scale(arena() + offsets_[i], (*grads)[i].NumElements(), weight);
+    }
+  } else {
+    std::vector<TensorShape> shapes;
+    for (const Tensor& g : *grads) shapes.push_back(g.shape());
+    // Tensors already in the arena hold it: they are copied out of it into
+    // a fresh one (the mixed case is rare; Prepare keeps a free arena).
+    SLUICE_ASSIGN_OR_RETURN(std::vector<Tensor> slots, Prepare(shapes));
+    for (int i = 0; i < n; ++i) {
+      const Tensor& g = (*grads)[i];
+      if (InPlace(i, g)) {
+        if (weight != 1.0f)
+          Scale(arena() + offsets_[i], g.NumElements(), weight);
+      } else {
+        ScaledCopy(g.data<float>(), g.NumElements(), weight,
+                   arena() + offsets_[i]);
+      }
+    }
+  }
+  float* a = arena();
+  a[0] = static_cast<float>(samples);
+  a[1] = stop ? 1.0f : 0.0f;
+  last_copy_seconds_ = Since(t0);
+  last_bytes_ = floats_ * static_cast<int64_t>(sizeof(float));
+
+  // The buckets, in place, in the same order on every rank.
+  const int64_t bucket =
+      std::max<int64_t>(kAlignFloats, options_.bucket_bytes / sizeof(float));
+  for (int64_t off = 0; off < floats_; off += bucket) {
+    SLUICE_RETURN_IF_ERROR(
+        world_->AllreduceSum(a + off, std::min(bucket, floats_ - off), what));
+  }
+
+  StepAgreement agreement;
+  agreement.total_samples = static_cast<int64_t>(a[0] + 0.5f);
+  agreement.stop = a[1] > 0.5f;
+  for (int i = 0; i < n; ++i) (*grads)[i] = slots_[i];
+  return agreement;
+}
+
+absl::StatusOr<StepAgreement> GradientAllreducer::Average(
+    std::vector<Tensor>* grads, int64_t samples, bool stop,
+    std::string_view what) {
+  SLUICE_ASSIGN_OR_RETURN(
+      StepAgreement a,
+      Reduce(grads, static_cast<float>(samples), samples, stop, what));
+  const auto t0 = std::chrono::steady_clock::now();
+  // Multiplying by the reciprocal is the same operation on every rank, so
+  // the bits agree; it differs from a division in the last ulp only.
+  const float inv =
+      a.total_samples > 0 ? 1.0f / static_cast<float>(a.total_samples) : 0.0f;
   for (size_t i = 0; i < grads->size(); ++i) {
-    const Tensor& g = (*grads)[i];
-    if (g.dtype() != DType::kFloat32) {
-      return absl::InvalidArgumentError(absl::StrCat("gradient ", i, " of ", Sv(what), " is ",
-                                                     Sv(DTypeName(g.dtype())), ", not float32"));
-    }
-    n += g.NumElements();
+    Scale(arena() + offsets_[i], (*grads)[i].NumElements(), inv);
   }
-  flat_.resize(n);
-  last_bytes_ = n * static_cast<int64_t>(sizeof(float));
-  const int64_t bucket = std::max<int64_t>(1, options_.bucket_bytes / sizeof(float));
-  // Pack each bucket scaled by the sample count, and start its sum as
-  // soon as it is full.
-  const float w = static_cast<float>(samples);
-  flat_[0] = w;
-  flat_[1] = stop ? 1.0f : 0.0f;
-  int64_t pos = 2, started = 0;
-  auto start_ready = [&](bool all) -> absl::Status {
-    while (pos - started >= bucket || (all && pos > started)) {
-      const int64_t len = std::min(bucket, pos - started);
-      SLUICE_ASSIGN_OR_RETURN(int h, world_->StartAllreduceSum(flat_.data() + started, len));
-      (void)world_->Test(h);  // progress it (Open MPI moves data inside MPI calls)
-      started += len;
-    }
-    return absl::OkStatus();
-  };
-  SLUICE_RETURN_IF_ERROR(start_ready(false));  // buckets smaller than the header
-  for (const Tensor& g : *grads) {
-    const float* src = g.data<float>();
-    const int64_t m = g.NumElements();
-    for (int64_t off = 0; off < m;) {
-      const int64_t take = std::min(m - off, bucket - (pos - started));
-      float* dst = flat_.data() + pos;
-      for (int64_t k = 0; k < take; ++k) dst[k] = w * src[off + k];
-      pos += take;
-      off += take;
-      SLUICE_RETURN_IF_ERROR(start_ready(false));
-    }
-  }
-  SLUICE_RETURN_IF_ERROR(start_ready(true));
-  SLUICE_RETURN_IF_ERROR(world_->WaitAll(what));
+  last_copy_seconds_ += Since(t0);
+  return a;
+}
 
-  StepAgreement a;
-  a.total_samples = static_cast<int64_t>(flat_[0] + 0.5f);
-  a.stop = flat_[1] > 0.5f;
-  const float inv = a.total_samples > 0 ? 1.0f / static_cast<float>(a.total_samples) : 0.0f;
-  pos = 2;
-  for (Tensor& g : *grads) {
-    Tensor avg(DType::kFloat32, g.shape());
-    float* dst = avg.data<float>();
-    const int64_t m = g.NumElements();
-    // Multiplying by the reciprocal is the same operation on every rank,
-    // so the bits agree; it differs from a division in the last ulp only.
-    for (int64_t k = 0; k < m; ++k) dst[k] = flat_[pos + k] * inv;
-    pos += m;
-    g = std::move(avg);
+absl::StatusOr<StepAgreement> GradientAllreducer::SumWeighted(
+    std::vector<Tensor>* grads, int64_t samples, bool stop,
+    int64_t expected_total, std::string_view what) {
+  if (expected_total <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        Sv(what), ": expected_total must be > 0, got ", expected_total));
+  }
+  SLUICE_ASSIGN_OR_RETURN(StepAgreement a,
+                          Reduce(grads, 1.0f, samples, stop, what));
+  if (a.total_samples > 0 && a.total_samples != expected_total) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const float r = static_cast<float>(expected_total) /
+                    static_cast<float>(a.total_samples);
+    for (size_t i = 0; i < grads->size(); ++i) {
+      Scale(arena() + offsets_[i], (*grads)[i].NumElements(), r);
+    }
+    last_copy_seconds_ += Since(t0);
   }
   return a;
 }

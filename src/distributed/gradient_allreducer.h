@@ -1,8 +1,7 @@
 #pragma once
 // GradientAllreducer: the data-parallel step's one agreement across ranks.
-// Each rank brings its float32 gradients (means over its own batch), the
-// number of samples they came from, and whether it wants to stop; every
-// rank leaves with
+// Each rank brings its float32 gradients, the number of samples they came
+// from, and whether it wants to stop; every rank leaves with
 //   * the gradients averaged over all ranks' samples, weighted by samples:
 //       g = sum_r(n_r * g_r) / sum_r n_r
 //     which is exactly the gradient of the mean loss over the union of the
@@ -12,20 +11,40 @@
 //     ended everywhere, so no rank waits for another at an epoch's end);
 //   * whether any rank asked to stop.
 //
-// The gradients are laid end to end and cut into buckets of
-// `bucket_bytes`; each bucket's MPI_Iallreduce starts as soon as it is
-// packed, so packing the next bucket overlaps the previous one's transfer,
-// and unpacking waits for all. The sum order is MPI's, the same on every
-// rank for Open MPI's algorithms, so every rank ends with the same bits
-// (the tests check the parameters' digests).
+// Layout: the gradients live end to end in one flat buffer (the arena)
+// behind a 64-byte header that carries [samples, stop], each slot padded to
+// 64 bytes. The arena is reduced in place, in buckets of `bucket_bytes`,
+// one blocking MPI_Allreduce each (World's, under its stall watchdog), so
+// the agreement rides in the first bucket and no byte is copied by sluice
+// beyond what the caller puts in the arena. The results are Tensors that
+// view the arena (valid until the next call that finds the arena free
+// again; an arena still referenced is replaced, never overwritten).
 //
-// Errors: InvalidArgument for a non-float32 gradient; DeadlineExceeded
-// naming the stalled rank (see World); Internal for MPI errors.
-// Not thread-safe: one step at a time.
+// Two ways in:
+//   * Average(): any float32 tensors holding means over the rank's batch.
+//     They are copied into the arena scaled by `samples` (one pass) and
+//     the sums scaled by 1/total afterwards (a second pass).
+//   * SumWeighted(): the fast path of training. The caller has already
+//     weighted its gradients by samples / expected_total (the data-parallel
+//     graph scales its loss by that factor, which costs nothing) and, ideally,
+//     written them into the arena's slots (Slots(), or Stage() as each
+//     gradient is produced): then the call is the bucket allreduces alone.
+//     Only when the agreed total differs from expected_total (an epoch's
+//     uneven end) are the sums rescaled by expected_total / total.
+// The sum order is MPI's, the same on every rank for Open MPI's
+// algorithms, so every rank ends with the same bits (the tests check the
+// parameters' digests).
+//
+// Errors: InvalidArgument for a non-float32 gradient or one whose shape
+// differs from its slot; DeadlineExceeded naming the stalled rank (see
+// World); Internal for MPI errors.
+// Thread-safety: one step at a time; Stage() may be called concurrently
+// for different slots between Prepare() and the step's call.
 
 #include <cstdint>
 #include <vector>
 
+#include "core/buffer.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "distributed/world.h"
@@ -46,19 +65,56 @@ class GradientAllreducer {
   explicit GradientAllreducer(World* world, AllreduceOptions options = {})
       : world_(world), options_(options) {}
 
-  // Replaces each of `grads` by the weighted average above (new tensors;
-  // the inputs are not written). `what` names the step in errors.
-  absl::StatusOr<StepAgreement> Average(std::vector<Tensor>* grads, int64_t samples, bool stop,
+  // Replaces each of `grads` by the weighted average above (views of the
+  // arena; the inputs are not written). `what` names the step in errors.
+  absl::StatusOr<StepAgreement> Average(std::vector<Tensor>* grads,
+                                        int64_t samples, bool stop,
                                         std::string_view what);
 
-  // Bytes moved by the last Average (gradients + 2 floats of agreement).
+  // Lays the arena out for gradients of `shapes` (a new arena when the
+  // shapes change or the current one is still referenced) and returns its
+  // slots: writable float32 views, one per shape.
+  absl::StatusOr<std::vector<Tensor>> Prepare(
+      const std::vector<TensorShape>& shapes);
+  // Copies `g` into slot i of the prepared arena (InvalidArgument on a
+  // dtype or shape mismatch). Thread-safe for different i.
+  absl::Status Stage(int i, const Tensor& g);
+
+  // The sum of every rank's pre-weighted gradients (see above). Gradients
+  // that are not already the prepared arena's slots are staged first (the
+  // arena is prepared for their shapes when it is not). On return each of
+  // `grads` views the arena.
+  absl::StatusOr<StepAgreement> SumWeighted(std::vector<Tensor>* grads,
+                                            int64_t samples, bool stop,
+                                            int64_t expected_total,
+                                            std::string_view what);
+
+  // Bytes moved by the last call (gradients, padding and header).
   int64_t last_bytes() const { return last_bytes_; }
+  // Seconds the last call spent copying into and scaling the arena (the
+  // rest was the allreduces).
+  double last_copy_seconds() const { return last_copy_seconds_; }
 
  private:
+  // Stages what is not in place (times `weight`), reduces the arena,
+  // reads the agreement, and points `grads` at their slots.
+  absl::StatusOr<StepAgreement> Reduce(std::vector<Tensor>* grads, float weight,
+                                       int64_t samples, bool stop,
+                                       std::string_view what);
+  absl::Status CheckFloat(const std::vector<Tensor>& grads,
+                          std::string_view what) const;
+  bool InPlace(int i, const Tensor& g) const;
+  float* arena() const { return static_cast<float*>(arena_->data()); }
+
   World* world_;
   AllreduceOptions options_;
-  std::vector<float> flat_;
+  RefPtr arena_;
+  std::vector<TensorShape> shapes_;
+  std::vector<int64_t> offsets_;  // of each slot, in floats
+  std::vector<Tensor> slots_;
+  int64_t floats_ = 0;  // arena size in floats
   int64_t last_bytes_ = 0;
+  double last_copy_seconds_ = 0;
 };
 
 }  // namespace sluice::distributed

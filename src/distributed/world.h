@@ -10,25 +10,39 @@
 // the environment) or when `force_mpi`; otherwise the world is this process
 // alone and every collective returns its input. MPI is finalised at exit.
 //
-// Stall detection: every collective here is nonblocking (MPI_I*), polled
-// with MPI_Test until done or `stall_timeout` passes. While polling, a rank
+// Collectives (AllreduceSum, Broadcast, Barrier) are MPI's blocking ones
+// (Open MPI's tuned algorithms: its nonblocking libnbc ones were measured
+// 1.2-1.6x slower, and polling them burns the core an oversubscribed rank
+// shares; docs/DISTRIBUTED.md), guarded by a watchdog thread that sleeps
+// while no collective is in progress.
+//
+// Stall detection: while a rank is inside a collective its watchdog
 // answers the others' "are you waiting?" queries on a control
-// communicator; on a timeout it asks every rank and, after a short grace,
-// names the ranks that did not answer (they are not in any collective:
-// stopped, stuck in their input, or dead) in a DeadlineExceeded status:
-//   "allreduce 'gradients step 12' timed out after 2s: rank 1 did not
-//    reach it (ranks 0, 2, 3 were waiting)".
-// A collective that timed out is still pending: the world is broken and
-// the caller must end the job with Abort() (which MPI_Abort's every rank).
+// communicator (a rank outside every collective does not answer). When a
+// collective has waited `stall_timeout`, the watchdog asks every rank and,
+// after a short grace, names the ranks that did not answer (stopped, stuck
+// in their input, or dead):
+//   "step 12 timed out after 2s: rank 1 did not reach it (stalled or dead;
+//    ranks 0, 2, 3 were waiting)"
+// and, since a blocking MPI collective cannot be abandoned, ends the job
+// with that message (Abort(3, ...): "sluice rank R: DEADLINE_EXCEEDED:
+// ..."), unless the collective completed during the grace. The
+// nonblocking building blocks below (StartAllreduceSum/Test/WaitAll) poll
+// instead and return the same message as DeadlineExceeded; the caller
+// must then Abort(). When MPI was started by someone else without
+// MPI_THREAD_MULTIPLE there is no watchdog and every collective takes the
+// polled nonblocking path.
 //
 // Thread-safety: the collectives may be called from one thread at a time
-// (they share the control communicator); rank(), size() are safe anywhere.
+// (they share the control communicator and the watchdog's state); rank(),
+// size() are safe anywhere.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "absl/time/time.h"
+
 #include "core/status.h"
 
 namespace sluice::distributed {
@@ -70,8 +84,12 @@ class World {
   // Waits for every started operation (stall timeout as above).
   absl::Status WaitAll(std::string_view what);
 
-  // The blocking MPI_Allreduce, for benchmarks comparing against it.
+  // The blocking MPI_Allreduce, unguarded, for benchmarks comparing
+  // against it.
   absl::Status BlockingAllreduceSum(float* data, int64_t n);
+
+  // Whether collectives are blocking under the watchdog (see above).
+  bool guarded() const;
 
   // Ends every rank of the job: prints `message` to stderr as
   // "sluice rank R: message" and MPI_Abort's with `code` (exits alone
@@ -85,6 +103,10 @@ class World {
   World() = default;
   struct Impl;
   absl::Status WaitRequests(std::string_view what);
+  // Runs the blocking MPI call `call` (returns an MPI error code) under
+  // the watchdog, or, without one, its nonblocking form `start` polled.
+  template <typename Call, typename Start>
+  absl::Status Collective(std::string_view what, Call call, Start start);
   Impl* impl_ = nullptr;  // lives until exit (MPI is finalised atexit)
   int rank_ = 0;
   int size_ = 1;

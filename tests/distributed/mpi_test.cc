@@ -108,6 +108,47 @@ TEST(GradientAllreducerTest, NoSamplesAnywhereMeansTheEpochEnded) {
   EXPECT_FALSE(a->stop);
 }
 
+// The fast path: gradients pre-weighted by samples / expected total,
+// written into the arena's slots, summed in place; an uneven total is
+// rescaled; results still held by the caller are never overwritten.
+TEST(GradientAllreducerTest, SumWeightedReducesTheSlotsInPlace) {
+  World* w = W();
+  const int r = w->rank(), n = w->size();
+  GradientAllreducer ar(w, {.bucket_bytes = 64});  // several buckets
+  auto slots = ar.Prepare({TensorShape{3}, TensorShape{20}});
+  ASSERT_TRUE(slots.ok()) << slots.status();
+  // Every rank 2 samples, expected 2n: weights 1/n.
+  for (int64_t i = 0; i < 3; ++i) (*slots)[0].data<float>()[i] = float(r + 1) / n;
+  for (int64_t i = 0; i < 20; ++i) (*slots)[1].data<float>()[i] = float(i * (r + 1)) / n;
+  std::vector<Tensor> g = *slots;
+  auto a = ar.SumWeighted(&g, 2, false, 2 * n, "even");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->total_samples, 2 * n);
+  EXPECT_EQ(g[0].raw_data(), (*slots)[0].raw_data()) << "not reduced in place";
+  const double mean = (n + 1) / 2.0;  // of r + 1
+  EXPECT_NEAR(g[0].data<float>()[2], mean, 1e-5);
+  EXPECT_NEAR(g[1].data<float>()[19], 19 * mean, 1e-4);
+
+  // The results are held: the next step gets another arena.
+  const std::vector<Tensor> held = g;
+  auto next = ar.Prepare({TensorShape{3}, TensorShape{20}});
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE((*next)[0].SharesBufferWith(held[0]));
+  // Rank 0 has no samples (zeros); the others 2 each, weighted 2 / 2n.
+  std::vector<Tensor> h{Tensor::Zeros(DType::kFloat32, TensorShape{3}),
+                        Tensor::Zeros(DType::kFloat32, TensorShape{20})};
+  if (r > 0) {
+    for (int64_t i = 0; i < 3; ++i) h[0].data<float>()[i] = float(r + 1) / n;
+  }
+  auto b = ar.SumWeighted(&h, r > 0 ? 2 : 0, false, 2 * n, "uneven");  // staged by copy
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->total_samples, 2 * (n - 1));
+  double want = 0;
+  for (int k = 1; k < n; ++k) want += k + 1;
+  EXPECT_NEAR(h[0].data<float>()[0], want / (n - 1), 1e-5);
+  EXPECT_NEAR(held[0].data<float>()[0], mean, 1e-5) << "a held result was overwritten";
+}
+
 // Softmax regression on 8 features, 3 classes, plain SGD.
 struct Model {
   Graph g{"m"};
