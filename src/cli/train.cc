@@ -68,7 +68,12 @@ void PrintUsage(std::ostream& out) {
          "per rank). SIGUSR1 or SIGINT on any rank stops every rank after the step.\n"
          "  --stall-timeout S  seconds a rank waits in a collective before naming the\n"
          "                     ranks that did not arrive and ending the job (default 180)\n"
-         "  --bucket-mb X      gradient allreduce bucket size in MiB (default 8)\n";
+         "  --bucket-mb X      gradient allreduce bucket size in MiB (default 8)\n"
+         "  --ps-tasks K       the first K ranks are parameter servers (TF1's ps job):\n"
+         "                     variables live there, the other ranks (workers) push\n"
+         "                     gradients and pull values; asynchronous updates unless\n"
+         "  --sync-replicas R  each update averages R fresh gradients; stale ones\n"
+         "                     are dropped (SyncReplicasOptimizer; R <= workers)\n";
 }
 
 std::atomic<bool> g_stop{false};
@@ -233,6 +238,10 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
       logdir = v;
     } else if (arg == "--stall-timeout") {
       if (!absl::SimpleAtod(v, &stall_timeout) || stall_timeout <= 0) return bad();
+    } else if (arg == "--ps-tasks") {
+      if (!absl::SimpleAtoi(v, &o.ps_tasks) || o.ps_tasks < 1) return bad();
+    } else if (arg == "--sync-replicas") {
+      if (!absl::SimpleAtoi(v, &o.replicas_to_aggregate) || o.replicas_to_aggregate < 1) return bad();
     } else if (arg == "--bucket-mb") {
       if (!absl::SimpleAtod(v, &bucket_mb) || bucket_mb <= 0) return bad();
     } else {
@@ -259,6 +268,18 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return 2;
   }
   o.encoded_images = encoding != ImageEncoding::kRaw;
+  if (o.replicas_to_aggregate > 0 && o.ps_tasks == 0) {
+    err << "sluice train: --sync-replicas needs --ps-tasks\n";
+    return 2;
+  }
+  if (o.ps_tasks > 0 && o.resume) {
+    err << "sluice train: --resume is not supported with --ps-tasks (no checkpoints in that mode)\n";
+    return 2;
+  }
+  if (o.ps_tasks > 0 && !distributed::World::LaunchedByMpirun()) {
+    err << "sluice train: --ps-tasks needs several ranks: run it under mpirun -np N\n";
+    return 2;
+  }
 
   // Under mpirun: data-parallel over the MPI world. An error on one rank
   // ends the whole job (the others would wait for it in the next step).
@@ -273,7 +294,15 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
     world = *w;
     o.world = world;
     o.allreduce_bucket_bytes = static_cast<int64_t>(bucket_mb * (1 << 20));
-    if (world->rank() != 0) quiet = true;
+    // Rank 0 reports; with parameter servers, worker task 0 (rank K).
+    if (world->rank() != o.ps_tasks) quiet = true;
+    const int workers = world->size() - o.ps_tasks;
+    if (o.ps_tasks > 0 && (workers < 1 || o.replicas_to_aggregate > workers)) {
+      err << "sluice train: --ps-tasks " << o.ps_tasks << " --sync-replicas "
+          << o.replicas_to_aggregate << " over " << world->size()
+          << " ranks: needs at least one worker and at most as many replicas as workers\n";
+      return 2;
+    }
   }
   auto fail = [&](const absl::Status& st) {
     if (world != nullptr && world->size() > 1) world->Abort(1, absl::StrCat("sluice train: ", st.ToString()));
@@ -302,7 +331,16 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
   o.height = train_split->height;
   o.width = train_split->width;
   if (!quiet) {
-    if (world != nullptr) out << "data-parallel over " << world->size() << " MPI ranks\n";
+    if (world != nullptr && o.ps_tasks > 0) {
+      out << "parameter servers: " << o.ps_tasks << " ps tasks, " << world->size() - o.ps_tasks
+          << " workers, "
+          << (o.replicas_to_aggregate > 0
+                  ? absl::StrCat("synchronous (", o.replicas_to_aggregate, " gradients per update)")
+                  : std::string("asynchronous"))
+          << "\n";
+    } else if (world != nullptr) {
+      out << "data-parallel over " << world->size() << " MPI ranks\n";
+    }
     out << "training " << model << " on " << o.train.records << " images (" << data << "), "
         << o.epochs << " epochs, batch " << o.batch_size << ", "
         << train::OptimizerKindName(o.optimizer.value_or(train::DefaultOptimizer(o.model, gpu)))

@@ -32,6 +32,7 @@
 #include "pipeline/prefetch/pinned_memory.h"
 #include "pipeline/stage_metrics.h"
 #include "train/data_parallel.h"
+#include "train/ps_training.h"
 #if SLUICE_TRAIN_HAVE_GPU
 #include "graph/cuda/gpu_device.h"
 #endif
@@ -44,6 +45,8 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kSummarySteps = 100;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const TrainOptions& o, bool gpu,
                                                           const Variable& global_step) {
@@ -64,6 +67,8 @@ absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const TrainOptions& o, 
   }
   return absl::InvalidArgumentError("unknown optimizer");
 }
+
+namespace {
 
 std::string Compact(double v) {
   if (v >= 1e6) return absl::StrFormat("%.2fM", v / 1e6);
@@ -103,6 +108,8 @@ struct Graphs {
   // with their averages; epochs completed, for resuming with another N.
   std::optional<DataParallelGraph> dp;
   Variable epochs_done;
+  // Parameter-server workers: the loss's gradient per weight.
+  std::vector<Output> ps_grads;
 };
 
 absl::StatusOr<Graphs> BuildGraph(Graph* g, const TrainOptions& o, bool gpu) {
@@ -127,7 +134,15 @@ absl::StatusOr<Graphs> BuildGraph(Graph* g, const TrainOptions& o, bool gpu) {
   gr.global_step = NewVariable(root.WithDevice("/cpu:0"), Tensor::Scalar<int64_t>(0), gs);
   SLUICE_RETURN_IF_ERROR(root.status());
   SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> opt, MakeOptimizer(o, gpu, gr.global_step));
-  if (o.world != nullptr) {
+  if (o.world != nullptr && o.ps_tasks > 0) {
+    SLUICE_ASSIGN_OR_RETURN(std::vector<GradAndVar> gv, opt->ComputeGradients(dev, gr.loss, m.weights));
+    for (const GradAndVar& p : gv) {
+      if (!p.first.valid()) {
+        return absl::InvalidArgumentError(absl::StrCat("variable '", p.second.op_name(), "' has no gradient"));
+      }
+      gr.ps_grads.push_back(p.first);
+    }
+  } else if (o.world != nullptr) {
     VariableOptions ed;
     ed.name = "epochs_done";
     ed.trainable = false;
@@ -308,8 +323,20 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   distributed::World* world = o.world;
   const int rank = world ? world->rank() : 0;
   const int world_size = world ? world->size() : 1;
-  // Rank 0 alone reports.
-  std::ostream* log = rank == 0 ? o.progress : nullptr;
+  // Parameter-server mode: ps ranks serve and return; workers shard the
+  // data by worker task and talk to the ps tasks (train/ps_training.h).
+  const bool ps_mode = world != nullptr && o.ps_tasks > 0;
+  std::optional<distributed::Server> server;
+  std::unique_ptr<distributed::PsChannel> ps_channel;
+  if (ps_mode) {
+    SLUICE_ASSIGN_OR_RETURN(server, distributed::Server::FromWorld(*world, o.ps_tasks));
+    SLUICE_ASSIGN_OR_RETURN(ps_channel, distributed::PsChannel::Create(world, world->stall_timeout()));
+    if (server->job() == "ps") return ServeParameters(o, *server, ps_channel.get());
+  }
+  const int shard_rank = ps_mode ? server->task() : rank;
+  const int shard_size = ps_mode ? server->cluster().num_tasks("worker") : world_size;
+  // Rank 0 (worker task 0 with parameter servers) alone reports.
+  std::ostream* log = shard_rank == 0 ? o.progress : nullptr;
 
   Graph g("train");
   SLUICE_ASSIGN_OR_RETURN(Graphs gr, BuildGraph(&g, o, gpu));
@@ -334,13 +361,16 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   // Data-parallel epochs end when every rank is out of data (a rank's
   // share may be uneven); this is their length with even shares.
   const int64_t steps_per_epoch =
-      world ? (o.train.records + o.batch_size * world_size - 1) / (o.batch_size * world_size)
+      world ? (o.train.records + o.batch_size * shard_size - 1) / (o.batch_size * shard_size)
             : o.train.records / o.batch_size;
   if (steps_per_epoch < 1) return absl::InvalidArgumentError("fewer records than one batch");
   Saver saver(globals, SaverOptions{.max_to_keep = 3});
   std::unique_ptr<FileWriter> events;
   int first_epoch = 0;
-  if (!o.logdir.empty() && rank == 0) {
+  if (ps_mode && !o.logdir.empty() && log != nullptr) {
+    *log << "parameter-server mode writes no events or checkpoints (" << o.logdir << " unused)\n";
+  }
+  if (!o.logdir.empty() && rank == 0 && !ps_mode) {
     std::error_code ec;
     std::filesystem::create_directories(o.logdir, ec);
     if (o.resume) {
@@ -360,7 +390,17 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     SLUICE_ASSIGN_OR_RETURN(events, FileWriter::Create(o.logdir));
   }
   std::optional<DataParallelStep> dp;
-  if (world) {
+  std::optional<PsWorkerStep> ps;
+  if (ps_mode) {
+    SLUICE_ASSIGN_OR_RETURN(distributed::PsPlacement placement,
+                            PlaceVariables(server->cluster(), gr.weights));
+    std::vector<TensorShape> shapes;
+    for (const Variable& v : gr.weights) shapes.push_back(v.shape());
+    ps.emplace(&session, gr.weights, gr.ps_grads,
+               std::make_unique<distributed::PsClient>(ps_channel.get(), std::move(placement),
+                                                       std::move(shapes), world->stall_timeout()));
+    SLUICE_RETURN_IF_ERROR(ps->Start());
+  } else if (world) {
     // Every rank starts from rank 0's variables (its initialisation, or
     // the checkpoint it resumed), and from its epoch.
     SLUICE_RETURN_IF_ERROR(distributed::BroadcastVariables(world, &session, globals));
@@ -400,6 +440,10 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   result.epochs = first_epoch;
   result.rank = rank;
   result.world_size = world_size;
+  if (ps_mode) {
+    result.job = "worker";
+    result.task = shard_rank;
+  }
   double measured_seconds = 0, measured_wait = 0, run_seconds = 0;
   int64_t eval_runs = 0;
   const auto start = Clock::now();
@@ -413,9 +457,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     std::optional<distributed::ShardPlan> plan;
     uint64_t shuffle_seed = static_cast<uint64_t>(o.seed) * 1000003u + epoch + 1;
     if (world) {
-      plan = distributed::PlanEpochShard(o.train.files, rank, world_size, epoch,
+      plan = distributed::PlanEpochShard(o.train.files, shard_rank, shard_size, epoch,
                                          static_cast<uint64_t>(o.seed));
-      shuffle_seed = distributed::ShuffleSeed(static_cast<uint64_t>(o.seed), epoch, rank);
+      shuffle_seed = distributed::ShuffleSeed(static_cast<uint64_t>(o.seed), epoch, shard_rank);
       if (log != nullptr && !plan->note.empty() && epoch == first_epoch) *log << plan->note << "\n";
     }
     Dataset ds = InputDataset(o.train, o.batch_size, shuffle_seed, train_parser, parse_threads,
@@ -497,7 +541,15 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
           events != nullptr && (global_step % kSummarySteps == 0 || epoch_steps == 0);
       const bool fetch_loss = (epoch_steps % 50 == 0 || !gpu || summarize) &&
                               o.measure != TrainOptions::Measure::kInputOnly && !out_of_data;
-      if (dp) {
+      if (ps) {
+        const bool stop_here = o.stop != nullptr && o.stop->load(std::memory_order_relaxed);
+        SLUICE_ASSIGN_OR_RETURN(
+            distributed::PsStepResult r,
+            ps->Step({{gr.images, batch[0]}, {gr.labels, batch[1]}}, rows,
+                     fetch_loss ? std::vector<Output>{gr.loss} : std::vector<Output>{}, stop_here,
+                     &out));
+        stopped = r.stop;
+      } else if (dp) {
         const FeedList feeds = out_of_data ? FeedList{}
                                            : FeedList{{gr.images, batch[0]}, {gr.labels, batch[1]}};
         const bool stop_here = o.stop != nullptr && o.stop->load(std::memory_order_relaxed);
@@ -562,6 +614,12 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     // The last steps may still be running on the device.
     const auto sync_start = Clock::now();
     SLUICE_RETURN_IF_ERROR(device->Sync());
+    // Parameter servers: after the last step, every worker waits for the
+    // others and takes the final values (evaluated below).
+    if (ps && (stopped || epoch + 1 >= o.epochs || (o.max_steps > 0 && result.steps >= o.max_steps))) {
+      SLUICE_ASSIGN_OR_RETURN(bool job_stopped, ps->Finish(stopped));
+      stopped = stopped || job_stopped;
+    }
     // A stop ends the job at this step on every rank: no evaluation or
     // checkpoint of the unfinished epoch.
     if (stopped) break;
@@ -577,7 +635,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       // record when it has fewer files than ranks) and the counts are
       // summed, so every test record counts once whatever N is.
       std::optional<distributed::ShardPlan> test_plan;
-      if (world) test_plan = distributed::PlanEpochShard(o.test.files, rank, world_size, 0, 0);
+      if (world && !ps_mode) test_plan = distributed::PlanEpochShard(o.test.files, rank, world_size, 0, 0);
       SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> tit,
                               InputDataset(o.test, 1000, std::nullopt, parser, parse_threads, nullptr,
                                            test_plan ? &*test_plan : nullptr)
@@ -606,7 +664,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
         for (int64_t i = 0; i < out[0].NumElements(); ++i) correct += p[i] == y[i];
         total += out[0].NumElements();
       }
-      if (world) {
+      if (world && !ps_mode) {
         int64_t counts[2] = {correct, total};
         SLUICE_RETURN_IF_ERROR(world->AllreduceSum(counts, 2, "evaluation counts"));
         correct = counts[0];
@@ -666,6 +724,11 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   }
   result.seconds = Seconds(Clock::now() - start);
   if (dp) result.comm_seconds = dp->comm_seconds();
+  if (ps) {
+    result.comm_seconds = ps->comm_seconds();
+    result.global_step = ps->global_step();
+    result.stale_gradients_dropped = ps->stale_pushes();
+  }
   SLUICE_ASSIGN_OR_RETURN(result.params_sha256, distributed::VariablesSha256(&session, gr.weights));
   result.measured_seconds = measured_seconds;
   result.run_seconds = run_seconds;
@@ -687,12 +750,17 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
 }
 
 std::string TrainResultJson(const TrainResult& r) {
-  return absl::StrFormat(
+  std::string json = absl::StrFormat(
       "{\"model\":\"%s\",\"device\":\"%s\",\"epochs\":%d,\"test_accuracy\":%.4f,"
       "\"samples_per_second\":%.1f,\"input_wait_fraction\":%.4f,\"rank\":%d,\"world_size\":%d,"
-      "\"records_seen\":%d,\"params_sha256\":\"%s\"}",
+      "\"records_seen\":%d,\"params_sha256\":\"%s\"",
       r.model, r.device, r.epochs, r.test_accuracy, r.samples_per_second, r.input_wait_fraction,
       r.rank, r.world_size, r.records_seen, r.params_sha256);
+  if (!r.job.empty()) {
+    absl::StrAppendFormat(&json, ",\"job\":\"%s\",\"task\":%d,\"global_step\":%d,\"stale_gradients_dropped\":%d",
+                          r.job, r.task, r.global_step, r.stale_gradients_dropped);
+  }
+  return json + "}";
 }
 
 }  // namespace sluice::train

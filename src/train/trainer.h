@@ -30,6 +30,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -39,6 +40,11 @@
 #include "core/status.h"
 #include "readers/compression.h"
 #include "train/models.h"
+
+namespace sluice {
+class Optimizer;
+class Variable;
+}  // namespace sluice
 
 namespace sluice::distributed {
 class World;
@@ -140,6 +146,13 @@ struct TrainOptions {
   // rank evaluates its share of the test set and the counts are summed.
   distributed::World* world = nullptr;
   int64_t allreduce_bucket_bytes = 8 << 20;
+  // With a world: the first `ps_tasks` ranks are parameter servers and the
+  // others workers (train/ps_training.h) instead of allreduce data
+  // parallelism. `replicas_to_aggregate` > 0: synchronous updates of that
+  // many gradients each, stale ones dropped; 0: asynchronous. Each worker
+  // evaluates the whole test set on its copy; no events or checkpoints.
+  int ps_tasks = 0;
+  int replicas_to_aggregate = 0;
   // Set (on any rank) to stop every rank after the current step (without
   // evaluating or checkpointing the unfinished epoch); every rank's result
   // then says `stopped`.
@@ -189,7 +202,19 @@ struct TrainResult {
   // Data-parallel: seconds in the gradient allreduce (waiting included).
   double comm_seconds = 0;
   bool stopped = false;  // ended by TrainOptions::stop (on some rank)
+  // Parameter-server mode: this rank's job ("ps" or "worker") and task,
+  // the global step (ps task 0's updates) and the gradients dropped as
+  // stale (a worker: its pushes dropped; a ps: the pushes it dropped).
+  std::string job;
+  int task = 0;
+  int64_t global_step = 0;
+  int64_t stale_gradients_dropped = 0;
 };
+
+// The update rule TrainOptions asks for (optimizer, learning rate, their
+// per-model defaults); `global_step` drives AdagradDA.
+absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const TrainOptions& o, bool gpu,
+                                                          const Variable& global_step);
 
 // Whether a GPU is usable by this build (false without CUDA).
 bool GpuAvailable();
@@ -197,7 +222,8 @@ bool GpuAvailable();
 absl::StatusOr<TrainResult> Train(const TrainOptions& options);
 
 // {"model","device","epochs","test_accuracy","samples_per_second","input_wait_fraction",
-//  "rank","world_size","records_seen","params_sha256"}
+//  "rank","world_size","records_seen","params_sha256"}, and in parameter-server
+//  mode "job","task","global_step","stale_gradients_dropped" 
 std::string TrainResultJson(const TrainResult& r);
 
 }  // namespace sluice::train
