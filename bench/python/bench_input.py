@@ -9,9 +9,12 @@ folder (warm page cache).
 
 Measured, each repetition in turn (the median is reported):
   python        sluice.data.TFRecordDataset(files, num_parallel_reads=2, map_file=True)
-                .shuffle(10000, seed=1).map(parse_example_fn(image/label/id,
+                .shuffle(10000, seed=1).repeat(P).map(parse_example_fn(image/label/id,
                 decode_raw image -> uint8), num_parallel_calls=2).batch(128)
                 .prefetch(2), iterated from Python: dicts of numpy arrays.
+                P = --passes (default 5): one timed run reads the records P
+                times (about half a second here), so that a scheduler hiccup
+                on a shared machine is a small part of it.
   native        the same pipeline drained in C++ inside this process
                 (Pipeline.drain: no Python per batch).
   sluice-bench  `sluice-bench --json --filter 'pipeline.dataset$'` (the C++
@@ -23,12 +26,17 @@ Measured, each repetition in turn (the median is reported):
                 the first --peer-records records.
 Every sluice pass checks that each id arrived exactly once.
 
-Prints a table and one JSON line with the rates (medians) and ratios
-(python / native and python / sluice-bench: medians of the ratios within
-each repetition, the three run back to back; python / torch0, torch2).
+An untimed python pass warms up first; then python and native alternate
+which goes first in each repetition. Prints a table and one JSON line with
+the rates (medians), the ratios (python / native and python / sluice-bench:
+medians of the ratios within each repetition, run back to back; python /
+torch0, torch2), each repetition's python / native ratio, and the 1-minute
+load average before and after. For a figure to quote, run it with no
+compile beside it (on a shared machine: under the build lock, e.g.
+`flock /tmp/sluice-build.lock /usr/bin/python3 bench/python/bench_input.py`).
 Targets from issue 12: python >= 0.85 x the C++ rate, >= 15 x torch0.
 
-usage: bench_input.py [--records N] [--peer-records N] [--repetitions R]
+usage: bench_input.py [--records N] [--passes P] [--peer-records N] [--repetitions R]
                       [--build DIR] [--sluice-bench PATH] [--no-sluice-bench] [--no-torch]
 """
 import argparse
@@ -53,7 +61,7 @@ def gen(sluice_bin, out, records):
     return [os.path.join(out, s["file"]) for s in m["shards"]]
 
 
-def sluice_dataset(sluice, files):
+def sluice_dataset(sluice, files, passes=1):
     spec = {"image": sluice.io.FixedLenFeature([], sluice.string),
             "label": sluice.io.FixedLenFeature([], sluice.int64),
             "id": sluice.io.FixedLenFeature([], sluice.int64)}
@@ -61,28 +69,29 @@ def sluice_dataset(sluice, files):
     # map_file as sluice-bench's pipelines read (records straight from the page cache).
     return (sluice.data.TFRecordDataset(files, compression_type="", num_parallel_reads=2,
                                         map_file=True)
-            .shuffle(10000, seed=1).map(parse, num_parallel_calls=2).batch(128).prefetch(2))
+            .shuffle(10000, seed=1).repeat(passes).map(parse, num_parallel_calls=2)
+            .batch(128).prefetch(2))
 
 
-def run_python(ds, n):
+def run_python(ds, n, passes=1):
     t0 = time.perf_counter()
     rows = ids = 0
     for b in ds:
         rows += b["image"].shape[0]
         ids += int(b["id"].sum())
     dt = time.perf_counter() - t0
-    assert rows == n and ids == n * (n - 1) // 2, (rows, ids)
-    return n / dt
+    assert rows == n * passes and ids == passes * n * (n - 1) // 2, (rows, ids)
+    return n * passes / dt
 
 
-def run_native(sluice, ds, n):
+def run_native(sluice, ds, n, passes=1):
     from sluice import _sluice
     pipeline = _sluice.Pipeline(ds._native_ops())
     t0 = time.perf_counter()
     _, rows, ids = pipeline.drain(2)
     dt = time.perf_counter() - t0
-    assert rows == n and ids == n * (n - 1) // 2, (rows, ids)
-    return n / dt
+    assert rows == n * passes and ids == passes * n * (n - 1) // 2, (rows, ids)
+    return n * passes / dt
 
 
 def run_sluice_bench(path, reps):
@@ -119,9 +128,11 @@ def run_torch(files, max_records, workers):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--records", type=int, default=200000)
+    ap.add_argument("--passes", type=int, default=5,
+                    help="times one timed run reads the records (repeat)")
     ap.add_argument("--peer-records", type=int, default=40000,
                     help="records the DataLoader peers read (they are slow)")
-    ap.add_argument("--repetitions", type=int, default=5)
+    ap.add_argument("--repetitions", type=int, default=7)
     ap.add_argument("--build", default=os.environ.get("SLUICE_BINARY_DIR",
                                                        os.path.join(ROOT, "build")))
     ap.add_argument("--sluice-bench", default=None,
@@ -137,28 +148,40 @@ def main():
         for f in files:  # warm the page cache
             with open(f, "rb") as fh:
                 fh.read()
-        ds = sluice_dataset(sluice, files)
+        ds = sluice_dataset(sluice, files, a.passes)
         bench_bin = a.sluice_bench or os.path.join(a.build, "bench", "sluice-bench")
         use_bench = not a.no_sluice_bench and a.records == 200000 and os.path.exists(bench_bin)
         # Interleaved, one of each per repetition, so that load from other
         # processes hits all three alike; ratios are medians of the
         # per-repetition ratios.
         py_rates, native_rates, bench_rates = [], [], []
-        for _ in range(a.repetitions):
-            py_rates.append(run_python(ds, a.records))
-            native_rates.append(run_native(sluice, ds, a.records))
+        load_before = os.getloadavg()[0]
+        run_python(ds, a.records, a.passes)  # warm-up
+        for rep in range(a.repetitions):
+            if rep % 2 == 0:
+                py_rates.append(run_python(ds, a.records, a.passes))
+                native_rates.append(run_native(sluice, ds, a.records, a.passes))
+            else:
+                native_rates.append(run_native(sluice, ds, a.records, a.passes))
+                py_rates.append(run_python(ds, a.records, a.passes))
             if use_bench:
                 bench_rates.append(run_sluice_bench(bench_bin, 1))
         stages = ds.stats()
-        result = {"records": a.records, "python": statistics.median(py_rates),
+        ratios = [p / n for p, n in zip(py_rates, native_rates)]
+        result = {"records": a.records, "passes": a.passes, "repetitions": a.repetitions,
+                  "python": statistics.median(py_rates),
                   "native": statistics.median(native_rates),
                   "python_spread": [min(py_rates), max(py_rates)],
-                  "ratio_vs_native": statistics.median(
-                      p / n for p, n in zip(py_rates, native_rates))}
+                  "ratio_vs_native": statistics.median(ratios),
+                  "ratios_vs_native": [round(r, 3) for r in ratios],
+                  "load_1m": [load_before, os.getloadavg()[0]]}
         if bench_rates:
             result["sluice_bench"] = statistics.median(bench_rates)
-            result["ratio_vs_sluice_bench"] = statistics.median(
-                p / b for p, b in zip(py_rates, bench_rates))
+            bench_ratios = [p / b for p, b in zip(py_rates, bench_rates)]
+            result["ratio_vs_sluice_bench"] = statistics.median(bench_ratios)
+            result["ratios_vs_sluice_bench"] = [round(r, 3) for r in bench_ratios]
+            result["native_vs_sluice_bench"] = statistics.median(
+                n / b for n, b in zip(native_rates, bench_rates))
         if not a.no_torch:
             try:
                 import torch  # noqa: F401
@@ -181,6 +204,8 @@ def main():
     for k, name in (("torch0", "DataLoader num_workers=0"), ("torch2", "DataLoader num_workers=2")):
         if result.get(k):
             print("%-44s %14.0f %8.2f" % (name, result[k], result["ratio_vs_" + k]))
+    print("python / native per repetition: %s; load average %.2f -> %.2f" %
+          (" ".join("%.3f" % r for r in result["ratios_vs_native"]), *result["load_1m"]))
     print("consumer stage: %.0f%% waiting for the pipeline" %
           (100 * next(s["input_wait"] for s in stages if s["stage"] == "consume")))
     print(json.dumps(result))
