@@ -27,6 +27,7 @@
 #include <string>
 
 #include "bench/harness.h"
+#include "bench/train_measure.h"
 #include "benchmark/benchmark.h"
 #include "pipeline/synthetic_records.h"
 #include "train/trainer.h"
@@ -73,6 +74,10 @@ class BenchData {
   std::map<Compression, train::RecordFiles> made_;
 };
 
+// What a benchmark times: the whole step, or one half of it
+// (bench/train_measure.h).
+enum class Measure { kEndToEnd, kInputOnly, kStepOnly };
+
 BenchData& Data() {
   static BenchData d;
   return d;
@@ -80,8 +85,7 @@ BenchData& Data() {
 
 void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
                  Compression compression, bool capture = true,
-                 train::TrainOptions::Measure measure = train::TrainOptions::Measure::kEndToEnd,
-                 bool feeds_in_place = true) {
+                 Measure measure = Measure::kEndToEnd, bool feeds_in_place = true) {
   if (std::string(device) == "gpu" && !train::GpuAvailable()) {
     bench::Skip(state, "no CUDA device");
     return;
@@ -102,7 +106,8 @@ void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
   o.evaluate = false;
   o.capture_steps = capture;
   o.capture_feeds_in_place = feeds_in_place;
-  o.measure = measure;
+  if (measure == Measure::kInputOnly) o.step_source = bench::InputOnly();
+  if (measure == Measure::kStepOnly) o.step_source = bench::StepOnly();
   int64_t samples = 0;
   double wait = 0, run = 0;
   for (auto _ : state) {
@@ -125,7 +130,6 @@ void RunEndToEnd(benchmark::State& state, const char* device, int64_t batch,
   state.counters["session_run_fraction"] = run;
 }
 
-using Measure = train::TrainOptions::Measure;
 
 struct TrainBench {
   const char* name;

@@ -96,6 +96,24 @@ struct EpochInput {
   std::unique_ptr<DevicePrefetcher> prefetch;
 };
 
+// The training job's batches: every batch of the epoch's input.
+class EveryBatch final : public StepSource {
+ public:
+  std::unique_ptr<Epoch> StartEpoch(DevicePrefetcher* input, int64_t) override {
+    return std::make_unique<FromInput>(input);
+  }
+
+ private:
+  class FromInput final : public Epoch {
+   public:
+    explicit FromInput(DevicePrefetcher* input) : input_(input) {}
+    absl::StatusOr<DeviceBatch> Next() override { return input_->Next(); }
+
+   private:
+    DevicePrefetcher* input_;
+  };
+};
+
 struct Graphs {
   Output images;  // uint8 [batch, pixels]
   Output labels;  // int64 [batch]
@@ -478,6 +496,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                                 [source](const WaitOptions&) { return source->GetNext(); }, po));
     return in;
   };
+  EveryBatch every_batch;
+  StepSource& step_source = o.step_source != nullptr ? *o.step_source : every_batch;
   std::unique_ptr<EpochInput> next_input;
   for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
     std::unique_ptr<EpochInput> input = std::move(next_input);
@@ -498,7 +518,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     const auto epoch_start = Clock::now();
     auto last_progress = epoch_start;
     std::vector<Tensor> out;
-    std::optional<DeviceBatch> first_batch;  // Measure::kStepOnly
+    // Dropped before the epoch's input (declared after it).
+    std::unique_ptr<StepSource::Epoch> batches = step_source.StartEpoch(&prefetch, steps_per_epoch);
     bool out_of_data = false;  // data-parallel: this rank's share is done
     while (true) {
       const double fill = prefetch.fill_fraction();
@@ -506,14 +527,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       const auto t0 = Clock::now();
       absl::StatusOr<DeviceBatch> next =
           out_of_data ? absl::StatusOr<DeviceBatch>(absl::OutOfRangeError("share done"))
-          : first_batch.has_value() ? absl::StatusOr<DeviceBatch>(*first_batch)
-                                    : prefetch.Next();
-      if (o.measure == TrainOptions::Measure::kStepOnly && !first_batch.has_value() && next.ok()) {
-        first_batch = *next;
-      }
-      if (first_batch.has_value() && epoch_steps + 1 > steps_per_epoch) {
-        next = absl::OutOfRangeError("end of the step-only epoch");
-      }
+                      : batches->Next();
       const auto t1 = Clock::now();
       // Waiting because the device has not freed a staging slot is waiting
       // for the device, not for input.
@@ -540,7 +554,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       const bool summarize =
           events != nullptr && (global_step % kSummarySteps == 0 || epoch_steps == 0);
       const bool fetch_loss = (epoch_steps % 50 == 0 || !gpu || summarize) &&
-                              o.measure != TrainOptions::Measure::kInputOnly && !out_of_data;
+                              step_source.runs_steps() && !out_of_data;
       if (ps) {
         const bool stop_here = o.stop != nullptr && o.stop->load(std::memory_order_relaxed);
         SLUICE_ASSIGN_OR_RETURN(
@@ -560,7 +574,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                      &out));
         if (agreed.total_samples == 0) break;  // every rank is out: the epoch ended everywhere
         stopped = agreed.stop;
-      } else if (o.measure != TrainOptions::Measure::kInputOnly) {
+      } else if (step_source.runs_steps()) {
         SLUICE_RETURN_IF_ERROR(session.Run({{gr.images, batch[0]}, {gr.labels, batch[1]}},
                                            fetch_loss ? std::vector<Output>{gr.loss}
                                                       : std::vector<Output>{},
@@ -571,12 +585,12 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       ++result.steps;
       result.records_seen += rows;
       if (result.steps > o.warmup_steps) {
-        // Step-only measures the model: not the wait for each epoch's
-        // first batch.
-        const bool step_only = o.measure == TrainOptions::Measure::kStepOnly;
-        measured_seconds += Seconds(t2 - (step_only ? t1 : t0));
+        // A source that measures the step alone leaves out the wait for
+        // its batches.
+        const bool with_input = step_source.measures_input();
+        measured_seconds += Seconds(t2 - (with_input ? t0 : t1));
         run_seconds += Seconds(t2 - t1);
-        if (!step_only) measured_wait += input_wait;
+        if (with_input) measured_wait += input_wait;
         ++result.measured_steps;
       } else if (result.steps == o.warmup_steps) {
         // Warm-up work still queued on an asynchronous device is not measured.

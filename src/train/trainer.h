@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "pipeline/prefetch/device_prefetcher.h"
 #include "readers/compression.h"
 #include "train/models.h"
 
@@ -81,6 +82,30 @@ double DefaultLearningRate(ModelKind model, OptimizerKind kind, bool gpu);
 int DefaultEpochs(ModelKind model, bool gpu);
 int64_t DefaultBatchSize(ModelKind model, bool gpu);
 
+// How the training loop takes its batches (TrainOptions::step_source).
+// The training job takes every batch from the epoch's input and runs one
+// step on each; a benchmark replaces that to time one half of a step.
+class StepSource {
+ public:
+  // One epoch's batches.
+  class Epoch {
+   public:
+    virtual ~Epoch() = default;
+    // The next step's batch; OutOfRange ends the epoch.
+    virtual absl::StatusOr<DeviceBatch> Next() = 0;
+  };
+  virtual ~StepSource() = default;
+  // Batches from `input` (the epoch's prefetcher, which outlives the
+  // result; the result is destroyed before it) for an epoch of
+  // `steps_per_epoch` steps.
+  virtual std::unique_ptr<Epoch> StartEpoch(DevicePrefetcher* input, int64_t steps_per_epoch) = 0;
+  // Whether the loop runs the training step on each batch.
+  virtual bool runs_steps() const { return true; }
+  // Whether the wait for a batch is measured (step time and input wait);
+  // false measures the step alone.
+  virtual bool measures_input() const { return true; }
+};
+
 struct RecordFiles {
   std::vector<std::string> files;
   int64_t records = 0;
@@ -109,12 +134,10 @@ struct TrainOptions {
   // allocations) are left out of samples_per_second and input_wait_fraction.
   int64_t warmup_steps = 0;
   bool evaluate = true;      // test accuracy after each epoch
-  // Benchmarks of the two halves (sluice-bench's train.*.input_only and
-  // .step_only): kInputOnly takes every batch from the input but runs no
-  // step; kStepOnly runs every step on the epoch's first batch, so the
-  // model runs without waiting for input.
-  enum class Measure { kEndToEnd, kInputOnly, kStepOnly };
-  Measure measure = Measure::kEndToEnd;
+  // Where each step's batch comes from and whether the step runs; null:
+  // every batch from the input, one step each (the training job).
+  // sluice-bench's measurement modes (bench/train_measure.h) set it.
+  std::shared_ptr<StepSource> step_source;
   double progress_seconds = 5;
   // > 1: a parallel parse Map on oneTBB (see trainer.cc before raising it).
   int parse_threads = 1;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/train_measure.h"
 #include "cli/convert.h"
 #include "gmock/gmock.h"
 #include "graph/checkpoint_state.h"
@@ -115,19 +116,19 @@ TEST(TrainerTest, MlpBeatsChanceAndCheckpointsEveryEpoch) {
   EXPECT_THAT(*last, ::testing::EndsWith(absl::StrCat("model.ckpt-", 2 * (kTrain / kBatch))));
 }
 
-// The benchmark halves: input_only takes every batch and trains nothing
-// (the model stays at chance); step_only runs every step, on the epoch's
-// first batch.
+// The benchmark's step sources (bench/train_measure.h): input_only takes
+// every batch and trains nothing (the model stays at chance); step_only
+// runs every step, on the epoch's first batch.
 TEST(TrainerTest, InputOnlyAndStepOnlyMeasureTheHalves) {
   testing::TempDir tmp;
   const Data d = Convert(tmp);
   TrainOptions o = Options(d, ModelKind::kMlp, 1, "");
-  o.measure = TrainOptions::Measure::kInputOnly;
+  o.step_source = bench::InputOnly();
   absl::StatusOr<TrainResult> input = Train(o);
   ASSERT_TRUE(input.ok()) << input.status();
   EXPECT_EQ(input->steps, kTrain / kBatch);
   EXPECT_LT(input->test_accuracy, 0.3);
-  o.measure = TrainOptions::Measure::kStepOnly;
+  o.step_source = bench::StepOnly();
   absl::StatusOr<TrainResult> step = Train(o);
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(step->steps, kTrain / kBatch);
