@@ -14,9 +14,17 @@
 //   image.decode.jpeg.turbojpeg   the floor: tjDecompress2 called directly
 //       in a loop on one handle into one reused buffer, one thread.
 //
-// Ratios: pipeline.image.jpeg vs the torch peer (target >= 3), and
-// image.decode.jpeg vs the TurboJPEG floor (target >= 0.9).
+//   pipeline.image.jpeg.autotune   the same pipeline with Map(AUTOTUNE) and
+//       Prefetch(AUTOTUNE), one dataset iterated epoch after epoch.
+//   pipeline.image.jpeg.best_hand_tuned   the best of map calls 1..4 x
+//       prefetch 1 or 4 (each timed over 3 epochs after a warm-up).
+//
+// Ratios: pipeline.image.jpeg vs the torch peer (target >= 3),
+// image.decode.jpeg vs the TurboJPEG floor (target >= 0.9), and
+// autotune vs best_hand_tuned (target >= 0.9). SLUICE_BENCH_STAGES=1
+// prints the stage report (with AUTOTUNE's choices) after each result.
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -29,12 +37,14 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
+#include "absl/strings/str_cat.h"
 #include "bench/harness.h"
 #include "bench/python_peer.h"
 #include "core/random.h"
 #include "image/jpeg.h"
 #include "pipeline/dataset/tfrecord_dataset.h"
 #include "pipeline/image_map_fns.h"
+#include "pipeline/stage_metrics.h"
 #include "readers/example_builder.h"
 #include "readers/parse_example.h"
 #include "readers/record_writer.h"
@@ -108,10 +118,12 @@ const ImageSet& Images() {
   return set;
 }
 
-absl::StatusOr<int64_t> RunEpoch(const ImageSet& set, const ParseSpec& spec,
-                                 const ImageAugmenter& augment) {
+Dataset BuildImageDataset(const ImageSet& set, const ParseSpec& spec,
+                          const ImageAugmenter& augment, int map_parallel, int prefetch,
+                          PipelineMetrics* metrics = nullptr) {
   MapOptions mo;
-  mo.num_parallel_calls = 2;
+  mo.num_parallel_calls = map_parallel;
+  if (metrics != nullptr) mo.metrics = metrics->Stage("parse+augment");
   auto parse = [&spec, &augment](TensorTuple t) -> absl::StatusOr<TensorTuple> {
     const Tensor& serialized = t[0];
     const int64_t k = serialized.dim(0);
@@ -128,11 +140,14 @@ absl::StatusOr<int64_t> RunEpoch(const ImageSet& set, const ParseSpec& spec,
                                 r.dense[0].data<std::string_view>(), k)));
     return TensorTuple{std::move(images), std::move(r.dense[1])};
   };
-  Dataset ds = TFRecordDataset({set.records}, {})
-                   .Shuffle(kImages, uint64_t{1})
-                   .Batch(kBatch, /*drop_remainder=*/true)
-                   .Map(parse, mo)
-                   .Prefetch(2);
+  return TFRecordDataset({set.records}, {})
+      .Shuffle(kImages, uint64_t{1})
+      .Batch(kBatch, /*drop_remainder=*/true)
+      .Map(parse, mo)
+      .Prefetch(prefetch, metrics != nullptr ? metrics->Stage("prefetch") : nullptr);
+}
+
+absl::StatusOr<int64_t> IterateEpoch(const Dataset& ds) {
   SLUICE_ASSIGN_OR_RETURN(auto it, ds.MakeIterator());
   int64_t images = 0;
   while (true) {
@@ -147,33 +162,101 @@ absl::StatusOr<int64_t> RunEpoch(const ImageSet& set, const ParseSpec& spec,
     benchmark::DoNotOptimize(x.data<float>()[x.NumElements() - 1]);
     images += x.dim(0);
   }
+  if (images != kImages) {
+    return absl::DataLossError(absl::StrCat("an epoch gave ", images, " images, not ", kImages));
+  }
   return images;
 }
 
-void BM_ImagePipeline(benchmark::State& state) {
-  const ImageSet& set = Images();
-  auto spec = ParseSpec::Create(
+absl::StatusOr<ParseSpec> ImageSpec() {
+  return ParseSpec::Create(
       {{"image/encoded", DType::kString, {}, std::nullopt},
        {"image/class/label", DType::kInt64, {}, std::nullopt}});
-  auto augment = ImageAugmenter::Create({.channels = 3,
-                                         .height = kCrop,
-                                         .width = kCrop,
-                                         .random_crop = true,
-                                         .random_flip = true,
-                                         .dtype = DType::kFloat32,
-                                         .seed = 7});
+}
+absl::StatusOr<ImageAugmenter> Augmenter() {
+  return ImageAugmenter::Create({.channels = 3,
+                                 .height = kCrop,
+                                 .width = kCrop,
+                                 .random_crop = true,
+                                 .random_flip = true,
+                                 .dtype = DType::kFloat32,
+                                 .seed = 7});
+}
+
+// `map_parallel` / `prefetch` 0: the hand-set 2 / 2 of pipeline.image.jpeg.
+void RunImagePipeline(benchmark::State& state, int map_parallel, int prefetch) {
+  const ImageSet& set = Images();
+  auto spec = ImageSpec();
+  auto augment = Augmenter();
+  if (!spec.ok() || !augment.ok()) {
+    state.SkipWithError("setup failed");
+    return;
+  }
+  PipelineMetrics metrics;
+  const Dataset ds = BuildImageDataset(set, *spec, *augment, map_parallel, prefetch, &metrics);
+  int64_t images = 0;
+  for (auto _ : state) {
+    absl::StatusOr<int64_t> n = IterateEpoch(ds);
+    if (!n.ok()) {
+      state.SkipWithError(std::string(n.status().message()).c_str());
+      return;
+    }
+    images += *n;
+  }
+  const char* v = std::getenv("SLUICE_BENCH_STAGES");
+  if (v != nullptr && *v == '1') std::fprintf(stderr, "%s\n", metrics.Report().c_str());
+  for (const StageSnapshot& s : metrics.Snapshot()) {
+    for (const auto& [name, value] : s.parameters) {
+      state.counters[s.name + "." + name] = static_cast<double>(value);
+    }
+  }
+  state.SetItemsProcessed(images);
+}
+
+void BM_ImagePipeline(benchmark::State& state) { RunImagePipeline(state, 2, 2); }
+void BM_ImagePipelineAutotune(benchmark::State& state) {
+  RunImagePipeline(state, kAutotune, kAutotune);
+}
+
+// Map calls 1..4 x prefetch 1 or 4, each after a warm-up epoch, timed over
+// 3 epochs; reports the best rate and prints its shape.
+void BM_ImageBestHandTuned(benchmark::State& state) {
+  const ImageSet& set = Images();
+  auto spec = ImageSpec();
+  auto augment = Augmenter();
   if (!spec.ok() || !augment.ok()) {
     state.SkipWithError("setup failed");
     return;
   }
   int64_t images = 0;
   for (auto _ : state) {
-    absl::StatusOr<int64_t> n = RunEpoch(set, *spec, *augment);
-    if (!n.ok()) {
-      state.SkipWithError(std::string(n.status().message()).c_str());
-      return;
+    double best = 0;
+    int best_par = 0, best_pre = 0;
+    for (int par : {1, 2, 3, 4}) {
+      for (int pre : {1, 4}) {
+        const Dataset ds = BuildImageDataset(set, *spec, *augment, par, pre);
+        absl::StatusOr<int64_t> n = IterateEpoch(ds);  // warm-up
+        const auto t0 = std::chrono::steady_clock::now();
+        int64_t got = 0;
+        for (int e = 0; e < 3 && n.ok(); ++e) {
+          n = IterateEpoch(ds);
+          if (n.ok()) got += *n;
+        }
+        if (!n.ok()) {
+          state.SkipWithError(std::string(n.status().message()).c_str());
+          return;
+        }
+        const double s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (got / s > best) best = got / s, best_par = par, best_pre = pre;
+      }
     }
-    images += *n;
+    std::fprintf(stderr,
+                 "pipeline.image.jpeg.best_hand_tuned: map calls %d, prefetch %d: %.0f "
+                 "images/s\n",
+                 best_par, best_pre, best);
+    state.SetIterationTime(static_cast<double>(kImages) / best);
+    images += kImages;
   }
   state.SetItemsProcessed(images);
 }
@@ -249,6 +332,14 @@ BENCHMARK(BM_ImagePipeline)
     ->Name("pipeline.image.jpeg")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ImagePipelineAutotune)
+    ->Name("pipeline.image.jpeg.autotune")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ImageBestHandTuned)
+    ->Name("pipeline.image.jpeg.best_hand_tuned")
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TorchPeer)
     ->Name("pipeline.image.jpeg.peer_torch")
     ->UseManualTime()
@@ -262,6 +353,7 @@ BENCHMARK(BM_TurboJpegFloor)
 
 SLUICE_BENCH_BASELINE("pipeline.image.jpeg", "pipeline.image.jpeg.peer_torch");
 SLUICE_BENCH_BASELINE("image.decode.jpeg", "image.decode.jpeg.turbojpeg");
+SLUICE_BENCH_BASELINE("pipeline.image.jpeg.autotune", "pipeline.image.jpeg.best_hand_tuned");
 
 }  // namespace
 }  // namespace sluice

@@ -25,6 +25,11 @@
 //       on the same uncompressed files, timed by the script itself
 //       (excludes interpreter start); skipped without python3-torch.
 //
+//   pipeline.dataset.autotune      the same with AUTOTUNE for reads, map calls
+//       and prefetch, one dataset iterated epoch after epoch
+//   pipeline.dataset.best_hand_tuned  the best of map calls 1..4 x prefetch
+//       1 or 4 (the ratio autotune / best_hand_tuned: target >= 0.9)
+//
 // Set SLUICE_BENCH_STAGES=1 to print one line per stage after each run,
 // and the process's CPU time per record and cores used.
 // The Dataset pipeline's shape can be varied for experiments (defaults in
@@ -46,6 +51,7 @@
 #include <mutex>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "bench/harness.h"
 #include "bench/python_peer.h"
 #include "coordinator/coordinator.h"
@@ -205,24 +211,32 @@ absl::StatusOr<int64_t> QueueEpoch(const Manifest& m, const ImageLabelParser& pa
   return records;
 }
 
-absl::StatusOr<int64_t> DatasetEpoch(const Manifest& m, const ImageLabelParser& parser,
-                                     PipelineMetrics* metrics) {
+// The Dataset pipeline's tunables (kAutotune allowed in each).
+struct DatasetShape {
+  int readers = 2;
+  int map_parallel = 2;  // 0: sequential map
+  int prefetch = 2;      // 0: no prefetch
+};
+
+Dataset BuildDataset(const Manifest& m, const ImageLabelParser& parser, DatasetShape shape,
+                     PipelineMetrics* metrics) {
   TFRecordDatasetOptions o;
   o.compression = m.compression;
   o.map_file = EnvInt("SLUICE_BENCH_MAP_FILE", 1) != 0;  // as in the queue pipeline
-  o.num_parallel_reads = 2;
+  o.num_parallel_reads = shape.readers;
   o.metrics = metrics->Stage("read");
   MapOptions mo;
-  const int par = EnvInt("SLUICE_BENCH_DATASET_MAP_PARALLEL", 2);
-  if (par > 0) mo.num_parallel_calls = par;
+  if (shape.map_parallel != 0) mo.num_parallel_calls = shape.map_parallel;
   mo.metrics = metrics->Stage("parse");
-  o.num_parallel_reads = EnvInt("SLUICE_BENCH_DATASET_READERS", 2);
-  Dataset ds = TFRecordDataset(m.files(), o)
-                   .Shuffle(kMinAfterDequeue, uint64_t{1})
-                   .Batch(kBatch)
-                   .Map([&parser](TensorTuple t) { return parser.Parse(t[0]); }, mo)
-                   .Prefetch(EnvInt("SLUICE_BENCH_DATASET_PREFETCH", 2),
-                             metrics->Stage("prefetch"));
+  return TFRecordDataset(m.files(), o)
+      .Shuffle(kMinAfterDequeue, uint64_t{1})
+      .Batch(kBatch)
+      .Map([&parser](TensorTuple t) { return parser.Parse(t[0]); }, mo)
+      .Prefetch(shape.prefetch, metrics->Stage("prefetch"));
+}
+
+// One epoch of `ds`; checks that each id arrived once (count and sum).
+absl::StatusOr<int64_t> IterateEpoch(const Dataset& ds, PipelineMetrics* metrics) {
   SLUICE_ASSIGN_OR_RETURN(auto it, ds.MakeIterator());
   StageMetrics* consume = metrics->Stage("consume");
   PhaseClock clock(consume);
@@ -242,6 +256,15 @@ absl::StatusOr<int64_t> DatasetEpoch(const Manifest& m, const ImageLabelParser& 
     return absl::DataLossError(absl::StrCat("delivered ", records, " records, id sum ", id_sum));
   }
   return records;
+}
+
+absl::StatusOr<int64_t> DatasetEpoch(const Manifest& m, const ImageLabelParser& parser,
+                                     PipelineMetrics* metrics) {
+  DatasetShape shape;
+  shape.readers = EnvInt("SLUICE_BENCH_DATASET_READERS", 2);
+  shape.map_parallel = EnvInt("SLUICE_BENCH_DATASET_MAP_PARALLEL", 2);
+  shape.prefetch = EnvInt("SLUICE_BENCH_DATASET_PREFETCH", 2);
+  return IterateEpoch(BuildDataset(m, parser, shape, metrics), metrics);
 }
 
 template <typename Epoch>
@@ -286,6 +309,80 @@ void BM_QueueShuffleBatchGzip(benchmark::State& state) {
 void BM_Dataset(benchmark::State& state) { RunPipeline(state, Compression::kNone, DatasetEpoch); }
 void BM_DatasetGzip(benchmark::State& state) {
   RunPipeline(state, Compression::kGzip, DatasetEpoch);
+}
+
+// AUTOTUNE everywhere (reads, map calls, prefetch): one dataset iterated
+// epoch after epoch, as a training loop does (each iterator starts from
+// the previous one's choices). The stage report (SLUICE_BENCH_STAGES=1)
+// shows the choices; counters: the last chosen map parallelism / buffer.
+void BM_DatasetAutotune(benchmark::State& state) {
+  absl::StatusOr<Manifest> m = Shards(Compression::kNone);
+  if (!m.ok()) {
+    state.SkipWithError(std::string(m.status().message()).c_str());
+    return;
+  }
+  auto parser = ImageLabelParser::Create(kImageBytes);
+  PipelineMetrics metrics;
+  Dataset ds = BuildDataset(*m, *parser, {kAutotune, kAutotune, kAutotune}, &metrics);
+  int64_t records = 0;
+  for (auto _ : state) {
+    absl::StatusOr<int64_t> n = IterateEpoch(ds, &metrics);
+    if (!n.ok()) {
+      state.SkipWithError(std::string(n.status().message()).c_str());
+      return;
+    }
+    records += *n;
+  }
+  if (PrintStages()) std::fprintf(stderr, "autotune:\n%s\n", metrics.Report().c_str());
+  for (const StageSnapshot& s : metrics.Snapshot()) {
+    for (const auto& [name, value] : s.parameters) {
+      state.counters[s.name + "." + name] = static_cast<double>(value);
+    }
+  }
+  state.SetItemsProcessed(records);
+}
+
+// The best hand-tuned shape: map calls 1..4 x prefetch 1 or 4 (2 readers),
+// each after a warm-up epoch, timed over 2 epochs; reports the best rate
+// (an upward-biased maximum of noisy figures: a strict baseline for
+// AUTOTUNE) and prints which shape it was.
+void BM_DatasetBestHandTuned(benchmark::State& state) {
+  absl::StatusOr<Manifest> m = Shards(Compression::kNone);
+  if (!m.ok()) {
+    state.SkipWithError(std::string(m.status().message()).c_str());
+    return;
+  }
+  auto parser = ImageLabelParser::Create(kImageBytes);
+  int64_t records = 0;
+  for (auto _ : state) {
+    double best = 0;
+    DatasetShape best_shape;
+    for (int par : {1, 2, 3, 4}) {
+      for (int pre : {1, 4}) {
+        PipelineMetrics metrics;
+        const DatasetShape shape{2, par, pre};
+        Dataset ds = BuildDataset(*m, *parser, shape, &metrics);
+        absl::StatusOr<int64_t> n = IterateEpoch(ds, &metrics);  // warm-up
+        const auto t0 = std::chrono::steady_clock::now();
+        int64_t got = 0;
+        for (int e = 0; e < 2 && n.ok(); ++e) {
+          n = IterateEpoch(ds, &metrics);
+          if (n.ok()) got += *n;
+        }
+        if (!n.ok()) {
+          state.SkipWithError(std::string(n.status().message()).c_str());
+          return;
+        }
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (got / s > best) best = got / s, best_shape = shape;
+      }
+    }
+    std::fprintf(stderr, "pipeline.dataset.best_hand_tuned: map calls %d, prefetch %d: %.0f records/s\n",
+                 best_shape.map_parallel, best_shape.prefetch, best);
+    state.SetIterationTime(static_cast<double>(kRecords) / best);
+    records += kRecords;
+  }
+  state.SetItemsProcessed(records);
 }
 
 size_t HeapInUse() {
@@ -423,12 +520,15 @@ BENCHMARK(BM_QueueShuffleBatch)->Name("pipeline.queue.shuffle_batch")->UseRealTi
 BENCHMARK(BM_QueueShuffleBatchGzip)->Name("pipeline.queue.shuffle_batch.gzip")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Dataset)->Name("pipeline.dataset")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DatasetGzip)->Name("pipeline.dataset.gzip")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DatasetAutotune)->Name("pipeline.dataset.autotune")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DatasetBestHandTuned)->Name("pipeline.dataset.best_hand_tuned")->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ShuffleOverhead)->Name("pipeline.memory.shuffle_overhead")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParseStage)->Name("pipeline.stage.parse")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TorchDataLoader)->Name("pipeline.baseline.torch_dataloader")->UseManualTime()->Unit(benchmark::kMillisecond);
 
 SLUICE_BENCH_BASELINE("pipeline.queue.shuffle_batch", "pipeline.baseline.torch_dataloader");
 SLUICE_BENCH_BASELINE("pipeline.dataset", "pipeline.baseline.torch_dataloader");
+SLUICE_BENCH_BASELINE("pipeline.dataset.autotune", "pipeline.dataset.best_hand_tuned");
 
 }  // namespace
 }  // namespace sluice

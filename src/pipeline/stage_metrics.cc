@@ -30,6 +30,17 @@ void StageMetrics::ThreadStarted(int64_t now_ns) {
   start_ns_.compare_exchange_strong(expected, now_ns, std::memory_order_relaxed);
 }
 
+void StageMetrics::SetParameter(const std::string& name, int64_t value) {
+  absl::MutexLock lock(&params_mu_);
+  for (auto& [n, v] : params_) {
+    if (n == name) {
+      v = value;
+      return;
+    }
+  }
+  params_.emplace_back(name, value);
+}
+
 StageSnapshot StageMetrics::Snapshot() const {
   StageSnapshot s;
   s.name = name_;
@@ -41,6 +52,8 @@ StageSnapshot StageMetrics::Snapshot() const {
   s.bytes = bytes_.load(std::memory_order_relaxed);
   const int64_t start = start_ns_.load(std::memory_order_relaxed);
   s.wall_ns = start == 0 ? 0 : MonotonicNanos() - start;
+  absl::MutexLock lock(&params_mu_);
+  s.parameters = params_;
   return s;
 }
 
@@ -52,10 +65,16 @@ std::string StageMetrics::SummaryLine() const {
   const double phases = static_cast<double>(s.busy_ns + s.input_wait_ns + s.output_wait_ns);
   if (phases > total) total = phases;
   auto pct = [&](int64_t ns) { return total > 0 ? 100.0 * ns / total : 0.0; };
-  return absl::StrFormat("%s: %.0f%% busy, %.0f%% waiting for input, %.0f%% waiting for output, "
-                         "%d items (%d thread%s)",
-                         s.name, pct(s.busy_ns), pct(s.input_wait_ns), pct(s.output_wait_ns),
-                         s.items, s.threads, s.threads == 1 ? "" : "s");
+  std::string line = absl::StrFormat(
+      "%s: %.0f%% busy, %.0f%% waiting for input, %.0f%% waiting for output, %d items (%d "
+      "thread%s)",
+      s.name, pct(s.busy_ns), pct(s.input_wait_ns), pct(s.output_wait_ns), s.items, s.threads,
+      s.threads == 1 ? "" : "s");
+  for (size_t i = 0; i < s.parameters.size(); ++i) {
+    absl::StrAppendFormat(&line, "%s%s %d", i == 0 ? "; " : ", ", s.parameters[i].first,
+                          s.parameters[i].second);
+  }
+  return line;
 }
 
 namespace {

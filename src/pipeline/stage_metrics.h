@@ -8,6 +8,7 @@
 //
 // StageSummary() turns the counters into one line such as
 //   "parse: 91% busy, 5% waiting for input, 2% waiting for output, 1.2M items"
+// followed by the stage's parameters when set ("; parallelism 2, buffer 1")
 // where the percentages are of the stage's thread-time (wall time since
 // the first clock started × threads).
 //
@@ -17,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -34,6 +36,9 @@ struct StageSnapshot {
   int64_t items = 0;
   int64_t bytes = 0;
   int64_t wall_ns = 0;  // since the stage's first PhaseClock started
+  // The stage's settings as last set (AUTOTUNE's choices, e.g.
+  // {"parallelism", 2}), in the order first set.
+  std::vector<std::pair<std::string, int64_t>> parameters;
 };
 
 class StageMetrics {
@@ -48,6 +53,9 @@ class StageMetrics {
   }
   // Counts `n` threads that will run the stage (starts the wall clock).
   void AddThreads(int n);
+  // Records a setting of the stage (e.g. "parallelism" chosen by AUTOTUNE);
+  // a later call with the same name replaces the value.
+  void SetParameter(const std::string& name, int64_t value);
   StageSnapshot Snapshot() const;
   // "name: 91% busy, 5% waiting for input, 2% waiting for output, N items".
   std::string SummaryLine() const;
@@ -62,6 +70,8 @@ class StageMetrics {
   std::atomic<int64_t> bytes_{0};
   std::atomic<int> threads_{0};
   std::atomic<int64_t> start_ns_{0};  // 0 until the first clock starts
+  mutable absl::Mutex params_mu_;
+  std::vector<std::pair<std::string, int64_t>> params_ ABSL_GUARDED_BY(params_mu_);
 };
 
 // Attributes one thread's time to phases of `metrics`. Starts in kIdle

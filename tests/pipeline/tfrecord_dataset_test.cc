@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "pipeline/internal/worker_pool.h"
 #include "pipeline/synthetic_records.h"
 #include "readers/record_writer.h"
 #include "test_util.h"
@@ -110,7 +111,11 @@ TEST(TFRecordDatasetTest, ParallelReadersThatFillTheirSlotsLoseAndReorderNothing
     files.push_back(WriteFile(dir, absl::StrCat("f", f), recs));
     contents.push_back(std::move(recs));
   }
-  for (int n : {2, 3}) {
+  const int n_auto = std::min<int>(static_cast<int>(files.size()),
+                                   std::max(2, internal::CpuBudget()));
+  for (int n : {2, 3, kAutotune}) {
+    const int requested = n;
+    if (n == kAutotune) n = n_auto;  // AUTOTUNE: that many files at once
     // The interleave order (cycle n, block 1; a slot whose file ended takes
     // the next file when the walk comes back to it).
     std::vector<std::string> want;
@@ -134,8 +139,14 @@ TEST(TFRecordDatasetTest, ParallelReadersThatFillTheirSlotsLoseAndReorderNothing
       want.push_back(contents[slot[cur]][pos[cur]++]);
     }
     TFRecordDatasetOptions o;
-    o.num_parallel_reads = n;
+    o.num_parallel_reads = requested;
+    StageMetrics metrics("read");
+    o.metrics = &metrics;
     EXPECT_EQ(Drain(TFRecordDataset(files, o)), want) << n << " readers";
+    if (requested == kAutotune) {  // the choice is in the stage report
+      EXPECT_THAT(metrics.SummaryLine(), HasSubstr(absl::StrCat("parallelism ", n_auto)));
+      EXPECT_THAT(metrics.SummaryLine(), HasSubstr("read_ahead_blocks"));
+    }
     auto it = TFRecordDataset(files, o).MakeIterator();
     ASSERT_TRUE(it.ok());
     std::vector<std::string> got;

@@ -56,9 +56,9 @@ class IteratorBase {
   // Called by a Prefetch(n) stacked on this iterator before its first
   // GetNext. An iterator that already computes ahead of its consumer on
   // other threads (a parallel Map) may take on n more results of buffer
-  // and return true; the Prefetch then hands elements through without a
-  // thread (one hand-off fewer per element, same elements and errors in the
-  // same order).
+  // (n == kAutotune: a buffer it tunes) and return true; the Prefetch then
+  // hands elements through without a thread (one hand-off fewer per
+  // element, same elements and errors in the same order).
   virtual bool AbsorbPrefetch(int64_t n) {
     (void)n;
     return false;
@@ -105,9 +105,17 @@ struct ShuffleOptions {
   int64_t max_buffer_bytes = 0;
 };
 
+// AUTOTUNE (tf.data.AUTOTUNE): a parallelism or buffer size chosen while
+// the pipeline runs, from measured stage rates (pipeline/dataset/
+// autotune.h has the model). The choices are the stages' StageMetrics
+// parameters ("parallelism", "buffer"), shown in the stage report.
+inline constexpr int kAutotune = -1;
+
 struct MapOptions {
-  // Unset: sequential. > 0 or -1 (AUTOTUNE: the CPU count): parallel, on
-  // oneTBB. 0 or below -1: InvalidArgument.
+  // Unset: sequential. > 0: that many calls at once, on the process's
+  // WorkerPool (pipeline threads, one per CPU). kAutotune: starts at the CPU
+  // budget and is tuned every 50 ms (never above the CPU budget). 0 or
+  // below -1: InvalidArgument.
   std::optional<int> num_parallel_calls;
   bool deterministic = true;
   // V1 map: an OutOfRange from the function ends the dataset; false (V2):
@@ -115,8 +123,6 @@ struct MapOptions {
   bool v1_out_of_range_ends = false;
   StageMetrics* metrics = nullptr;  // busy = in the function
 };
-
-inline constexpr int kAutotune = -1;
 
 class Dataset {
  public:
@@ -152,6 +158,8 @@ class Dataset {
   Dataset Interleave(InterleaveFn fn, int64_t cycle_length, int64_t block_length = 1,
                      std::optional<int> num_parallel_calls = std::nullopt) const;
   Dataset Batch(int64_t batch_size, bool drop_remainder = false) const;
+  // buffer_size kAutotune: over a parallel Map, a buffer the Map tunes with
+  // its parallelism; otherwise TF 1.15's doubling prefetch autotuner.
   Dataset Prefetch(int64_t buffer_size, StageMetrics* metrics = nullptr) const;
 
   const absl::Status& status() const {

@@ -1,16 +1,33 @@
-// Map (§5.6). Sequential, or parallel on oneTBB: each call pulls its own
-// input (under an input lock, which fixes the element's position) and then
-// runs the function, on a oneTBB task or on the consumer. At most
-// num_parallel_calls calls are in flight and at most num_parallel_calls
-// results wait to be taken (plus the buffer of a Prefetch absorbed above
-// it); a task that finishes a call goes on with the next one while that
-// bound allows, so a busy pipeline pays no hand-off per call. Results leave
-// in input order (deterministic, the default) or in completion order (end
-// of input and errors of the sequential kind still come from the head).
-// The consumer runs a call that no worker has claimed rather than wait for
-// one: the map makes progress even when every oneTBB worker is busy
-// elsewhere (e.g. blocked in a caller's task).
+// Map (§5.6). Sequential, or parallel on the WorkerPool: each call pulls
+// its own input (under an input lock, which fixes the element's position)
+// and then runs the function, on a pool thread or on the consumer. At most
+// `limit` calls are in flight and at most `limit` + `extra` results wait to
+// be taken (`extra`: the buffer of a Prefetch absorbed above it); a thread
+// that finishes a call goes on with the next one while that bound allows,
+// so a busy pipeline pays no hand-off per call. Results leave in input
+// order (deterministic, the default) or in completion order (end of input
+// and errors of the sequential kind still come from the head).
+//
+// The consumer waits while pool threads work, and runs a call itself only
+// when no call is running (nobody has picked the queued ones up: every pool
+// thread may be busy elsewhere, e.g. in an enclosing stage's call) or after
+// waiting kClaimAfter for one to start. It used to run every queued call it
+// saw at once; pool threads wake up later than that, so on 2 cores one
+// thread did nearly all the work (the 2-core run was 1.0-1.2 cores busy).
+//
+// AUTOTUNE (num_parallel_calls = kAutotune, and/or an absorbed
+// Prefetch(kAutotune)): `limit` starts at the CPU budget (or the last
+// iterator's choice) and `extra` at 1; every kTunePeriod the consumer
+// re-chooses them with autotune::ChooseMap from the period's measured pull
+// and function times, the consumer's own time per element and the process's
+// CPU time per element (autotune.h). The choices are set as the stage's
+// "parallelism" and "buffer" parameters (StageMetrics) and kept in the
+// dataset as the start of its next iterator (each epoch of a Repeat).
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -20,7 +37,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
 #include "pipeline/dataset/dataset.h"
-#include "pipeline/internal/task_runner.h"
+#include "pipeline/dataset/autotune.h"
+#include "pipeline/internal/worker_pool.h"
 
 namespace sluice {
 namespace {
@@ -46,19 +64,27 @@ void LockSpinning(std::mutex& mu) {
   mu.lock();
 }
 
+constexpr auto kClaimAfter = std::chrono::milliseconds(2);
+constexpr int64_t kTunePeriodNs = 50'000'000;  // 50 ms
+constexpr int64_t kTuneMinCalls = 4;           // calls a period needs to count
+constexpr int64_t kMaxAutotuneBuffer = 64;
+
+double ProcessCpuSeconds() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 class MapDataset final : public DatasetBase {
  public:
   MapDataset(std::shared_ptr<const DatasetBase> in, MapFn fn, MapOptions o)
-      : in_(std::move(in)), fn_(std::move(fn)), o_(o) {
-    if (o_.num_parallel_calls == kAutotune) {
-      o_.num_parallel_calls = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    }
-  }
+      : in_(std::move(in)), fn_(std::move(fn)), o_(o) {}
   std::string DebugName() const override { return "Map"; }
   absl::StatusOr<std::unique_ptr<IteratorBase>> MakeIteratorBase() const override {
     SLUICE_ASSIGN_OR_RETURN(auto in, in_->MakeIteratorBase());
-    if (o_.metrics != nullptr) o_.metrics->AddThreads(o_.num_parallel_calls.value_or(1));
     if (!o_.num_parallel_calls.has_value()) {
+      if (o_.metrics != nullptr) o_.metrics->AddThreads(1);
       return std::unique_ptr<IteratorBase>(std::make_unique<SeqIt>(this, std::move(in)));
     }
     return std::unique_ptr<IteratorBase>(std::make_unique<ParIt>(this, std::move(in)));
@@ -119,8 +145,9 @@ class MapDataset final : public DatasetBase {
     bool end = false;
     bool done = false;
     bool taken = false;  // sloppy mode takes results out of order
+    int64_t pull_ns = 0;  // the input pull's wall time
   };
-  // State shared with the oneTBB tasks, which may start after the iterator
+  // State shared with the pool tasks, which may start after the iterator
   // is gone (they then find no call to claim and touch nothing else).
   struct Shared {
     std::mutex mu;  // std::mutex: cv waits on it
@@ -135,6 +162,10 @@ class MapDataset final : public DatasetBase {
     size_t extra = 0;     // results an absorbed Prefetch may buffer
     bool cancelled = false;
     int waiting = 0;      // threads in cv.wait
+    // Measured for AUTOTUNE: wall time of input pulls and of calls.
+    int64_t pull_ns = 0;
+    int64_t fn_ns = 0;
+    int64_t calls = 0;
     // The input side: whoever runs a call pulls its input here, so the
     // input order (and the result's position) is fixed by who pulls first.
     std::mutex in_mu;  // std::mutex: taken by LockSpinning (measured above)
@@ -145,31 +176,53 @@ class MapDataset final : public DatasetBase {
   class ParIt final : public IteratorBase {
    public:
     ParIt(const MapDataset* d, std::unique_ptr<IteratorBase> in)
-        : d_(d),
-          in_(std::move(in)),
-          sh_(std::make_shared<Shared>()) {
-      sh_->limit = static_cast<size_t>(*d->o_.num_parallel_calls);
+        : d_(d), in_(std::move(in)), sh_(std::make_shared<Shared>()) {
+      const MapOptions& o = d->o_;
+      tune_parallelism_ = *o.num_parallel_calls == kAutotune;
+      max_parallelism_ = std::max(internal::CpuBudget(), 1);
+      if (tune_parallelism_) {
+        const int hint = d->tuned_parallelism_.load(std::memory_order_relaxed);
+        sh_->limit = static_cast<size_t>(hint > 0 ? hint : max_parallelism_);
+      } else {
+        sh_->limit = static_cast<size_t>(*o.num_parallel_calls);
+      }
+      if (o.metrics != nullptr) {
+        o.metrics->AddThreads(static_cast<int>(sh_->limit));
+        o.metrics->SetParameter("parallelism", static_cast<int64_t>(sh_->limit));
+      }
     }
     ~ParIt() override {
+      // Calls not started never will be; a pool task that starts later
+      // finds `cancelled` and returns (it holds sh_ alive by itself).
       std::unique_lock<std::mutex> lock(sh_->mu);
       sh_->cancelled = true;
-      sh_->queued = 0;  // calls not started never will be
+      sh_->queued = 0;
       ++sh_->waiting;
       sh_->cv.wait(lock, [&] { return sh_->running == 0; });
       --sh_->waiting;
-      lock.unlock();
-      tasks_.Wait();
     }
     bool AbsorbPrefetch(int64_t n) override {
-      if (started_ || n <= 0) return false;
+      if (started_ || n == 0 || n < kAutotune) return false;
       std::lock_guard<std::mutex> lock(sh_->mu);
-      sh_->extra += static_cast<size_t>(n);
+      if (n == kAutotune) {
+        tune_buffer_ = true;
+        const int64_t hint = d_->tuned_buffer_.load(std::memory_order_relaxed);
+        sh_->extra = static_cast<size_t>(hint >= 0 ? hint : 1);
+      } else {
+        sh_->extra += static_cast<size_t>(n);
+      }
+      if (d_->o_.metrics != nullptr) {
+        d_->o_.metrics->SetParameter("buffer", static_cast<int64_t>(sh_->extra));
+      }
       return true;
     }
     absl::Status GetNext(TensorTuple* out, bool* end) override {
+      const int64_t entered = (tune_parallelism_ || tune_buffer_) ? MonotonicNanos() : 0;
+      if (left_ns_ != 0) consumer_ns_ += entered - left_ns_;
       started_ = true;
       Shared* sh = sh_.get();
       std::unique_lock<std::mutex> lock(sh->mu);
+      if (entered != 0) MaybeTune(entered);
       while (true) {
         TopUp(lock);
         Result* r = nullptr;
@@ -193,17 +246,18 @@ class MapDataset final : public DatasetBase {
           *out = std::move(r->out);
           r->taken = true;
           --sh->buffered;
+          ++delivered_;
           while (!sh->results.empty() && sh->results.front().taken) {
             sh->results.pop_front();
             ++sh->head;
           }
           TopUp(lock);
+          if (entered != 0) left_ns_ = MonotonicNanos();
           return s;
         }
-        if (sh->queued > 0) {
-          // A call nobody has started: run it here rather than wait for a
-          // worker that may never come (every oneTBB worker may be busy
-          // elsewhere), and rather than pay a hand-off when none is free.
+        if (sh->queued > 0 && sh->running == 0) {
+          // Nobody is working on this map: run a call here rather than
+          // wait for a pool thread that may be busy elsewhere.
           --sh->queued;
           ++sh->running;
           lock.unlock();
@@ -212,8 +266,17 @@ class MapDataset final : public DatasetBase {
           continue;
         }
         ++sh->waiting;
-        sh->cv.wait(lock);
+        const bool woken = sh->cv.wait_for(lock, kClaimAfter) == std::cv_status::no_timeout;
         --sh->waiting;
+        if (!woken && sh->queued > 0) {
+          // Queued calls no pool thread took within kClaimAfter (every pool
+          // thread busy): run one here.
+          --sh->queued;
+          ++sh->running;
+          lock.unlock();
+          RunClaimed(d_, sh, in_.get());
+          lock.lock();
+        }
       }
     }
 
@@ -226,7 +289,7 @@ class MapDataset final : public DatasetBase {
       return !sh->ended && !sh->cancelled && flight < sh->limit &&
              sh->buffered + flight < sh->limit + sh->extra;
     }
-    // Asks for calls up to the bound, one oneTBB task each.
+    // Asks for calls up to the bound, one pool task each.
     void TopUp(std::unique_lock<std::mutex>& lock) {
       Shared* sh = sh_.get();
       size_t add = 0;
@@ -236,16 +299,63 @@ class MapDataset final : public DatasetBase {
       }
       if (add == 0) return;
       lock.unlock();
-      std::shared_ptr<Shared> keep = sh_;
       const MapDataset* d = d_;
       IteratorBase* in = in_.get();
       for (size_t i = 0; i < add; ++i) {
-        tasks_.Run([keep, d, in] { Work(d, keep.get(), in); });
+        internal::WorkerPool::Default().Submit([keep = sh_, d, in] { Work(d, keep.get(), in); });
       }
       lock.lock();
     }
 
-    // A oneTBB task: runs queued calls, then goes on with the next ones
+    // AUTOTUNE: once per kTunePeriodNs, re-chooses limit / extra from the
+    // period's figures (autotune.h). Called by the consumer with sh->mu held.
+    void MaybeTune(int64_t now) {
+      Shared* sh = sh_.get();
+      if (period_start_ns_ == 0) {
+        StartPeriod(now);
+        return;
+      }
+      const int64_t calls = sh->calls - period_calls_;
+      if (now - period_start_ns_ < kTunePeriodNs || calls < kTuneMinCalls || delivered_ == 0) {
+        return;
+      }
+      const double n = static_cast<double>(calls);
+      autotune::MapRates r;
+      r.pull_s = 1e-9 * static_cast<double>(sh->pull_ns - period_pull_ns_) / n;
+      r.fn_s = 1e-9 * static_cast<double>(sh->fn_ns - period_fn_ns_) / n;
+      const double delivered = static_cast<double>(delivered_ - period_delivered_);
+      if (delivered > 0) {
+        r.consumer_s = 1e-9 * static_cast<double>(consumer_ns_ - period_consumer_ns_) / delivered;
+        r.cpu_s = (ProcessCpuSeconds() - period_cpu_s_) / delivered;
+      }
+      r.cpus = max_parallelism_;
+      const autotune::MapChoice c = autotune::ChooseMap(
+          r, tune_parallelism_, static_cast<int>(sh->limit), max_parallelism_, tune_buffer_,
+          static_cast<int64_t>(sh->extra), kMaxAutotuneBuffer);
+      sh->limit = static_cast<size_t>(c.parallelism);
+      sh->extra = static_cast<size_t>(c.buffer);
+      if (tune_parallelism_) {
+        d_->tuned_parallelism_.store(c.parallelism, std::memory_order_relaxed);
+      }
+      if (tune_buffer_) d_->tuned_buffer_.store(c.buffer, std::memory_order_relaxed);
+      if (StageMetrics* m = d_->o_.metrics; m != nullptr) {
+        m->SetParameter("parallelism", c.parallelism);
+        if (tune_buffer_) m->SetParameter("buffer", c.buffer);
+      }
+      StartPeriod(now);
+    }
+    void StartPeriod(int64_t now) {
+      const Shared* sh = sh_.get();
+      period_start_ns_ = now;
+      period_calls_ = sh->calls;
+      period_pull_ns_ = sh->pull_ns;
+      period_fn_ns_ = sh->fn_ns;
+      period_delivered_ = delivered_;
+      period_consumer_ns_ = consumer_ns_;
+      period_cpu_s_ = ProcessCpuSeconds();
+    }
+
+    // A pool task: runs queued calls, then goes on with the next ones
     // while the bound allows (running ahead of the consumer without a
     // hand-off per call). `in` is used only under a claim, which the
     // destructor waits for.
@@ -272,6 +382,7 @@ class MapDataset final : public DatasetBase {
       uint64_t pos = 0;
       bool pulled = false;
       TensorTuple e;
+      int64_t t1 = 0;
       {
         LockSpinning(sh->in_mu);
         std::lock_guard<std::mutex> lock(sh->in_mu, std::adopt_lock);
@@ -279,16 +390,21 @@ class MapDataset final : public DatasetBase {
           pulled = true;
           pos = sh->next_pos++;
           bool end = false;
+          const int64_t p0 = MonotonicNanos();
           r.status = in->GetNext(&e, &end);
+          t1 = MonotonicNanos();
+          r.pull_ns = t1 - p0;
           if (r.status.ok() && end) {
             r.end = true;
             sh->input_ended = true;
           }
         }
       }
+      int64_t fn_ns = 0;
       if (pulled && r.status.ok() && !r.end) {
         r.status = d->Apply(std::move(e), &r.out, &r.end);
         if (!r.status.ok()) r.end = false;
+        fn_ns = MonotonicNanos() - t1;
       }
       std::lock_guard<std::mutex> lock(sh->mu);
       if (pulled) {
@@ -296,6 +412,9 @@ class MapDataset final : public DatasetBase {
         // Every position before an end has been pulled: no call is needed
         // after it.
         if (r.end) sh->ended = true;
+        sh->pull_ns += r.pull_ns;
+        sh->fn_ns += fn_ns;
+        ++sh->calls;
         const size_t i = static_cast<size_t>(pos - sh->head);
         if (sh->results.size() <= i) sh->results.resize(i + 1);
         sh->results[i] = std::move(r);
@@ -309,12 +428,24 @@ class MapDataset final : public DatasetBase {
     std::unique_ptr<IteratorBase> in_;
     std::shared_ptr<Shared> sh_;
     bool started_ = false;
-    internal::TaskRunner tasks_;  // oneTBB (plain threads under TSan)
+    // AUTOTUNE (consumer thread only).
+    bool tune_parallelism_ = false;
+    bool tune_buffer_ = false;
+    int max_parallelism_ = 1;
+    int64_t delivered_ = 0;     // results returned
+    int64_t left_ns_ = 0;       // when GetNext last returned
+    int64_t consumer_ns_ = 0;   // time between GetNext calls (the consumer's own)
+    int64_t period_start_ns_ = 0, period_calls_ = 0, period_pull_ns_ = 0, period_fn_ns_ = 0;
+    int64_t period_delivered_ = 0, period_consumer_ns_ = 0;
+    double period_cpu_s_ = 0;
   };
 
   std::shared_ptr<const DatasetBase> in_;
   MapFn fn_;
   MapOptions o_;
+  // AUTOTUNE's last choices, the start of the next iterator (0 / -1: none).
+  mutable std::atomic<int> tuned_parallelism_{0};
+  mutable std::atomic<int64_t> tuned_buffer_{-1};
 };
 
 }  // namespace

@@ -8,7 +8,16 @@
 // parallel Map: IteratorBase::AbsorbPrefetch), the buffer is handed to
 // that iterator and elements pass straight through: the same elements and
 // errors in the same order, one thread hand-off fewer per element (which
-// on a 2-core machine costs more than the overlap it buys).
+// on a 2-core machine costs more than the overlap it buys). With AUTOTUNE
+// the Map then tunes that buffer with its model (map_dataset.cc).
+//
+// AUTOTUNE over any other input: TensorFlow 1.15's prefetch autotuner
+// (prefetch_autotuner.cc). The limit starts at 1; an upswing lasts until
+// the consumer takes from a full buffer, the downswing that follows until
+// the consumer finds the buffer empty and has to wait; each such
+// full-then-empty cycle (a full buffer was not enough to cover a burst)
+// doubles the limit, up to kMaxAutotuneBuffer. The limit is the stage's
+// "buffer" parameter.
 #include <pthread.h>
 
 #include <condition_variable>
@@ -32,14 +41,14 @@ class PrefetchDataset final : public DatasetBase {
   absl::StatusOr<std::unique_ptr<IteratorBase>> MakeIteratorBase() const override {
     SLUICE_ASSIGN_OR_RETURN(auto in, in_->MakeIteratorBase());
     if (n_ == 0) return in;
-    if (in->AbsorbPrefetch(n_ < 0 ? kAutotuneBuffer : n_)) {
+    if (in->AbsorbPrefetch(n_ < 0 ? kAutotune : n_)) {
       return std::unique_ptr<IteratorBase>(std::make_unique<PassIt>(this, std::move(in)));
     }
     return std::unique_ptr<IteratorBase>(std::make_unique<It>(this, std::move(in)));
   }
 
  private:
-  static constexpr int64_t kAutotuneBuffer = 4;
+  static constexpr int64_t kMaxAutotuneBuffer = 64;
 
   // The input buffers for us: count and hand through.
   class PassIt final : public IteratorBase {
@@ -72,7 +81,9 @@ class PrefetchDataset final : public DatasetBase {
   class It final : public IteratorBase {
    public:
     It(const PrefetchDataset* d, std::unique_ptr<IteratorBase> in)
-        : d_(d), limit_(d->n_ < 0 ? kAutotuneBuffer : d->n_), in_(std::move(in)) {}
+        : d_(d), autotune_(d->n_ < 0), limit_(d->n_ < 0 ? 1 : d->n_), in_(std::move(in)) {
+      if (d_->metrics_ != nullptr) d_->metrics_->SetParameter("buffer", limit_);
+    }
     ~It() override {
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -98,6 +109,14 @@ class PrefetchDataset final : public DatasetBase {
         many_ = many;
         chunk_ = n;
         thread_ = std::thread([this] { Run(); });
+      }
+      if (autotune_ && buf_.empty() && !upswing_) {  // found empty: double
+        limit_ = std::min(2 * limit_, kMaxAutotuneBuffer);
+        upswing_ = true;
+        if (d_->metrics_ != nullptr) d_->metrics_->SetParameter("buffer", limit_);
+        lock.unlock();
+        cv_.notify_all();  // the thread may be waiting for room
+        lock.lock();
       }
       cv_.wait(lock, [&] { return !buf_.empty(); });
       Item& front = buf_.front();
@@ -128,6 +147,7 @@ class PrefetchDataset final : public DatasetBase {
           row_ = 0;
         }
       }
+      if (autotune_ && upswing_ && static_cast<int64_t>(buf_.size()) >= limit_) upswing_ = false;
       buf_.pop_front();
       lock.unlock();
       cv_.notify_all();
@@ -158,7 +178,9 @@ class PrefetchDataset final : public DatasetBase {
     }
 
     const PrefetchDataset* d_;
-    const int64_t limit_;
+    const bool autotune_;
+    int64_t limit_;         // guarded by mu_
+    bool upswing_ = true;   // guarded by mu_ (AUTOTUNE's phase)
     std::unique_ptr<IteratorBase> in_;  // used by the thread only
     std::mutex mu_;  // std::mutex: cv_ waits on it
     std::condition_variable cv_;

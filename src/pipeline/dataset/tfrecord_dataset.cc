@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -11,16 +12,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/absl_compat.h"
+#include "pipeline/internal/worker_pool.h"
 
 namespace sluice {
 namespace {
 
 constexpr int64_t kReadChunk = 256;   // records per ReadMany in reader threads
 constexpr size_t kMaxBlocks = 4;      // blocks buffered per parallel slot
+// AUTOTUNE's read-ahead per slot: starts at 2 blocks, at most this many.
+constexpr size_t kMaxAutotuneBlocks = 32;
 // A reader that filled its slot resumes once the consumer has taken it
-// down to this many blocks: it is woken once per two blocks, not per block
-// (each wake-up is a context switch on both sides).
-constexpr size_t kResumeBlocks = kMaxBlocks / 2;
+// down to half of its read-ahead: it is woken once per two blocks, not per
+// block (each wake-up is a context switch on both sides).
 
 class TFRecordDatasetImpl final : public DatasetBase {
  public:
@@ -139,9 +142,17 @@ struct Block {
   bool file_end = false;  // the end of the file
 };
 
+// With AUTOTUNE reads the slot's read-ahead (blocks buffered) is tuned
+// like TF 1.15's prefetch autotuner: once the consumer has taken from a
+// full read-ahead, finding the slot empty doubles it (up to
+// kMaxAutotuneBlocks).
 class Slot {
  public:
-  Slot(const TFRecordDatasetImpl* d) : d_(d), thread_([this] { Run(); }) {}
+  Slot(const TFRecordDatasetImpl* d, bool autotune)
+      : d_(d),
+        autotune_(autotune),
+        max_blocks_(autotune ? 2 : kMaxBlocks),
+        thread_([this] { Run(); }) {}
   ~Slot() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -158,17 +169,34 @@ class Slot {
     }
     cv_.notify_all();
   }
+  // Blocks buffered at most (AUTOTUNE's current choice).
+  size_t read_ahead() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return max_blocks_;
+  }
   // Blocks until a block is ready.
   Block Take() {
     std::unique_lock<std::mutex> lock(mu_);
+    bool grew = false;
+    if (autotune_ && blocks_.empty() && !upswing_) {
+      max_blocks_ = std::min(2 * max_blocks_, kMaxAutotuneBlocks);
+      upswing_ = true;
+      grew = reader_waiting_;
+    }
+    if (grew) {
+      lock.unlock();
+      cv_.notify_all();  // the reader may wait for room
+      lock.lock();
+    }
     if (blocks_.empty()) {
       consumer_waiting_ = true;
       cv_.wait(lock, [&] { return !blocks_.empty(); });
       consumer_waiting_ = false;
     }
+    if (autotune_ && upswing_ && blocks_.size() >= max_blocks_) upswing_ = false;
     Block b = std::move(blocks_.front());
     blocks_.pop_front();
-    const bool wake = reader_waiting_ && blocks_.size() <= kResumeBlocks;
+    const bool wake = reader_waiting_ && blocks_.size() <= max_blocks_ / 2;
     lock.unlock();
     if (wake) cv_.notify_all();
     return b;
@@ -178,9 +206,9 @@ class Slot {
   bool Push(Block b, PhaseClock* clock) {
     clock->Switch(StagePhase::kOutputWait);
     std::unique_lock<std::mutex> lock(mu_);
-    if (blocks_.size() >= kMaxBlocks) {
+    if (blocks_.size() >= max_blocks_) {
       reader_waiting_ = true;
-      cv_.wait(lock, [&] { return stop_ || blocks_.size() <= kResumeBlocks; });
+      cv_.wait(lock, [&] { return stop_ || blocks_.size() <= max_blocks_ / 2; });
       reader_waiting_ = false;
     }
     if (stop_) return false;
@@ -251,13 +279,21 @@ class Slot {
   bool stop_ = false;         // guarded by mu_
   bool reader_waiting_ = false;    // guarded by mu_
   bool consumer_waiting_ = false;  // guarded by mu_
+  const bool autotune_;
+  size_t max_blocks_;     // guarded by mu_
+  bool upswing_ = true;   // guarded by mu_
   std::thread thread_;
 };
 
 class ParallelIt final : public IteratorBase {
  public:
-  ParallelIt(const TFRecordDatasetImpl* d, int n) : d_(d), walk_(n) {
-    for (int i = 0; i < n; ++i) slots_.push_back(std::make_unique<Slot>(d));
+  ParallelIt(const TFRecordDatasetImpl* d, int n, bool autotune)
+      : d_(d), walk_(n), autotune_(autotune) {
+    for (int i = 0; i < n; ++i) slots_.push_back(std::make_unique<Slot>(d, autotune));
+    if (d_->o_.metrics != nullptr) {
+      d_->o_.metrics->SetParameter("parallelism", n);
+      d_->o_.metrics->SetParameter("read_ahead_blocks", autotune ? 2 : kMaxBlocks);
+    }
   }
   ~ParallelIt() override {
     walk_.clear();
@@ -332,6 +368,11 @@ class ParallelIt final : public IteratorBase {
     *out = {ViewsTensor(views_, std::move(chunks_))};
     d_->CountRecords(static_cast<int64_t>(views_.size()));
     chunks_ = {};
+    if (autotune_ && d_->o_.metrics != nullptr && (call_ & 255) == 0) {
+      size_t most = 0;
+      for (auto& s : slots_) most = std::max(most, s->read_ahead());
+      d_->o_.metrics->SetParameter("read_ahead_blocks", static_cast<int64_t>(most));
+    }
     return absl::OkStatus();
   }
 
@@ -356,13 +397,20 @@ class ParallelIt final : public IteratorBase {
   absl::Status pending_;  // an error met after records; returned next call
   std::vector<std::string_view> views_;
   std::vector<RefPtr> chunks_;
+  const bool autotune_;
 };
 
 absl::StatusOr<std::unique_ptr<IteratorBase>> TFRecordDatasetImpl::MakeIteratorBase() const {
-  if (o_.num_parallel_reads.has_value() && *o_.num_parallel_reads > 1) {
-    return std::unique_ptr<IteratorBase>(
-        std::make_unique<ParallelIt>(this, *o_.num_parallel_reads));
+  int n = o_.num_parallel_reads.value_or(1);
+  const bool autotune = n == kAutotune;
+  if (autotune) {
+    // Read as many files at once as there are CPUs (at least 2, so that one
+    // file's I/O waits overlap another's reading), never more than there
+    // are files; the order is the round-robin over that many.
+    n = std::max(2, internal::CpuBudget());
+    n = static_cast<int>(std::min<size_t>(static_cast<size_t>(n), files_.size()));
   }
+  if (n > 1) return std::unique_ptr<IteratorBase>(std::make_unique<ParallelIt>(this, n, autotune));
   return std::unique_ptr<IteratorBase>(std::make_unique<SequentialIt>(this));
 }
 
@@ -377,7 +425,6 @@ Dataset TFRecordDataset(std::vector<std::string> files, TFRecordDatasetOptions o
       *o.num_parallel_reads != kAutotune) {
     return Dataset(absl::InvalidArgumentError("num_parallel_reads must be > 0 or AUTOTUNE"));
   }
-  if (o.num_parallel_reads == kAutotune) o.num_parallel_reads = 2;
   if (o.compression != Compression::kNone && o.compression != Compression::kZlib &&
       o.compression != Compression::kGzip) {
     return Dataset(absl::InvalidArgumentError(absl::StrCat(

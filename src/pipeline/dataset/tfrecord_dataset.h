@@ -9,6 +9,12 @@
 //     (interleave with cycle_length N, block_length 1: one record from
 //     each open file in turn; a finished file's slot takes the next file
 //     when the walk reaches it). [a0,a1] and [b0,b1] give a0,b0,a1,b1.
+//   num_parallel_reads = kAutotune: N = max(2, CPU budget), at most the
+//     number of files (the order is that N's round-robin), and each file's
+//     read-ahead (blocks of 256 records buffered, 4 otherwise) is tuned
+//     while it runs (TF 1.15's prefetch rule: 2 blocks to start, doubled
+//     when a full read-ahead ran dry, at most 32). The stage's parameters
+//     "parallelism" and "read_ahead_blocks" show the choice.
 //
 // compression: one for all files, unless detect_compression: then each
 // file's is detected from its first bytes when it is opened

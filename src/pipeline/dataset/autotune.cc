@@ -1,0 +1,62 @@
+#include "pipeline/dataset/autotune.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sluice::autotune {
+
+double WaitTime(double y, double x, int64_t n) {
+  if (y <= 0) return 0;
+  if (x <= 0) return y;
+  const double r = x / y;
+  double p_empty;
+  if (std::abs(r - 1.0) < 1e-9) {
+    p_empty = 1.0 / static_cast<double>(n + 1);
+  } else {
+    // (1 - r) / (1 - r^(n+1)), written to stay finite for large r^(n+1).
+    const double rn = std::pow(r, static_cast<double>(n + 1));
+    p_empty = std::isinf(rn) ? 0.0 : (1.0 - r) / (1.0 - rn);
+  }
+  return std::clamp(p_empty, 0.0, 1.0) * y;
+}
+
+double MapProducerTime(const MapRates& r, int p) {
+  const double work = (r.pull_s + r.fn_s) / std::max(p, 1);
+  const double cpu = r.cpu_s / std::max(r.cpus, 1);
+  return std::max({r.pull_s, work, cpu});
+}
+
+namespace {
+double Output(const MapRates& r, int p, int64_t buffer) {
+  // Up to p results are computed ahead plus `buffer` more wait.
+  return r.consumer_s +
+         WaitTime(MapProducerTime(r, p), r.consumer_s, p + buffer);
+}
+}  // namespace
+
+MapChoice ChooseMap(const MapRates& r, bool tune_p, int p, int max_p,
+                    bool tune_b, int64_t b, int64_t max_b) {
+  MapChoice c;
+  c.parallelism = tune_p ? 1 : std::max(p, 1);
+  c.buffer = tune_b ? 0 : std::max<int64_t>(b, 0);
+  c.output_s = Output(r, c.parallelism, c.buffer);
+  while (true) {
+    double best = c.output_s;
+    int step = 0;  // 1: parallelism, 2: buffer
+    if (tune_p && c.parallelism < max_p) {
+      const double t = Output(r, c.parallelism + 1, c.buffer);
+      if (t < best) best = t, step = 1;
+    }
+    if (tune_b && c.buffer < max_b) {
+      const double t = Output(r, c.parallelism, c.buffer + 1);
+      if (t < best) best = t, step = 2;
+    }
+    if (step == 0 || best > c.output_s * 0.99) break;
+    if (step == 1) ++c.parallelism;
+    if (step == 2) ++c.buffer;
+    c.output_s = best;
+  }
+  return c;
+}
+
+}  // namespace sluice::autotune

@@ -1,0 +1,58 @@
+#pragma once
+// AUTOTUNE's model (kAutotune in dataset.h): how a parallel Map's
+// parallelism and result buffer are chosen from measured stage rates.
+//
+// tf.data's model-based autotuning is the anchor (tensorflow/core/framework/
+// model.cc): each asynchronous stage is a producer feeding a consumer
+// through a buffer; the consumer's expected wait per element for producer
+// time y, consumer time x and buffer n is that of an M/M/1/n queue,
+//   p_empty = (1 - x/y) / (1 - (x/y)^(n+1))   (1/(n+1) when x == y),
+//   wait = p_empty * y,
+// and a hill climb, starting from the smallest settings, takes the step
+// (parallelism + 1 or buffer + 1) that lowers the modelled time per element
+// most, until no step gains more than 1% or the limits are reached.
+//
+// The Map's producer time with p calls in flight is
+//   y(p) = max(u, (u + m) / p, C / cpus)
+// where u is the serial input pull per element (the input lock), m the
+// function's time per element, C the process's CPU time per element (every
+// stage, the consumer and whatever else the process does) and cpus the CPU
+// budget: calls beyond what the CPUs can run at once do not help, and the
+// input pull is a serial step. All figures are measured while the pipeline
+// runs (wall time for u and m, so that a function that waits on I/O gets
+// the parallelism that hides the wait).
+//
+// Pure functions; thread-compatible.
+
+#include <cstdint>
+
+namespace sluice::autotune {
+
+// The consumer's expected wait per element (seconds), as above. y <= 0:
+// 0; x <= 0: y.
+double WaitTime(double producer_s, double consumer_s, int64_t buffer);
+
+struct MapRates {
+  double pull_s = 0;      // u: input pull per element (serial)
+  double fn_s = 0;        // m: function per element
+  double consumer_s = 0;  // x: the consumer's own time per element
+  double cpu_s = 0;       // C: process CPU per element (0: unknown)
+  int cpus = 1;           // the CPU budget
+};
+
+struct MapChoice {
+  int parallelism = 1;
+  int64_t buffer = 0;   // results buffered beyond `parallelism`
+  double output_s = 0;  // modelled time per element at the consumer
+};
+
+// Producer time per element with p calls in flight.
+double MapProducerTime(const MapRates& r, int p);
+
+// Hill climb from (tune_parallelism ? 1 : fixed parallelism,
+// tune_buffer ? 0 : fixed buffer) up to max_parallelism / max_buffer.
+MapChoice ChooseMap(const MapRates& r, bool tune_parallelism, int parallelism,
+                    int max_parallelism, bool tune_buffer, int64_t buffer,
+                    int64_t max_buffer);
+
+}  // namespace sluice::autotune
