@@ -16,6 +16,10 @@
 //              `sluice train`), --steps steps per rank: samples/s per rank
 //              and in total, and the fraction of step time in the
 //              gradient allreduce (waiting for the slowest rank included).
+//              With --ps-tasks K [--sync-replicas R]: the same training
+//              with K parameter servers (dist.train.mlp.cpu.ps_async or
+//              .ps_sync), samples/s per worker and in total, and the
+//              fraction of a worker's time in push/pull.
 // Rank 0 prints; --json prints one JSON line per figure.
 #include <algorithm>
 #include <chrono>
@@ -26,6 +30,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 #include "cli/convert.h"
@@ -140,7 +145,7 @@ int Allreduce(distributed::World* w, bool smoke, bool json,
 }
 
 int TrainBench(distributed::World* w, const std::string& data, int64_t steps,
-               bool json) {
+               bool json, int ps_tasks = 0, int replicas = 0) {
   auto split = cli::ReadConvertManifest(data, "train");
   if (!split.ok()) {
     if (w->rank() == 0) {
@@ -160,6 +165,8 @@ int TrainBench(distributed::World* w, const std::string& data, int64_t steps,
   o.train = {split->files, split->records, split->compression};
   o.evaluate = false;
   o.world = w;
+  o.ps_tasks = ps_tasks;
+  o.replicas_to_aggregate = replicas;
   o.progress_seconds = 1e9;
   auto r = train::Train(o);
   if (!r.ok()) w->Abort(1, r.status().ToString());
@@ -168,6 +175,28 @@ int TrainBench(distributed::World* w, const std::string& data, int64_t steps,
                  r->samples_per_second};
   double sum[3] = {v[0], v[1], v[2]};
   if (!w->AllreduceSum(sum, 3, "gather").ok()) return 1;
+  if (ps_tasks > 0 && w->rank() == 0) {
+    // Parameter servers: the workers' figures (a ps rank contributes 0).
+    const int workers = w->size() - ps_tasks;
+    const char* mode = replicas > 0 ? "sync" : "async";
+    if (json) {
+      std::printf(
+          "{\"name\":\"dist.train.mlp.cpu.ps_%s\",\"world_size\":%d,\"ps_tasks\":%d,"
+          "\"replicas_to_aggregate\":%d,\"samples_per_second_per_worker\":%.0f,"
+          "\"samples_per_second_total\":%.0f,\"comm_wait_fraction\":%.3f,\"steps\":%ld}\n",
+          mode, w->size(), ps_tasks, replicas, sum[0] / workers, sum[0], sum[1] / workers,
+          static_cast<long>(r->steps));
+    } else {
+      std::printf(
+          "dist.train.mlp.cpu.ps_%s N=%d (%d ps, %d workers%s): %.0f samples/s per worker, "
+          "%.0f in total, %.1f%% of a worker's time in push/pull (%ld updates on ps task 0, "
+          "batch 128)\n",
+          mode, w->size(), ps_tasks, workers,
+          replicas > 0 ? absl::StrCat(", ", replicas, " replicas per update").c_str() : "",
+          sum[0] / workers, sum[0], 100 * sum[1] / workers, static_cast<long>(r->steps));
+    }
+    return 0;
+  }
   if (w->rank() == 0) {
     const double per_rank = sum[0] / w->size(), comm = sum[1] / w->size();
     if (json) {
@@ -194,6 +223,7 @@ int TrainBench(distributed::World* w, const std::string& data, int64_t steps,
 int main(int argc, char** argv) {
   bool allreduce = false, train = false, smoke = false, json = false;
   int64_t steps = 300;
+  int ps_tasks = 0, replicas = 0;
   double bucket_mb = 8;
   std::string data;
   if (const char* h = std::getenv("HOME"))
@@ -209,7 +239,9 @@ int main(int argc, char** argv) {
           "KiB..64 MiB\n"
           "  --train      dist.train.mlp.cpu: samples/s per rank and total, "
           "comm fraction\n"
-          "  --smoke      tiny sizes (ctest)\n");
+          "  --smoke      tiny sizes (ctest)\n"
+          "  --ps-tasks K [--sync-replicas R]  --train with K parameter servers\n"
+          "               (dist.train.mlp.cpu.ps_async / .ps_sync), figures per worker\n");
       return 0;
     }
     if (a == "--allreduce")
@@ -224,6 +256,10 @@ int main(int argc, char** argv) {
       data = argv[++i];
     else if (a == "--steps" && i + 1 < argc &&
              absl::SimpleAtoi(argv[i + 1], &steps))
+      ++i;
+    else if (a == "--ps-tasks" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &ps_tasks))
+      ++i;
+    else if (a == "--sync-replicas" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &replicas))
       ++i;
     else if (a == "--bucket-mb" && i + 1 < argc &&
              absl::SimpleAtod(argv[i + 1], &bucket_mb))
@@ -246,6 +282,6 @@ int main(int argc, char** argv) {
     rc |= sluice::Allreduce(*w, smoke, json,
                             static_cast<int64_t>(bucket_mb * (1 << 20)));
   }
-  if (train && !smoke) rc |= sluice::TrainBench(*w, data, steps, json);
+  if (train && !smoke) rc |= sluice::TrainBench(*w, data, steps, json, ps_tasks, replicas);
   return rc;
 }

@@ -9,3 +9,9 @@ export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl=self,vader,tcp
 for n in 1 2 4; do
   mpirun -np $n "$b/bench/dist/sluice-dist-bench" --allreduce --train "$@"
 done
+# Parameter servers: 1 ps task and 2 or 3 workers, asynchronous and
+# synchronous (every worker's gradient in each update).
+for n in 3 4; do
+  mpirun -np $n "$b/bench/dist/sluice-dist-bench" --train --ps-tasks 1 "$@"
+  mpirun -np $n "$b/bench/dist/sluice-dist-bench" --train --ps-tasks 1 --sync-replicas $((n - 1)) "$@"
+done
