@@ -30,8 +30,9 @@ An untimed python pass warms up first; then python and native alternate
 which goes first in each repetition. Prints a table and one JSON line with
 the rates (medians), the ratios (python / native and python / sluice-bench:
 medians of the ratios within each repetition, run back to back; python /
-torch0, torch2), each repetition's python / native ratio, and the 1-minute
-load average before and after. For a figure to quote, run it with no
+torch0, torch2), each repetition's python / native ratio, the ratio of
+the process CPU time (all threads) a pass takes, native / python, and the
+1-minute load average before and after. For a figure to quote, run it with no
 compile beside it (on a shared machine: under the build lock, e.g.
 `flock /tmp/sluice-build.lock /usr/bin/python3 bench/python/bench_input.py`).
 Targets from issue 12: python >= 0.85 x the C++ rate, >= 15 x torch0.
@@ -42,6 +43,7 @@ usage: bench_input.py [--records N] [--passes P] [--peer-records N] [--repetitio
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -73,7 +75,14 @@ def sluice_dataset(sluice, files, passes=1):
             .batch(128).prefetch(2))
 
 
-def run_python(ds, n, passes=1):
+def cpu_seconds():
+    """This process's CPU time so far (all threads, user + system)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def run_python(ds, n, passes=1, cpu=None):
+    c0 = cpu_seconds()
     t0 = time.perf_counter()
     rows = ids = 0
     for b in ds:
@@ -81,16 +90,21 @@ def run_python(ds, n, passes=1):
         ids += int(b["id"].sum())
     dt = time.perf_counter() - t0
     assert rows == n * passes and ids == passes * n * (n - 1) // 2, (rows, ids)
+    if cpu is not None:
+        cpu.append(cpu_seconds() - c0)
     return n * passes / dt
 
 
-def run_native(sluice, ds, n, passes=1):
+def run_native(sluice, ds, n, passes=1, cpu=None):
     from sluice import _sluice
     pipeline = _sluice.Pipeline(ds._native_ops())
+    c0 = cpu_seconds()
     t0 = time.perf_counter()
     _, rows, ids = pipeline.drain(2)
     dt = time.perf_counter() - t0
     assert rows == n * passes and ids == passes * n * (n - 1) // 2, (rows, ids)
+    if cpu is not None:
+        cpu.append(cpu_seconds() - c0)
     return n * passes / dt
 
 
@@ -132,7 +146,7 @@ def main():
                     help="times one timed run reads the records (repeat)")
     ap.add_argument("--peer-records", type=int, default=40000,
                     help="records the DataLoader peers read (they are slow)")
-    ap.add_argument("--repetitions", type=int, default=7)
+    ap.add_argument("--repetitions", type=int, default=9)
     ap.add_argument("--build", default=os.environ.get("SLUICE_BINARY_DIR",
                                                        os.path.join(ROOT, "build")))
     ap.add_argument("--sluice-bench", default=None,
@@ -154,16 +168,16 @@ def main():
         # Interleaved, one of each per repetition, so that load from other
         # processes hits all three alike; ratios are medians of the
         # per-repetition ratios.
-        py_rates, native_rates, bench_rates = [], [], []
+        py_rates, native_rates, bench_rates, py_cpu, native_cpu = [], [], [], [], []
         load_before = os.getloadavg()[0]
         run_python(ds, a.records, a.passes)  # warm-up
         for rep in range(a.repetitions):
             if rep % 2 == 0:
-                py_rates.append(run_python(ds, a.records, a.passes))
-                native_rates.append(run_native(sluice, ds, a.records, a.passes))
+                py_rates.append(run_python(ds, a.records, a.passes, py_cpu))
+                native_rates.append(run_native(sluice, ds, a.records, a.passes, native_cpu))
             else:
-                native_rates.append(run_native(sluice, ds, a.records, a.passes))
-                py_rates.append(run_python(ds, a.records, a.passes))
+                native_rates.append(run_native(sluice, ds, a.records, a.passes, native_cpu))
+                py_rates.append(run_python(ds, a.records, a.passes, py_cpu))
             if use_bench:
                 bench_rates.append(run_sluice_bench(bench_bin, 1))
         stages = ds.stats()
@@ -174,6 +188,9 @@ def main():
                   "python_spread": [min(py_rates), max(py_rates)],
                   "ratio_vs_native": statistics.median(ratios),
                   "ratios_vs_native": [round(r, 3) for r in ratios],
+                  # Process CPU seconds per pass (all threads), native / python.
+                  "cpu_ratio_vs_native": statistics.median(
+                      n / p for p, n in zip(py_cpu, native_cpu)),
                   "load_1m": [load_before, os.getloadavg()[0]]}
         if bench_rates:
             result["sluice_bench"] = statistics.median(bench_rates)
@@ -206,6 +223,7 @@ def main():
             print("%-44s %14.0f %8.2f" % (name, result[k], result["ratio_vs_" + k]))
     print("python / native per repetition: %s; load average %.2f -> %.2f" %
           (" ".join("%.3f" % r for r in result["ratios_vs_native"]), *result["load_1m"]))
+    print("CPU time per pass, native / python (median): %.3f" % result["cpu_ratio_vs_native"])
     print("consumer stage: %.0f%% waiting for the pipeline" %
           (100 * next(s["input_wait"] for s in stages if s["stage"] == "consume")))
     print(json.dumps(result))
