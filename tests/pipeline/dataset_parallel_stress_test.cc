@@ -24,8 +24,11 @@
 #include "gtest/gtest.h"
 
 #include "pipeline/dataset/dataset.h"
+#include "pipeline/dataset/tfrecord_dataset.h"
 #include "pipeline/internal/worker_pool.h"
 #include "pipeline/stage_metrics.h"
+#include "readers/record_writer.h"
+#include "test_util.h"
 
 namespace sluice {
 namespace {
@@ -199,6 +202,66 @@ TEST(DatasetParallelStressTest,
       it->reset();  // calls in flight finish before this returns
       ASSERT_EQ(started.load(), finished.load()) << "cycle " << c;
     }
+  });
+}
+
+TEST(DatasetParallelStressTest,
+     AutotuneReadsShuffleAndMapDeliverEveryRecordOnce) {
+  // TFRecordDataset(AUTOTUNE reads) -> Shuffle -> Batch -> Map(AUTOTUNE)
+  // -> Prefetch(AUTOTUNE), with a consumer that pauses now and then (the
+  // readers' read-ahead grows while it runs).
+  testing::TempDir dir;
+  constexpr int kFiles = 5, kPerFile = 3000;
+  std::vector<std::string> files;
+  for (int f = 0; f < kFiles; ++f) {
+    files.push_back(dir.Sub(absl::StrCat("f", f)));
+    auto w = RecordWriter::Open(files.back(), {});
+    ASSERT_TRUE(w.ok());
+    for (int i = 0; i < kPerFile; ++i) {
+      ASSERT_TRUE((*w)->Write(absl::StrCat(f * kPerFile + i)).ok());
+    }
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  WithDeadline("autotune reads", std::chrono::seconds(120), [&] {
+    auto to_ids = [](TensorTuple t) -> absl::StatusOr<TensorTuple> {
+      const int64_t k = t[0].dim(0);
+      Tensor ids(DType::kInt64, TensorShape{k});
+      for (int64_t i = 0; i < k; ++i) {
+        ids.data<int64_t>()[i] =
+            std::strtoll(std::string(t[0].string(i)).c_str(), nullptr, 10);
+      }
+      return TensorTuple{ids};
+    };
+    StageMetrics read("read");
+    TFRecordDatasetOptions ro;
+    ro.num_parallel_reads = kAutotune;
+    ro.metrics = &read;
+    Dataset ds = TFRecordDataset(files, ro)
+                     .Shuffle(2000, uint64_t{3})
+                     .Batch(100)
+                     .Map(to_ids, kAutotune)
+                     .Prefetch(kAutotune);
+    const int64_t n = int64_t{kFiles} * kPerFile;
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      auto it = ds.MakeIterator();
+      ASSERT_TRUE(it.ok());
+      Tally got;
+      int64_t batches = 0;
+      while (true) {
+        absl::StatusOr<TensorTuple> e = (*it)->GetNext();
+        if (absl::IsOutOfRange(e.status())) break;
+        ASSERT_TRUE(e.ok()) << e.status();
+        for (int64_t v : (*e)[0].flat<int64_t>()) {
+          ++got.count;
+          got.sum += v;
+        }
+        if (++batches % 40 == 0)
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      EXPECT_EQ(got.count, n) << "epoch " << epoch;
+      EXPECT_EQ(got.sum, n * (n - 1) / 2) << "epoch " << epoch;
+    }
+    EXPECT_THAT(read.SummaryLine(), HasSubstr("read_ahead_blocks"));
   });
 }
 
