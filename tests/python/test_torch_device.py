@@ -86,3 +86,94 @@ def test_cuda_without_cuda_is_a_clear_error(tmp_path):
         _dataset(tmp_path).as_torch(device="cuda")
     with pytest.raises(ValueError, match="cpu or cuda"):
         _dataset(tmp_path).as_torch(device="meta")
+
+
+class FakeTorch:
+    """The torch.cuda calls _TorchCudaCopier makes, recorded in one log."""
+
+    def __init__(self):
+        self.log = []
+        self.current = None  # the stream of the `with torch.cuda.stream(...)` block
+        fake = self
+
+        class Tensor:
+            def __init__(self, name, pinned=False, device="cpu"):
+                self.name, self.pinned, self.device = name, pinned, device
+
+            def is_pinned(self):
+                return self.pinned
+
+            def pin_memory(self):
+                fake.log.append(("pin", self.name))
+                return Tensor(self.name, pinned=True)
+
+            def to(self, device, non_blocking=False):
+                assert self.pinned and non_blocking and fake.current is not None
+                fake.log.append(("copy", self.name, fake.current.name))
+                return Tensor(self.name, device=device)
+
+            def record_stream(self, stream):
+                fake.log.append(("record_stream", self.name, stream.name))
+
+        class Stream:
+            def __init__(self, name="side", device=None):
+                self.name = name
+
+            def wait_event(self, event):
+                fake.log.append(("wait", self.name, event.name))
+
+        class StreamContext:
+            def __init__(self, stream):
+                self.stream = stream
+
+            def __enter__(self):
+                fake.current = self.stream
+
+            def __exit__(self, *exc):
+                fake.current = None
+
+        class Event:
+            count = 0
+
+            def __init__(self):
+                Event.count += 1
+                self.name = "event%d" % Event.count
+
+            def record(self, stream):
+                fake.log.append(("record", self.name, stream.name))
+
+        consumer = Stream("consumer")
+
+        class Cuda:
+            pass
+        self.Tensor = Tensor
+        self.cuda = Cuda()
+        self.cuda.Stream = Stream
+        self.cuda.stream = StreamContext
+        self.cuda.Event = Event
+        self.cuda.current_stream = lambda device=None: consumer
+
+
+def test_cuda_copier_pins_copies_on_a_side_stream_and_orders_the_consumer_after_it():
+    torch = FakeTorch()
+    copier = data._TorchCudaCopier(torch, "cuda:0")
+    batches = [{"image": torch.Tensor("img%d" % i), "id": torch.Tensor("id%d" % i),
+                "raw": np.array([b"x"], dtype=object)} for i in range(3)]
+    out = list(data._prefetch_to_device(iter(batches), copier, 2))
+    assert [b["image"].device for b in out] == ["cuda:0"] * 3
+    assert out[0]["raw"] is batches[0]["raw"]  # bytes stay on the host
+    log = torch.log
+    # Batch 0: pinned, copied on the side stream, its event recorded after
+    # the copies; batches 1 and 2 are issued before batch 0 is handed out.
+    assert log[:5] == [("pin", "img0"), ("copy", "img0", "side"), ("pin", "id0"),
+                       ("copy", "id0", "side"), ("record", "event1", "side")]
+    first_wait = log.index(("wait", "consumer", "event1"))
+    assert log.index(("record", "event3", "side")) < first_wait
+    assert log[first_wait + 1:first_wait + 3] == [("record_stream", "img0", "consumer"),
+                                                  ("record_stream", "id0", "consumer")]
+    assert [e for e in log if e[0] == "wait"] == [("wait", "consumer", "event%d" % i)
+                                                  for i in (1, 2, 3)]
+    # A tensor already pinned is not copied again on the host.
+    torch.log.clear()
+    copier.finish(copier.start(torch.Tensor("p", pinned=True)))
+    assert [e[0] for e in torch.log] == ["copy", "record", "wait", "record_stream"]
