@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/convert.h"
@@ -20,7 +21,7 @@ void PrintUsage(std::ostream& out) {
          "\n"
          "Trains on Fashion-MNIST and reports test accuracy after each epoch.\n"
          "  --model M          mlp (784-256-10, default), softmax, cnn\n"
-         "  --device D         auto (GPU when present, default), cpu, gpu\n"
+         "  --device D         auto (GPU 0 when present, default), cpu, gpu, gpu:N\n"
          "  --epochs N         default: softmax 25, mlp 20, cnn 5 (8 on the "
          "gpu)\n"
          "  --batch-size N     default: 128 (cnn on the cpu: 64)\n"
@@ -209,7 +210,12 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
     if (arg == "--model") {
       model = v;
     } else if (arg == "--device") {
-      if (v != "auto" && v != "cpu" && v != "gpu") return bad();
+      // Spelling here; whether GPU N exists is checked below (GpuIndex).
+      int n = 0;
+      if (v != "auto" && v != "cpu" && v != "gpu" &&
+          !(absl::StartsWith(v, "gpu:") && absl::SimpleAtoi(v.substr(4), &n) && n >= 0)) {
+        return bad();
+      }
       o.device = v;
     } else if (arg == "--epochs") {
       if (!absl::SimpleAtoi(v, &epochs) || epochs < 1) return bad();
@@ -255,7 +261,12 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return 2;
   }
   o.model = *kind;
-  const bool gpu = o.device == "gpu" || (o.device == "auto" && train::GpuAvailable());
+  absl::StatusOr<int> gpu_index = train::GpuIndex(o.device);
+  if (!gpu_index.ok()) {
+    err << "sluice train: " << gpu_index.status().message() << "\n";
+    return 2;
+  }
+  const bool gpu = *gpu_index >= 0;
   o.epochs = epochs > 0 ? epochs : train::DefaultEpochs(o.model, gpu);
   if (batch_size == 0) batch_size = train::DefaultBatchSize(o.model, gpu);
   o.batch_size = batch_size;

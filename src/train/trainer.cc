@@ -7,8 +7,11 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "core/absl_compat.h"
+#include "device/device_registry.h"
 #include "distributed/sharding.h"
 #include "distributed/variable_sync.h"
 #include "distributed/world.h"
@@ -130,10 +133,11 @@ struct Graphs {
   std::vector<Output> ps_grads;
 };
 
-absl::StatusOr<Graphs> BuildGraph(Graph* g, const TrainOptions& o, bool gpu) {
+absl::StatusOr<Graphs> BuildGraph(Graph* g, const TrainOptions& o, int gpu_index) {
+  const bool gpu = gpu_index >= 0;
   Scope root = Scope::Root(g);
   g->set_seed(o.seed);
-  Scope dev = gpu ? root.WithDevice("/gpu:0") : root;
+  Scope dev = gpu ? root.WithDevice(absl::StrCat("/gpu:", gpu_index)) : root;
   Graphs gr;
   const int64_t pixels = o.height * o.width;
   gr.images = ops::Placeholder(root.WithOpName("images"), DType::kUInt8, TensorShape{-1, pixels});
@@ -323,21 +327,34 @@ bool GpuAvailable() {
 #endif
 }
 
+absl::StatusOr<int> GpuIndex(std::string_view device) {
+  if (device == "cpu") return -1;
+  if (device == "auto") return GpuAvailable() ? 0 : -1;
+  int index = -1;
+  if (device == "gpu") {
+    index = 0;
+  } else if (!absl::StartsWith(Sv(device), "gpu:") ||
+             !absl::SimpleAtoi(Sv(device.substr(4)), &index) || index < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown device '", Sv(device), "' (auto, cpu, gpu, gpu:N)"));
+  }
+  if (!GpuAvailable()) {
+    return absl::NotFoundError(absl::StrCat(
+        "--device ", Sv(device), ": no CUDA device (or this build has no CUDA support)"));
+  }
+  const int count = GpuDeviceCount();
+  if (index >= count) {
+    return absl::InvalidArgumentError(absl::StrCat("--device ", Sv(device), ": this machine has ",
+                                                   count, " GPU", count == 1 ? "" : "s"));
+  }
+  return index;
+}
+
 absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   if (o.batch_size < 1) return absl::InvalidArgumentError("batch size must be positive");
   if (o.train.files.empty()) return absl::InvalidArgumentError("no training files");
-  bool gpu = false;
-  if (o.device == "gpu") {
-    if (!GpuAvailable()) {
-      return absl::NotFoundError(
-          "--device gpu: no CUDA device (or this build has no CUDA support)");
-    }
-    gpu = true;
-  } else if (o.device == "auto") {
-    gpu = GpuAvailable();
-  } else if (o.device != "cpu") {
-    return absl::InvalidArgumentError(absl::StrCat("unknown device '", o.device, "'"));
-  }
+  SLUICE_ASSIGN_OR_RETURN(const int gpu_index, GpuIndex(o.device));
+  const bool gpu = gpu_index >= 0;
   distributed::World* world = o.world;
   const int rank = world ? world->rank() : 0;
   const int world_size = world ? world->size() : 1;
@@ -357,7 +374,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   std::ostream* log = shard_rank == 0 ? o.progress : nullptr;
 
   Graph g("train");
-  SLUICE_ASSIGN_OR_RETURN(Graphs gr, BuildGraph(&g, o, gpu));
+  SLUICE_ASSIGN_OR_RETURN(Graphs gr, BuildGraph(&g, o, gpu_index));
   SessionOptions so;
   so.allow_soft_placement = true;
   so.capture_device_steps = gpu && o.capture_steps;
@@ -369,7 +386,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   if (gpu) {
     SLUICE_RETURN_IF_ERROR(RegisterGpuKernels());
     SLUICE_ASSIGN_OR_RETURN(so.devices, GpuDeviceSet());
-    device = so.devices->devices()[1]->context();
+    device = so.devices->devices()[1 + gpu_index]->context();  // [0] is the CPU
   }
 #endif
   Session session(&g, so);

@@ -23,7 +23,8 @@
 // global_step). With `resume`, the latest checkpoint in logdir is restored
 // and training continues with the epoch after the one it ended.
 //
-// Errors: NotFound when no GPU is present and device is "gpu"; those of
+// Errors: those of GpuIndex(device) (NotFound when no GPU is present and
+// a GPU is asked for); those of
 // the pipeline, the session (kernel errors name the op) and the files.
 // Thread-safety: Train is reentrant (each call has its own graph and
 // session).
@@ -114,7 +115,9 @@ struct RecordFiles {
 
 struct TrainOptions {
   ModelKind model = ModelKind::kMlp;
-  std::string device = "auto";  // auto | cpu | gpu
+  // auto (GPU 0 when present) | cpu | gpu (GPU 0) | gpu:N: the graph is
+  // placed on /gpu:N and the input prefetched to that device.
+  std::string device = "auto";
   int epochs = 10;
   int64_t batch_size = 128;
   int64_t seed = 1;
@@ -241,6 +244,11 @@ absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const TrainOptions& o, 
 
 // Whether a GPU is usable by this build (false without CUDA).
 bool GpuAvailable();
+// TrainOptions::device as a GPU ordinal: -1 for the CPU ("cpu", or "auto"
+// without a GPU), N for "gpu:N" ("gpu" and "auto" with a GPU: 0).
+// InvalidArgument for another spelling or a GPU the machine does not have,
+// NotFound when a GPU is asked for and none is usable.
+absl::StatusOr<int> GpuIndex(std::string_view device);
 
 absl::StatusOr<TrainResult> Train(const TrainOptions& options);
 

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/train_measure.h"
+#include "device/device_registry.h"
 #include "cli/convert.h"
 #include "gmock/gmock.h"
 #include "graph/checkpoint_state.h"
@@ -133,6 +134,25 @@ TEST(TrainerTest, InputOnlyAndStepOnlyMeasureTheHalves) {
   ASSERT_TRUE(step.ok()) << step.status();
   EXPECT_EQ(step->steps, kTrain / kBatch);
   EXPECT_GT(step->test_accuracy, 0.3);  // the steps ran (this data is easy)
+}
+
+// --device: cpu, auto, gpu, gpu:N as a GPU ordinal (-1: the CPU); the
+// graph is placed on /gpu:N and the input prefetched to that device.
+TEST(TrainerTest, DeviceNamesAGpuOrdinal) {
+  EXPECT_EQ(*GpuIndex("cpu"), -1);
+  EXPECT_TRUE(absl::IsInvalidArgument(GpuIndex("gpu:x").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(GpuIndex("gpu:-1").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(GpuIndex("tpu").status()));
+  if (!GpuAvailable()) {
+    EXPECT_EQ(*GpuIndex("auto"), -1);
+    EXPECT_TRUE(absl::IsNotFound(GpuIndex("gpu:1").status()));
+    EXPECT_TRUE(absl::IsNotFound(GpuIndex("gpu").status()));
+  } else {
+    EXPECT_EQ(*GpuIndex("auto"), 0);
+    EXPECT_EQ(*GpuIndex("gpu"), 0);
+    absl::StatusOr<int> missing = GpuIndex(absl::StrCat("gpu:", GpuDeviceCount()));
+    EXPECT_TRUE(absl::IsInvalidArgument(missing.status())) << missing.status();
+  }
 }
 
 TEST(TrainerTest, SoftmaxAndCnnTrainAboveChance) {
