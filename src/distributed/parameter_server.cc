@@ -140,6 +140,20 @@ absl::Status ParameterServer::ApplyAverage(State* s) {
   return absl::OkStatus();
 }
 
+// A stop ends the step where it is: held workers get the values as they
+// are, with the stop; later replies all carry it.
+absl::Status ParameterServer::Stop(State* s) {
+  s->stop = true;
+  for (int w : s->pending) {
+    s->held[w] = false;
+    SLUICE_RETURN_IF_ERROR(Reply(w, internal::kStop, s->step));
+  }
+  s->pending.clear();
+  std::fill(s->accum.begin(), s->accum.end(), 0.0);
+  s->accum_samples = 0;
+  return absl::OkStatus();
+}
+
 absl::Status ParameterServer::Handle(State* s, int worker,
                                      const std::vector<char>& bytes) {
   RequestHeader h;
@@ -150,21 +164,7 @@ absl::Status ParameterServer::Handle(State* s, int worker,
                      bytes.size(), " bytes from ", WorkerName(worker)));
   }
   const int R = options_.replicas_to_aggregate;
-  auto release_on_stop = [&]() -> absl::Status {
-    // A stop ends the step where it is: held workers get the values as
-    // they are, with the stop.
-    if (!(h.flags & internal::kStop) || s->stop) return absl::OkStatus();
-    s->stop = true;
-    for (int w : s->pending) {
-      s->held[w] = false;
-      SLUICE_RETURN_IF_ERROR(Reply(w, internal::kStop, s->step));
-    }
-    s->pending.clear();
-    std::fill(s->accum.begin(), s->accum.end(), 0.0);
-    s->accum_samples = 0;
-    return absl::OkStatus();
-  };
-  SLUICE_RETURN_IF_ERROR(release_on_stop());
+  if ((h.flags & internal::kStop) && !s->stop) SLUICE_RETURN_IF_ERROR(Stop(s));
   const int32_t stop_flag = s->stop ? internal::kStop : 0;
   switch (h.kind) {
     case internal::kPull:
@@ -253,18 +253,13 @@ absl::StatusOr<PsServeStats> ParameterServer::Serve() {
       s.last_heard[w] = now;
       SLUICE_RETURN_IF_ERROR(Handle(&s, w, bytes));
       idle = 0;
-      continue;
     }
+    // The checks run after every message too, so a busy ps still sends
+    // heartbeats and notices a silent worker.
     channel_->Progress();
     if (options_.stop != nullptr && !s.stop &&
         options_.stop->load(std::memory_order_relaxed)) {
-      // Stop asked here: handled as a worker's stop request would be.
-      s.stop = true;
-      for (int w : s.pending) {
-        s.held[w] = false;
-        SLUICE_RETURN_IF_ERROR(Reply(w, internal::kStop, s.step));
-      }
-      s.pending.clear();
+      SLUICE_RETURN_IF_ERROR(Stop(&s));  // asked on this rank
     }
     if (now - s.last_heartbeat > stall / 4) {
       s.last_heartbeat = now;
@@ -290,6 +285,7 @@ absl::StatusOr<PsServeStats> ParameterServer::Serve() {
                                          absl::StrJoin(waiting, ", ")),
           ")"));
     }
+    if (got) continue;
     if (++idle < 1000) {
       std::this_thread::yield();
     } else {

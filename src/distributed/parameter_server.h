@@ -103,6 +103,7 @@ class ParameterServer {
   struct State;
   absl::Status Handle(State* s, int worker, const std::vector<char>& bytes);
   absl::Status ApplyAverage(State* s);
+  absl::Status Stop(State* s);
   absl::Status Reply(int worker, int32_t flags, int64_t step);
   absl::StatusOr<std::vector<float>> Values();
   std::string WorkerName(int worker) const;

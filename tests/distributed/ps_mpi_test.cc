@@ -5,6 +5,7 @@
 // values they get back. Plain SGD on two variables, so every expected value
 // is exact.
 #define OMPI_SKIP_MPICXX 1
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -56,7 +57,8 @@ Job MakeJob() {
 
 // A ps task's whole life: zero-initialised variables, SGD at `lr`, served
 // until both workers finish.
-PsServeStats Serve(Job& job, int replicas, float lr) {
+PsServeStats Serve(Job& job, int replicas, float lr,
+                   const std::atomic<bool>* stop = nullptr) {
   Graph g("ps");
   Scope root = Scope::Root(&g);
   std::vector<Variable> mine;
@@ -75,10 +77,11 @@ PsServeStats Serve(Job& job, int replicas, float lr) {
   Session session(&g, so);
   EXPECT_TRUE(
       session.Run({}, {}, {GlobalVariablesInitializer(root)}, nullptr).ok());
-  ParameterServer ps(
-      job.channel.get(), job.server.cluster(), job.server.task(), &session,
-      *shard,
-      {.replicas_to_aggregate = replicas, .stall_timeout = absl::Seconds(30)});
+  ParameterServer ps(job.channel.get(), job.server.cluster(), job.server.task(),
+                     &session, *shard,
+                     {.replicas_to_aggregate = replicas,
+                      .stall_timeout = absl::Seconds(30),
+                      .stop = stop});
   auto stats = ps.Serve();
   EXPECT_TRUE(stats.ok()) << stats.status();
   return stats.ok() ? *stats : PsServeStats{};
@@ -282,6 +285,27 @@ TEST(ParameterServerTest, StopAskedByOneWorkerEndsTheJob) {
     }
   }
   EXPECT_TRUE(stopped);
+  auto f = c.Finish(false, &values);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(*f);
+}
+
+// A stop asked on the ps rank (its SIGUSR1 / SIGINT in `sluice train`)
+// reaches every worker in its next reply; the job ends, nothing hangs.
+TEST(ParameterServerTest, StopAskedOnThePsEndsTheJob) {
+  Job job = MakeJob();
+  if (job.server.job() == "ps") {
+    std::atomic<bool> stop{job.server.task() == 0};
+    PsServeStats s = Serve(job, 2, 0.1f, &stop);
+    EXPECT_EQ(s.stopped, job.server.task() == 0);
+    return;
+  }
+  PsClient c = MakeClient(job);
+  std::vector<Tensor> values;
+  ASSERT_TRUE(c.Pull(&values).ok());
+  auto r = c.PushPull(Grads(1.0f), 1, false, &values);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->stop);
   auto f = c.Finish(false, &values);
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_TRUE(*f);
