@@ -60,7 +60,7 @@ Allocator* PinnedHostAllocator() {
 
 DevicePlatform* SetGpuPlatformForTesting(DevicePlatform* platform) {
   DevicePlatform* old = g_override.exchange(platform, std::memory_order_acq_rel);
-  return old != nullptr ? old : nullptr;
+  return old;
 }
 
 }  // namespace sluice
