@@ -788,8 +788,11 @@ std::string TrainResultJson(const TrainResult& r) {
       r.model, r.device, r.epochs, r.test_accuracy, r.samples_per_second, r.input_wait_fraction,
       r.rank, r.world_size, r.records_seen, r.params_sha256);
   if (!r.job.empty()) {
-    absl::StrAppendFormat(&json, ",\"job\":\"%s\",\"task\":%d,\"global_step\":%d,\"stale_gradients_dropped\":%d",
-                          r.job, r.task, r.global_step, r.stale_gradients_dropped);
+    absl::StrAppendFormat(&json,
+                          ",\"job\":\"%s\",\"task\":%d,\"global_step\":%d,"
+                          "\"stale_gradients_dropped\":%d,\"stopped\":%s",
+                          r.job, r.task, r.global_step, r.stale_gradients_dropped,
+                          r.stopped ? "true" : "false");
   }
   return json + "}";
 }

@@ -254,7 +254,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options);
 
 // {"model","device","epochs","test_accuracy","samples_per_second","input_wait_fraction",
 //  "rank","world_size","records_seen","params_sha256"}, and in parameter-server
-//  mode "job","task","global_step","stale_gradients_dropped" 
+//  mode "job","task","global_step","stale_gradients_dropped","stopped"
 std::string TrainResultJson(const TrainResult& r);
 
 }  // namespace sluice::train
