@@ -11,7 +11,8 @@
 //              stages them), ratio = arena / bare; "tensors": Average() of
 //              4 separate tensors (copied in weighted, scaled after),
 //              ratio_t = tensors / bare. --bucket-mb sets the bucket.
-// --train      dist.train.mlp.cpu: train::Train data-parallel on the
+// --train      dist.train.mlp.cpu, three ways (average / after / overlap,
+//              see TrainBench): train::Train data-parallel on the
 //              converted Fashion-MNIST (--data DIR, default the cache of
 //              `sluice train`), --steps steps per rank: samples/s per rank
 //              and in total, and the fraction of step time in the
@@ -156,62 +157,104 @@ int TrainBench(distributed::World* w, const std::string& data, int64_t steps,
     }
     return 1;
   }
-  train::TrainOptions o;
-  o.model = train::ModelKind::kMlp;
-  o.device = "cpu";
-  o.epochs = 1000;
-  o.max_steps = steps;
-  o.batch_size = 128;
-  o.train = {split->files, split->records, split->compression};
-  o.evaluate = false;
-  o.world = w;
-  o.ps_tasks = ps_tasks;
-  o.replicas_to_aggregate = replicas;
-  o.progress_seconds = 1e9;
-  auto r = train::Train(o);
-  if (!r.ok()) w->Abort(1, r.status().ToString());
-  double v[3] = {r->samples_per_second,
-                 r->comm_seconds / std::max(1e-9, r->seconds),
-                 r->samples_per_second};
-  double sum[3] = {v[0], v[1], v[2]};
-  if (!w->AllreduceSum(sum, 3, "gather").ok()) return 1;
-  if (ps_tasks > 0 && w->rank() == 0) {
-    // Parameter servers: the workers' figures (a ps rank contributes 0).
-    const int workers = w->size() - ps_tasks;
-    const char* mode = replicas > 0 ? "sync" : "async";
-    if (json) {
-      std::printf(
-          "{\"name\":\"dist.train.mlp.cpu.ps_%s\",\"world_size\":%d,\"ps_tasks\":%d,"
-          "\"replicas_to_aggregate\":%d,\"samples_per_second_per_worker\":%.0f,"
-          "\"samples_per_second_total\":%.0f,\"comm_wait_fraction\":%.3f,\"steps\":%ld}\n",
-          mode, w->size(), ps_tasks, replicas, sum[0] / workers, sum[0], sum[1] / workers,
-          static_cast<long>(r->steps));
-    } else {
-      std::printf(
-          "dist.train.mlp.cpu.ps_%s N=%d (%d ps, %d workers%s): %.0f samples/s per worker, "
-          "%.0f in total, %.1f%% of a worker's time in push/pull (%ld updates on ps task 0, "
-          "batch 128)\n",
-          mode, w->size(), ps_tasks, workers,
-          replicas > 0 ? absl::StrCat(", ", replicas, " replicas per update").c_str() : "",
-          sum[0] / workers, sum[0], 100 * sum[1] / workers, static_cast<long>(r->steps));
+  if (ps_tasks > 0) {
+    train::TrainOptions o;
+    o.model = train::ModelKind::kMlp;
+    o.device = "cpu";
+    o.epochs = 1000;
+    o.max_steps = steps;
+    o.batch_size = 128;
+    o.train = {split->files, split->records, split->compression};
+    o.evaluate = false;
+    o.world = w;
+    o.ps_tasks = ps_tasks;
+    o.replicas_to_aggregate = replicas;
+    o.progress_seconds = 1e9;
+    auto r = train::Train(o);
+    if (!r.ok()) w->Abort(1, r.status().ToString());
+    double v[3] = {r->samples_per_second,
+                   r->comm_seconds / std::max(1e-9, r->seconds),
+                   r->samples_per_second};
+    double sum[3] = {v[0], v[1], v[2]};
+    if (!w->AllreduceSum(sum, 3, "gather").ok()) return 1;
+    if (w->rank() == 0) {
+      // Parameter servers: the workers' figures (a ps rank contributes 0).
+      const int workers = w->size() - ps_tasks;
+      const char* mode = replicas > 0 ? "sync" : "async";
+      if (json) {
+        std::printf(
+            "{\"name\":\"dist.train.mlp.cpu.ps_%s\",\"world_size\":%d,\"ps_"
+            "tasks\":%d,"
+            "\"replicas_to_aggregate\":%d,\"samples_per_second_per_worker\":%."
+            "0f,"
+            "\"samples_per_second_total\":%.0f,\"comm_wait_fraction\":%.3f,"
+            "\"steps\":%ld}\n",
+            mode, w->size(), ps_tasks, replicas, sum[0] / workers, sum[0],
+            sum[1] / workers, static_cast<long>(r->steps));
+      } else {
+        std::printf(
+            "dist.train.mlp.cpu.ps_%s N=%d (%d ps, %d workers%s): %.0f "
+            "samples/s per worker, "
+            "%.0f in total, %.1f%% of a worker's time in push/pull (%ld "
+            "updates on ps task 0, "
+            "batch 128)\n",
+            mode, w->size(), ps_tasks, workers,
+            replicas > 0
+                ? absl::StrCat(", ", replicas, " replicas per update").c_str()
+                : "",
+            sum[0] / workers, sum[0], 100 * sum[1] / workers,
+            static_cast<long>(r->steps));
+      }
     }
     return 0;
   }
-  if (w->rank() == 0) {
+  // The same training three ways: "average" (gradients fetched, then
+  // copied into the arena weighted and scaled after: the path before the
+  // gradients were weighted in the graph), "after" (weighted in the graph,
+  // staged and reduced after the backward pass), "overlap" (staged as the
+  // backward pass produces them, buckets reduced meanwhile).
+  struct Mode {
+    const char* name;
+    bool weighted_in_graph, overlap;
+  };
+  for (const Mode& mode :
+       {Mode{"average", false, false}, Mode{"after", true, false},
+        Mode{"overlap", true, true}}) {
+    train::TrainOptions o;
+    o.model = train::ModelKind::kMlp;
+    o.device = "cpu";
+    o.epochs = 1000;
+    o.max_steps = steps;
+    o.batch_size = 128;
+    o.train = {split->files, split->records, split->compression};
+    o.evaluate = false;
+    o.world = w;
+    o.progress_seconds = 1e9;
+    o.allreduce_weighted_in_graph = mode.weighted_in_graph;
+    o.allreduce_overlap = mode.overlap;
+    auto r = train::Train(o);
+    if (!r.ok()) w->Abort(1, r.status().ToString());
+    double sum[2] = {r->samples_per_second,
+                     r->comm_seconds / std::max(1e-9, r->seconds)};
+    if (!w->AllreduceSum(sum, 2, "gather").ok()) return 1;
+    if (w->rank() != 0) continue;
     const double per_rank = sum[0] / w->size(), comm = sum[1] / w->size();
     if (json) {
       std::printf(
-          "{\"name\":\"dist.train.mlp.cpu\",\"world_size\":%d,\"samples_per_"
-          "second_per_rank\":%.0f,"
-          "\"samples_per_second_total\":%.0f,\"comm_wait_fraction\":%.3f,"
-          "\"steps\":%ld}\n",
-          w->size(), per_rank, sum[0], comm, static_cast<long>(r->steps));
+          "{\"name\":\"dist.train.mlp.cpu\",\"mode\":\"%s\",\"world_size\":%d,"
+          "\"samples_per_second_per_rank\":%.0f,\"samples_per_second_total\":%."
+          "0f,"
+          "\"comm_wait_fraction\":%.3f,\"steps\":%ld}\n",
+          mode.name, w->size(), per_rank, sum[0], comm,
+          static_cast<long>(r->steps));
     } else {
       std::printf(
-          "dist.train.mlp.cpu N=%d: %.0f samples/s per rank, %.0f in total, "
-          "%.1f%% of the time "
-          "in the gradient allreduce (%ld steps, batch 128 per rank)\n",
-          w->size(), per_rank, sum[0], 100 * comm, static_cast<long>(r->steps));
+          "dist.train.mlp.cpu N=%d %-8s %6.0f samples/s per rank, %6.0f in "
+          "total, %5.1f%% of "
+          "the time waiting on the gradient allreduce (%ld steps, batch 128 "
+          "per rank)\n",
+          mode.name[0] ? w->size() : 0, mode.name, per_rank, sum[0], 100 * comm,
+          static_cast<long>(r->steps));
     }
   }
   return 0;
@@ -240,8 +283,10 @@ int main(int argc, char** argv) {
           "  --train      dist.train.mlp.cpu: samples/s per rank and total, "
           "comm fraction\n"
           "  --smoke      tiny sizes (ctest)\n"
-          "  --ps-tasks K [--sync-replicas R]  --train with K parameter servers\n"
-          "               (dist.train.mlp.cpu.ps_async / .ps_sync), figures per worker\n");
+          "  --ps-tasks K [--sync-replicas R]  --train with K parameter "
+          "servers\n"
+          "               (dist.train.mlp.cpu.ps_async / .ps_sync), figures "
+          "per worker\n");
       return 0;
     }
     if (a == "--allreduce")
@@ -257,9 +302,11 @@ int main(int argc, char** argv) {
     else if (a == "--steps" && i + 1 < argc &&
              absl::SimpleAtoi(argv[i + 1], &steps))
       ++i;
-    else if (a == "--ps-tasks" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &ps_tasks))
+    else if (a == "--ps-tasks" && i + 1 < argc &&
+             absl::SimpleAtoi(argv[i + 1], &ps_tasks))
       ++i;
-    else if (a == "--sync-replicas" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &replicas))
+    else if (a == "--sync-replicas" && i + 1 < argc &&
+             absl::SimpleAtoi(argv[i + 1], &replicas))
       ++i;
     else if (a == "--bucket-mb" && i + 1 < argc &&
              absl::SimpleAtod(argv[i + 1], &bucket_mb))
@@ -282,6 +329,7 @@ int main(int argc, char** argv) {
     rc |= sluice::Allreduce(*w, smoke, json,
                             static_cast<int64_t>(bucket_mb * (1 << 20)));
   }
-  if (train && !smoke) rc |= sluice::TrainBench(*w, data, steps, json, ps_tasks, replicas);
+  if (train && !smoke)
+    rc |= sluice::TrainBench(*w, data, steps, json, ps_tasks, replicas);
   return rc;
 }

@@ -151,11 +151,29 @@ absl::StatusOr<StepAgreement> GradientAllreducer::Reduce(
         world_->AllreduceSum(a + off, std::min(bucket, floats_ - off), what));
   }
 
-  StepAgreement agreement;
-  agreement.total_samples = static_cast<int64_t>(a[0] + 0.5f);
-  agreement.stop = a[1] > 0.5f;
   for (int i = 0; i < n; ++i) (*grads)[i] = slots_[i];
+  return ReadAgreement();
+}
+
+StepAgreement GradientAllreducer::ReadAgreement() const {
+  StepAgreement agreement;
+  agreement.total_samples = static_cast<int64_t>(arena()[0] + 0.5f);
+  agreement.stop = arena()[1] > 0.5f;
   return agreement;
+}
+
+absl::Status GradientAllreducer::Rescale(const StepAgreement& a,
+                                         int64_t expected_total) {
+  if (a.total_samples > 0 && a.total_samples != expected_total) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const float r = static_cast<float>(expected_total) /
+                    static_cast<float>(a.total_samples);
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      Scale(arena() + offsets_[i], slots_[i].NumElements(), r);
+    }
+    last_copy_seconds_ += Since(t0);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<StepAgreement> GradientAllreducer::Average(
@@ -185,15 +203,147 @@ absl::StatusOr<StepAgreement> GradientAllreducer::SumWeighted(
   }
   SLUICE_ASSIGN_OR_RETURN(StepAgreement a,
                           Reduce(grads, 1.0f, samples, stop, what));
-  if (a.total_samples > 0 && a.total_samples != expected_total) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const float r = static_cast<float>(expected_total) /
-                    static_cast<float>(a.total_samples);
-    for (size_t i = 0; i < grads->size(); ++i) {
-      Scale(arena() + offsets_[i], (*grads)[i].NumElements(), r);
-    }
-    last_copy_seconds_ += Since(t0);
+  SLUICE_RETURN_IF_ERROR(Rescale(a, expected_total));
+  return a;
+}
+
+GradientAllreducer::~GradientAllreducer() {
+  if (!reducer_.joinable()) return;
+  {
+    absl::MutexLock l(&mu_);
+    quit_ = true;
   }
+  reducer_.join();
+}
+
+bool GradientAllreducer::BucketReady(int64_t k) const {
+  for (int i = slot_of_float_begin_[k]; i < slot_of_float_end_[k]; ++i) {
+    if (!staged_[i]) return false;
+  }
+  return true;
+}
+
+absl::Status GradientAllreducer::Begin(const std::vector<TensorShape>& shapes,
+                                       int64_t samples, bool stop,
+                                       std::string what) {
+  {
+    absl::MutexLock l(&mu_);
+    if (active_)
+      return absl::FailedPreconditionError(
+          "Begin: the previous step has not finished");
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::vector<Tensor> slots, Prepare(shapes));
+  (void)slots;
+  what_ = std::move(what);
+  last_copy_seconds_ = 0;
+  last_bytes_ = floats_ * static_cast<int64_t>(sizeof(float));
+  arena()[0] = static_cast<float>(samples);
+  arena()[1] = stop ? 1.0f : 0.0f;
+  // Buckets and the slots each touches (slot i spans offsets_[i] ..
+  // offsets_[i] + elements; the header and padding belong to no slot).
+  bucket_floats_ =
+      std::max<int64_t>(kAlignFloats, options_.bucket_bytes / sizeof(float));
+  num_buckets_ = (floats_ + bucket_floats_ - 1) / bucket_floats_;
+  slot_of_float_begin_.assign(num_buckets_, 0);
+  slot_of_float_end_.assign(num_buckets_, 0);
+  for (int64_t k = 0; k < num_buckets_; ++k) {
+    const int64_t b0 = k * bucket_floats_,
+                  b1 = std::min(floats_, b0 + bucket_floats_);
+    int first = static_cast<int>(slots_.size()), last = -1;
+    for (int i = 0; i < static_cast<int>(slots_.size()); ++i) {
+      const int64_t s0 = offsets_[i], s1 = s0 + slots_[i].NumElements();
+      if (s0 < b1 && s1 > b0) {
+        first = std::min(first, i);
+        last = std::max(last, i);
+      }
+    }
+    if (last >= 0) {
+      slot_of_float_begin_[k] = first;
+      slot_of_float_end_[k] = last + 1;
+    }
+  }
+  absl::MutexLock l(&mu_);
+  staged_.assign(slots_.size(), 0);
+  next_bucket_ = 0;
+  step_status_ = absl::OkStatus();
+  active_ = true;
+  if (!reducer_.joinable()) reducer_ = std::thread([this] { ReduceLoop(); });
+  return absl::OkStatus();
+}
+
+void GradientAllreducer::StageReady(int i, const Tensor& g) {
+  // Staged outside the lock: slots are disjoint.
+  const bool ok =
+      i >= 0 && i < static_cast<int>(slots_.size()) && Stage(i, g).ok();
+  absl::MutexLock l(&mu_);
+  if (ok) {
+    staged_[i] = 1;  // a bad one is left for Finish to report
+    staged_early_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void GradientAllreducer::ReduceLoop() {
+  while (true) {
+    int64_t k;
+    {
+      absl::MutexLock l(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return quit_ || (active_ && next_bucket_ < num_buckets_ &&
+                         step_status_.ok() && BucketReady(next_bucket_));
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (quit_) return;
+      k = next_bucket_;
+    }
+    const int64_t b0 = k * bucket_floats_,
+                  len = std::min(bucket_floats_, floats_ - b0);
+    absl::Status st = world_->AllreduceSum(arena() + b0, len, what_);
+    absl::MutexLock l(&mu_);
+    if (!st.ok()) step_status_ = std::move(st);
+    ++next_bucket_;
+  }
+}
+
+absl::StatusOr<StepAgreement> GradientAllreducer::Finish(
+    std::vector<Tensor>* grads, int64_t expected_total, double* wait_seconds) {
+  absl::Status bad;
+  if (grads->size() != slots_.size()) {
+    bad = absl::InvalidArgumentError(absl::StrCat(what_, ": ", grads->size(),
+                                                  " gradients for ",
+                                                  slots_.size(), " slots"));
+  }
+  const auto t_copy = std::chrono::steady_clock::now();
+  std::vector<char> staged;
+  {
+    absl::MutexLock l(&mu_);
+    staged = staged_;
+  }
+  for (size_t i = 0; bad.ok() && i < slots_.size(); ++i) {
+    if (!staged[i]) bad = Stage(static_cast<int>(i), (*grads)[i]);
+  }
+  last_copy_seconds_ += Since(t_copy);
+  const auto t0 = std::chrono::steady_clock::now();
+  absl::Status st;
+  {
+    absl::MutexLock l(&mu_);
+    if (!bad.ok()) {
+      // The other ranks are reducing: this rank cannot take part.
+      active_ = false;
+      return bad;
+    }
+    for (char& s : staged_) s = 1;
+    auto finished = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return next_bucket_ >= num_buckets_ || !step_status_.ok();
+    };
+    mu_.Await(absl::Condition(&finished));
+    st = step_status_;
+    active_ = false;
+  }
+  if (wait_seconds != nullptr) *wait_seconds = Since(t0);
+  SLUICE_RETURN_IF_ERROR(st);
+  for (size_t i = 0; i < slots_.size(); ++i) (*grads)[i] = slots_[i];
+  const StepAgreement a = ReadAgreement();
+  SLUICE_RETURN_IF_ERROR(Rescale(a, expected_total));
   return a;
 }
 

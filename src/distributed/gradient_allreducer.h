@@ -38,11 +38,27 @@
 // Errors: InvalidArgument for a non-float32 gradient or one whose shape
 // differs from its slot; DeadlineExceeded naming the stalled rank (see
 // World); Internal for MPI errors.
-// Thread-safety: one step at a time; Stage() may be called concurrently
-// for different slots between Prepare() and the step's call.
+// Overlapped form (the data-parallel step, with Session's fetch_ready):
+// Begin() prepares the arena and hands the step to a reducer thread, which
+// reduces the buckets in arena order, each as soon as every slot it
+// touches is staged (StageReady, called as the backward pass produces each
+// gradient), while the rest of the backward pass runs; Finish() stages what
+// was not reported, waits for the last bucket and returns as SumWeighted.
+// Lay the slots out in the order the gradients are produced (for a
+// network, the last layer's first) so the first buckets start early.
+//
+// Thread-safety: one step at a time; Stage() and StageReady() may be
+// called concurrently for different slots between Prepare()/Begin() and
+// the step's end. Between Begin() and Finish() the reducer thread owns
+// the World's collectives: the caller must run none.
 
+#include <atomic>
 #include <cstdint>
+#include <string>
+#include <thread>
 #include <vector>
+
+#include "absl/synchronization/mutex.h"
 
 #include "core/buffer.h"
 #include "core/status.h"
@@ -89,6 +105,29 @@ class GradientAllreducer {
                                             int64_t expected_total,
                                             std::string_view what);
 
+  // The overlapped step (see above). `what` names the step in errors.
+  absl::Status Begin(const std::vector<TensorShape>& shapes, int64_t samples,
+                     bool stop, std::string what);
+  // Stages `g` into slot i (a copy, while it is hot) and lets the reducer
+  // go on. Thread-safe; a mismatch is reported by Finish().
+  void StageReady(int i, const Tensor& g);
+  // Stages the slots not reported from `grads` (same order and shapes as
+  // Begin's), waits for every bucket, rescales an uneven total; `grads`
+  // then view the arena. Sets *wait_seconds to the time spent waiting for
+  // the reducer (communication not hidden behind the backward pass).
+  absl::StatusOr<StepAgreement> Finish(std::vector<Tensor>* grads,
+                                       int64_t expected_total,
+                                       double* wait_seconds);
+
+  ~GradientAllreducer();
+  GradientAllreducer(const GradientAllreducer&) = delete;
+  GradientAllreducer& operator=(const GradientAllreducer&) = delete;
+
+  // Gradients staged by StageReady (during the backward pass), all steps.
+  int64_t staged_early() const {
+    return staged_early_.load(std::memory_order_relaxed);
+  }
+
   // Bytes moved by the last call (gradients, padding and header).
   int64_t last_bytes() const { return last_bytes_; }
   // Seconds the last call spent copying into and scaling the arena (the
@@ -103,6 +142,11 @@ class GradientAllreducer {
                                        std::string_view what);
   absl::Status CheckFloat(const std::vector<Tensor>& grads,
                           std::string_view what) const;
+  StepAgreement ReadAgreement() const;
+  absl::Status Rescale(const StepAgreement& a, int64_t expected_total);
+  // The reducer thread's loop, and whether bucket k's slots are staged.
+  void ReduceLoop();
+  bool BucketReady(int64_t k) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool InPlace(int i, const Tensor& g) const;
   float* arena() const { return static_cast<float*>(arena_->data()); }
 
@@ -115,6 +159,21 @@ class GradientAllreducer {
   int64_t floats_ = 0;  // arena size in floats
   int64_t last_bytes_ = 0;
   double last_copy_seconds_ = 0;
+
+  // The overlapped step's state.
+  absl::Mutex mu_;
+  std::thread reducer_;
+  bool quit_ ABSL_GUARDED_BY(mu_) = false;
+  bool active_ ABSL_GUARDED_BY(mu_) =
+      false;  // a step is between Begin and its end
+  std::vector<char> staged_ ABSL_GUARDED_BY(mu_);  // per slot
+  std::vector<int> slot_of_float_begin_;  // first slot each bucket touches
+  std::vector<int> slot_of_float_end_;    // one past the last
+  int64_t bucket_floats_ = 0, num_buckets_ = 0;
+  int64_t next_bucket_ ABSL_GUARDED_BY(mu_) = 0;  // reduced so far
+  absl::Status step_status_ ABSL_GUARDED_BY(mu_);
+  std::string what_;
+  std::atomic<int64_t> staged_early_{0};
 };
 
 }  // namespace sluice::distributed

@@ -103,6 +103,7 @@ absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
   auto& values = f.values;
 
   Executor executor(*plan, &f, env, &resources_, deadline, stop_token, metadata != nullptr);
+  if (run_options.fetch_ready) executor.set_fetch_ready(&run_options.fetch_ready);
 
   // Step capture: decide how this run goes, holding the plan's capture
   // lock to the end of the run (the recording's slots and outputs are

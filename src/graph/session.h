@@ -112,6 +112,14 @@ struct CaptureStats {
 struct RunOptions {
   absl::Time deadline = absl::InfiniteFuture();
   std::stop_token stop;
+  // Called with (k, value) as soon as fetch k is computed by a CPU kernel,
+  // before the run ends (a data-parallel step starts reducing gradients
+  // while the rest of the backward pass runs). Runs on the thread that ran
+  // the kernel, possibly concurrently for different k; must not block for
+  // long nor modify the value. Fetches of feeds, of variables, of other
+  // devices' nodes and of replayed recordings are not reported; every
+  // fetch is in the outputs as usual.
+  std::function<void(int, const Tensor&)> fetch_ready;
   static RunOptions Timeout(absl::Duration d) { return RunOptions{absl::Now() + d, {}}; }
 };
 

@@ -154,6 +154,14 @@ absl::Status Session::Executor::Execute(int i) {
     }
   }
   f_.values[i] = std::move(kctx.outputs());
+  if (fetch_ready_ != nullptr && step.device->type() == DeviceType::kCPU) {
+    for (size_t k = 0; k < plan_.fetches.size(); ++k) {
+      const Plan::Fetch& fetch = plan_.fetches[k];
+      if (fetch.step == i && fetch.feed < 0 && fetch.var == nullptr) {
+        (*fetch_ready_)(static_cast<int>(k), f_.values[i][fetch.out]);
+      }
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -5,6 +5,19 @@
 // fed to the optimizer's update op. Built by BuildDataParallelGraph in
 // place of Optimizer::Minimize, so every optimizer works unchanged.
 //
+// With DataParallelOptions::batch_size B (the per-rank batch), the loss
+// whose gradients are taken is the model's loss times a fed weight
+// samples / (B * N), so the gradients come out of the backward pass
+// already weighted and their sum across ranks is the average (no scaling
+// pass; an uneven step, such as an epoch's end, is rescaled). The
+// gradients are fetched in reverse variable order (the order the backward
+// pass produces them) and, with `overlap`, each is staged into the
+// allreducer's arena as soon as the session computes it (RunOptions::
+// fetch_ready) while the allreducer's thread reduces the buckets already
+// complete, overlapping the communication with the rest of the backward
+// pass. Without B (0) the gradients are averaged after the run (copied
+// in weighted, scaled after: GradientAllreducer::Average).
+//
 // A rank whose share of the epoch has run out still joins each step with
 // no batch (zero gradients, weight 0) until every rank is out: Step then
 // returns total_samples == 0, nothing is applied, and the epoch has ended
@@ -30,31 +43,49 @@
 namespace sluice::train {
 
 struct DataParallelGraph {
-  std::vector<Output> grads;      // the loss's gradient per variable
-  std::vector<Output> grad_feeds; // float placeholders the update reads
+  Output weight;              // float scalar the loss is scaled by (default 1)
+  std::vector<Output> grads;  // the loss's gradient per variable
+  std::vector<Output> grad_feeds;  // float placeholders the update reads
   std::vector<TensorShape> shapes;
-  Operation apply;                // the optimizer's update (+ global_step)
+  Operation apply;  // the optimizer's update (+ global_step)
 };
 
-absl::StatusOr<DataParallelGraph> BuildDataParallelGraph(const Scope& scope, Optimizer* opt,
-                                                         const Output& loss,
-                                                         const std::vector<Variable>& vars,
-                                                         std::optional<Variable> global_step);
+absl::StatusOr<DataParallelGraph> BuildDataParallelGraph(
+    const Scope& scope, Optimizer* opt, const Output& loss,
+    const std::vector<Variable>& vars, std::optional<Variable> global_step);
+
+struct DataParallelOptions {
+  int64_t batch_size =
+      0;                // per rank per step; 0: unknown (Average after the run)
+  bool overlap = true;  // stage and reduce during the backward pass
+};
 
 class DataParallelStep {
  public:
-  DataParallelStep(distributed::World* world, Session* session, DataParallelGraph graph,
-                   distributed::AllreduceOptions options)
-      : world_(world), session_(session), graph_(std::move(graph)), reducer_(world, options) {}
+  DataParallelStep(distributed::World* world, Session* session,
+                   DataParallelGraph graph,
+                   distributed::AllreduceOptions options,
+                   DataParallelOptions dp = {})
+      : world_(world),
+        session_(session),
+        graph_(std::move(graph)),
+        reducer_(world, options),
+        options_(dp) {}
 
   // One step. `feeds` null: this rank has no batch (samples must be 0).
   // `fetches` are run with the gradients (only when feeds is non-null) and
   // land in *out.
-  absl::StatusOr<distributed::StepAgreement> Step(const FeedList* feeds, int64_t samples,
-                                                  const std::vector<Output>& fetches,
-                                                  bool stop, std::vector<Tensor>* out);
+  absl::StatusOr<distributed::StepAgreement> Step(
+      const FeedList* feeds, int64_t samples,
+      const std::vector<Output>& fetches, bool stop, std::vector<Tensor>* out);
 
+  // Seconds spent in the gradient allreduce after the backward pass
+  // (waiting for buckets not finished behind it, the slowest rank
+  // included), and copying gradients into the arena.
   double comm_seconds() const { return comm_seconds_; }
+  double copy_seconds() const { return copy_seconds_; }
+  // Gradients staged while the backward pass ran (overlap), all steps.
+  int64_t gradients_staged_early() const { return reducer_.staged_early(); }
   int64_t steps() const { return steps_; }
 
  private:
@@ -62,7 +93,10 @@ class DataParallelStep {
   Session* session_;
   DataParallelGraph graph_;
   distributed::GradientAllreducer reducer_;
+  DataParallelOptions options_;
+  std::vector<Tensor> zeros_;  // a rank without a batch brings these
   double comm_seconds_ = 0;
+  double copy_seconds_ = 0;
   int64_t steps_ = 0;
 };
 

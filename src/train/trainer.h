@@ -80,10 +80,7 @@ const char* OptimizerKindName(OptimizerKind kind);
 // which keeps Adam, at batch 128 for 8 epochs (figures in trainer.cc).
 OptimizerKind DefaultOptimizer(ModelKind model, bool gpu);
 double DefaultLearningRate(ModelKind model, OptimizerKind kind, bool gpu);
-// `augment`: training images are randomly cropped and flipped (encoded
-// records with --augment), which slows convergence: the CNN on the CPU
-// then trains 12 epochs instead of 5.
-int DefaultEpochs(ModelKind model, bool gpu, bool augment = false);
+int DefaultEpochs(ModelKind model, bool gpu);
 int64_t DefaultBatchSize(ModelKind model, bool gpu);
 
 // How the training loop takes its batches (TrainOptions::step_source).
@@ -182,6 +179,12 @@ struct TrainOptions {
   // evaluates the whole test set on its copy; no events or checkpoints.
   int ps_tasks = 0;
   int replicas_to_aggregate = 0;
+  // Gradients are staged and reduced while the backward pass runs
+  // (train/data_parallel.h); false: after it. `allreduce_weighted_in_graph`
+  // false averages after the run instead (GradientAllreducer::Average:
+  // copy in weighted, scale after), the baseline of sluice-dist-bench.
+  bool allreduce_overlap = true;
+  bool allreduce_weighted_in_graph = true;
   // Set (on any rank) to stop every rank after the current step (without
   // evaluating or checkpointing the unfinished epoch); every rank's result
   // then says `stopped`.
@@ -228,7 +231,9 @@ struct TrainResult {
   int world_size = 1;
   int64_t records_seen = 0;   // records this rank trained on, all epochs of this call
   std::string params_sha256;  // SHA-256 of the trainable variables' bytes at the end
-  // Data-parallel: seconds in the gradient allreduce (waiting included).
+  // Data-parallel: seconds in the gradient allreduce after the backward
+  // pass (waiting for the slowest rank included; with overlap, what the
+  // backward pass did not hide).
   double comm_seconds = 0;
   bool stopped = false;  // ended by TrainOptions::stop (on some rank)
   // Parameter-server mode: this rank's job ("ps" or "worker") and task,
@@ -257,7 +262,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options);
 
 // {"model","device","epochs","test_accuracy","samples_per_second","input_wait_fraction",
 //  "rank","world_size","records_seen","params_sha256"}, and in parameter-server
-//  mode "job","task","global_step","stale_gradients_dropped","stopped"
+//  mode "job","task","global_step","stale_gradients_dropped" 
 std::string TrainResultJson(const TrainResult& r);
 
 }  // namespace sluice::train

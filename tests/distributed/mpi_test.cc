@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "coordinator/coordinator.h"
 #include "distributed/gradient_allreducer.h"
+#include "distributed/queue_sharding.h"
 #include "distributed/sharding.h"
 #include "distributed/variable_sync.h"
 #include "distributed/world.h"
@@ -190,7 +191,7 @@ void Records(int64_t begin, int64_t end, int stride, int offset, Tensor* x, Tens
 // batches of N*B: the proof that the average is right, uneven final
 // batches (some ranks with no rows) included. Every rank ends with the
 // same bytes.
-TEST(DataParallelTest, NRanksWithBatchBEqualOneRankWithBatchNB) {
+void ExpectNRanksWithBatchBEqualOneRankWithBatchNB(train::DataParallelOptions options) {
   World* w = W();
   const int n = w->size(), r = w->rank();
   constexpr int64_t kB = 4;
@@ -210,7 +211,8 @@ TEST(DataParallelTest, NRanksWithBatchBEqualOneRankWithBatchNB) {
   ASSERT_TRUE(dg.ok()) << dg.status();
   ASSERT_TRUE(ds.Run({}, {}, {GlobalVariablesInitializer(Scope::Root(&dp.g))}, nullptr).ok());
   ASSERT_TRUE(BroadcastVariables(w, &ds, {dp.w, dp.b}).ok());
-  train::DataParallelStep step(w, &ds, *dg, {.bucket_bytes = 40});
+  if (options.batch_size > 0) options.batch_size = kB;
+  train::DataParallelStep step(w, &ds, *dg, {.bucket_bytes = 40}, options);
 
   int64_t rank_rows = 0, steps = 0;
   for (int64_t begin = 0;; begin += global) {
@@ -232,6 +234,11 @@ TEST(DataParallelTest, NRanksWithBatchBEqualOneRankWithBatchNB) {
     ASSERT_TRUE(rs.Run({{ref.x, fx}, {ref.y, fy}}, {}, {*ref_train}, nullptr).ok());
   }
   EXPECT_EQ(steps, (records + global - 1) / global);
+  if (options.overlap && options.batch_size > 0) {
+    // Rank r's steps with a batch, each staging both gradients as the
+    // session produced them.
+    EXPECT_GE(step.gradients_staged_early(), 2 * ((rank_rows + kB - 1) / kB));
+  }
   int64_t total = rank_rows;
   ASSERT_TRUE(w->AllreduceSum(&total, 1, "rows").ok());
   EXPECT_EQ(total, records);
@@ -251,6 +258,21 @@ TEST(DataParallelTest, NRanksWithBatchBEqualOneRankWithBatchNB) {
   std::strncpy(root_sha, sha->c_str(), 64);
   ASSERT_TRUE(w->Broadcast(root_sha, sizeof(root_sha), "sha").ok());
   EXPECT_EQ(*sha, std::string(root_sha)) << "rank " << r << " differs from rank 0";
+}
+
+// Averaged after the run (Average: copy in weighted, scale after).
+TEST(DataParallelTest, NRanksWithBatchBEqualOneRankWithBatchNB) {
+  ExpectNRanksWithBatchBEqualOneRankWithBatchNB({.batch_size = 0});
+}
+
+// Weighted in the graph, summed in the arena after the backward pass.
+TEST(DataParallelTest, WeightedInTheGraphEqualsOneRankWithBatchNB) {
+  ExpectNRanksWithBatchBEqualOneRankWithBatchNB({.batch_size = 1, .overlap = false});
+}
+
+// Weighted in the graph, staged and reduced during the backward pass.
+TEST(DataParallelTest, OverlappedWithTheBackwardPassEqualsOneRankWithBatchNB) {
+  ExpectNRanksWithBatchBEqualOneRankWithBatchNB({.batch_size = 1, .overlap = true});
 }
 
 // Counts, over all ranks, how often each id was seen; every count must be
@@ -299,25 +321,34 @@ TEST(ShardedInputTest, DatasetPathSeesEveryRecordOncePerEpoch) {
   }
 }
 
-// The queue path: string_input_producer sharded by rank, TFRecordReader,
-// shuffle_batch with a short final batch: over E epochs every record is
-// seen E times across ranks (a shuffle queue mixes neighbouring epochs,
-// as TensorFlow's does).
-TEST(ShardedInputTest, QueuePathSeesEveryRecordOncePerEpoch) {
+// The queue path: string_input_producer sharded by rank (or, with fewer
+// files than ranks, every file read and every N-th record kept, with a
+// note saying so), TFRecordReader, shuffle_batch with a short final batch:
+// over E epochs every record is seen E times across ranks (a shuffle
+// queue mixes neighbouring epochs, as TensorFlow's does).
+void ExpectQueuePathSeesEveryRecordOncePerEpoch(const std::vector<int>& counts,
+                                                bool want_record_sharding) {
   const std::string dir = SharedTempDir();
-  const std::vector<int> counts{5, 9, 2, 13, 7, 1, 4, 6};  // 47 records
   const std::vector<std::string> files = WriteIdFiles(dir, counts);
+  int64_t records = 0;
+  for (int c : counts) records += c;
   constexpr int kEpochs = 3;
+  const QueueShardPlan plan = PlanQueueShard(files.size(), W()->rank(), W()->size());
+  EXPECT_EQ(plan.record_sharding, want_record_sharding);
+  if (want_record_sharding) {
+    EXPECT_THAT(plan.note, testing::HasSubstr("shards by record")) << "never silently";
+  }
   InputCollections c;
   Coordinator coord;
   ProducerOptions po;
   po.num_epochs = kEpochs;
-  po.seed = 3;
-  po.shard_index = W()->rank();
-  po.num_shards = W()->size();
+  po.seed = 3;  // the same on every rank: one order of files everywhere
+  plan.Apply(&po);
   auto producer = StringInputProducer(files, po, &c);
   ASSERT_TRUE(producer.ok()) << producer.status();
   auto reader = std::make_shared<TFRecordReaderOp>(TFRecordReaderOptions{});
+  auto sharder = std::make_shared<RecordSharder>(plan.num_shards, plan.index);
+  const bool by_record = plan.record_sharding;
   BatchOptions bo;
   bo.batch_size = 4;
   bo.capacity = 64;
@@ -328,14 +359,19 @@ TEST(ShardedInputTest, QueuePathSeesEveryRecordOncePerEpoch) {
   bo.seed = 11 + W()->rank();
   bo.allow_smaller_final_batch = true;
   auto batches = ShuffleBatch(
-      [q = producer->queue, reader](const WaitOptions& w) -> absl::StatusOr<TensorTuple> {
-        SLUICE_ASSIGN_OR_RETURN(TensorTuple kv, reader->ReadUpTo(q.get(), 3, w));
-        return TensorTuple{std::move(kv[1])};
+      [q = producer->queue, reader, sharder,
+       by_record](const WaitOptions& w) -> absl::StatusOr<TensorTuple> {
+        while (true) {
+          SLUICE_ASSIGN_OR_RETURN(TensorTuple kv, reader->ReadUpTo(q.get(), 3, w));
+          if (!by_record) return TensorTuple{std::move(kv[1])};
+          Tensor mine = sharder->Keep(kv[1]);
+          if (mine.dim(0) > 0) return TensorTuple{std::move(mine)};
+        }
       },
       bo, &c);
   ASSERT_TRUE(batches.ok()) << batches.status();
   ASSERT_TRUE(StartQueueRunners(&c.runners, &coord).ok());
-  std::vector<int64_t> seen(47, 0);
+  std::vector<int64_t> seen(records, 0);
   while (true) {
     auto b = batches->Dequeue(WaitOptions::Timeout(absl::Seconds(60), coord.stop_token()));
     if (absl::IsOutOfRange(b.status())) break;
@@ -345,6 +381,18 @@ TEST(ShardedInputTest, QueuePathSeesEveryRecordOncePerEpoch) {
   coord.RequestStop();
   ASSERT_TRUE(coord.Join(absl::Seconds(30)).ok());
   ExpectEachIdSeen(seen, kEpochs, "queue path");
+}
+
+TEST(ShardedInputTest, QueuePathSeesEveryRecordOncePerEpoch) {
+  ExpectQueuePathSeesEveryRecordOncePerEpoch({5, 9, 2, 13, 7, 1, 4, 6}, false);  // 47 records
+}
+
+// Fewer files than ranks (uneven): record sharding, said in the plan.
+TEST(ShardedInputTest, QueuePathWithFewerFilesThanRanksShardsByRecord) {
+  if (W()->size() < 2) GTEST_SKIP() << "needs 2 ranks";
+  std::vector<int> counts{29};
+  if (W()->size() > 2) counts = {12, 5, 30};
+  ExpectQueuePathSeesEveryRecordOncePerEpoch(counts, true);
 }
 
 // A stop asked on the last rank reaches every rank at the same step.

@@ -27,6 +27,7 @@
 // The step outputs stay in the frame's values for the caller. Not
 // thread-safe: one run's calling thread uses it.
 
+#include <functional>
 #include <stop_token>
 
 #include "absl/time/time.h"
@@ -50,6 +51,9 @@ class Session::Executor {
   // this pass only.
   absl::Status RunPass(Pass pass, DeviceContext* capture_ctx, const FeedList& feeds);
 
+  // RunOptions::fetch_ready (null: none); must outlive the executor.
+  void set_fetch_ready(const std::function<void(int, const Tensor&)>* f) { fetch_ready_ = f; }
+
  private:
   bool Skipped(int i) const;
   // Runs step i's kernel and stores its outputs in the frame.
@@ -71,6 +75,7 @@ class Session::Executor {
   Pass pass_ = Pass::kAll;
   DeviceContext* capture_ctx_ = nullptr;
   const FeedList* feeds_ = nullptr;
+  const std::function<void(int, const Tensor&)>* fetch_ready_ = nullptr;
 };
 
 namespace internal {
