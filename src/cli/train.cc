@@ -23,7 +23,8 @@ void PrintUsage(std::ostream& out) {
          "  --model M          mlp (784-256-10, default), softmax, cnn\n"
          "  --device D         auto (GPU 0 when present, default), cpu, gpu, gpu:N\n"
          "  --epochs N         default: softmax 25, mlp 20, cnn 5 (8 on the "
-         "gpu)\n"
+         "gpu;\n"
+         "                     12 on the cpu with --augment)\n"
          "  --batch-size N     default: 128 (cnn on the cpu: 64)\n"
          "  --seed N           default 1\n"
          "  --deterministic    same results for the same seed (sequential "
@@ -267,7 +268,7 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return 2;
   }
   const bool gpu = *gpu_index >= 0;
-  o.epochs = epochs > 0 ? epochs : train::DefaultEpochs(o.model, gpu);
+  o.epochs = epochs > 0 ? epochs : train::DefaultEpochs(o.model, gpu, o.augment);
   if (batch_size == 0) batch_size = train::DefaultBatchSize(o.model, gpu);
   o.batch_size = batch_size;
   o.logdir = logdir.has_value() ? *logdir : (std::filesystem::path("sluice-runs") / model).string();

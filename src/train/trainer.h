@@ -80,7 +80,10 @@ const char* OptimizerKindName(OptimizerKind kind);
 // which keeps Adam, at batch 128 for 8 epochs (figures in trainer.cc).
 OptimizerKind DefaultOptimizer(ModelKind model, bool gpu);
 double DefaultLearningRate(ModelKind model, OptimizerKind kind, bool gpu);
-int DefaultEpochs(ModelKind model, bool gpu);
+// `augment`: training images are randomly cropped and flipped (encoded
+// records with --augment), which slows convergence: the CNN on the CPU
+// then trains 12 epochs instead of 5.
+int DefaultEpochs(ModelKind model, bool gpu, bool augment = false);
 int64_t DefaultBatchSize(ModelKind model, bool gpu);
 
 // How the training loop takes its batches (TrainOptions::step_source).
@@ -262,7 +265,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options);
 
 // {"model","device","epochs","test_accuracy","samples_per_second","input_wait_fraction",
 //  "rank","world_size","records_seen","params_sha256"}, and in parameter-server
-//  mode "job","task","global_step","stale_gradients_dropped" 
+//  mode "job","task","global_step","stale_gradients_dropped","stopped"
 std::string TrainResultJson(const TrainResult& r);
 
 }  // namespace sluice::train

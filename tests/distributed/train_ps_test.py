@@ -11,6 +11,8 @@ untrained one ~0.1), checks that
   * the workers end with the same params_sha256 (after the final pull);
   * the workers' records_seen sum to epochs x records (sharded by worker);
   * the ps's global_step counts every push (async) or one per 2 (sync);
+  * a stop (SIGUSR1 to mpirun, forwarded to every rank) ends the job
+    promptly, exit 0, every line saying stopped;
   * bad combinations are refused with a message.
 
 usage: train_ps_test.py --sluice PATH --mpirun PATH
@@ -19,10 +21,12 @@ import argparse
 import json
 import os
 import random
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 TRAIN, TEST, EPOCHS, BATCH = 1200, 400, 2, 16
 
@@ -106,6 +110,28 @@ def main():
             else:
                 check(steps == batches // 2 and len({p["global_step"] for p in ps}) == 1,
                       f"sync: one update per 2 gradients on every ps task ({steps} == {batches} / 2)")
+        # A stop mid-training: mpirun forwards SIGUSR1 to every rank.
+        cmd = [args.mpirun, "-np", "3"] + train_cmd(args, tmp, ["--ps-tasks", "1", "--sync-replicas", "2"])
+        cmd[cmd.index("--epochs") + 1] = "500"
+        cmd.remove("--quiet")
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        for line in p.stdout:  # worker task 0 reports; wait for its first epoch
+            if line.startswith("epoch 1/") or time.time() > deadline:
+                break
+        p.send_signal(signal.SIGUSR1)
+        asked = time.time()
+        try:
+            out, err = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            sys.exit("FAIL: the job did not end within 30 s of the stop")
+        took = time.time() - asked
+        r = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+        check(p.returncode == 0 and sorted(x["rank"] for x in r) == [0, 1, 2] and
+              all(x["stopped"] for x in r),
+              f"stop: every rank ended, exit 0, stopped, {took:.1f} s after the signal "
+              f"(rc {p.returncode}, {len(r)} lines)\n{err[-2000:]}")
         p = run([args.sluice, "train", "--ps-tasks", "1"], expect_ok=False)
         check(p.returncode == 2 and "mpirun" in p.stderr, "--ps-tasks without mpirun is refused")
         p = run([args.mpirun, "-np", "3"] + train_cmd(args, tmp, ["--ps-tasks", "1", "--sync-replicas", "3"]),
