@@ -147,6 +147,18 @@ class DeviceCapture {
   virtual absl::StatusOr<std::unique_ptr<CapturedWork>> Finish() = 0;
 };
 
+// Staging slots: device memory that a stager (the pipeline's
+// DevicePrefetcher) owns and refills batch after batch at the same
+// addresses. The tensors of a staged batch are leases on a slot through
+// this allocator (kind kDevice; it allocates and frees nothing itself).
+// Step capture reads a feed in such memory in place, by its address,
+// instead of copying it into the recording (the staging op); other device
+// tensors are copied, since their addresses change from run to run.
+// Never null; one process-wide instance.
+Allocator* StagingSlotAllocator();
+// Whether `t` lives in a staging slot.
+bool IsStagingSlot(const Tensor& t);
+
 // The host CPU. Thread-safe; one process-wide instance.
 class CpuDeviceContext final : public DeviceContext {
  public:

@@ -93,9 +93,9 @@ struct SessionOptions {
   // self-contained (see "Step capture" above) is recorded once and then
   // replayed with one launch per run.
   bool capture_device_steps = false;
-  // With step capture: a recording reads feeds that are already in device
-  // memory (staging slots) in place, one recording per slot address (the
-  // staging op). False: they are copied device to device into the
+  // With step capture: a recording reads feeds that are in staging slots
+  // (IsStagingSlot: batches from the DevicePrefetcher) in place, one
+  // recording per slot address (the staging op). False: they are copied device to device into the
   // recording's input slots at every launch, as before the staging op
   // (kept for the benchmark that measures the difference).
   bool capture_feeds_in_place = true;

@@ -21,9 +21,6 @@ constexpr int kMaxWastedCaptures = 3;
 // slot of the prefetcher feeding it; its depth is 2-4 in practice).
 constexpr size_t kMaxRecordings = 8;
 
-bool OnDevice(const Tensor& t) {
-  return t.IsInitialized() && t.buffer()->allocator()->kind() == MemoryKind::kDevice;
-}
 
 }  // namespace
 
@@ -68,10 +65,11 @@ absl::Status Session::RunCapturable(
     cs->eager_runs = 0;
     cs->replays = 0;
   };
-  // Whether every feed the device part reads is in device memory (a
-  // staging slot): a recording then reads it in place.
+  // Whether every feed the device part reads is in a staging slot: a
+  // recording then reads it in place. (Other device tensors change address
+  // from run to run, so they are copied like host ones.)
   bool feeds_on_device = options_.capture_feeds_in_place && !plan.capture_feeds.empty();
-  for (int idx : plan.capture_feeds) feeds_on_device = feeds_on_device && OnDevice(feeds[idx].second);
+  for (int idx : plan.capture_feeds) feeds_on_device = feeds_on_device && IsStagingSlot(feeds[idx].second);
   auto same_types = [&](const CaptureState::Recording& r) {
     for (size_t k = 0; k < plan.capture_feeds.size(); ++k) {
       const Tensor& v = feeds[plan.capture_feeds[k]].second;

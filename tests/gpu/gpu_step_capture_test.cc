@@ -5,6 +5,7 @@
 // recording must actually be used (capture_stats).
 
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "graph/optimizers/momentum.h"
 #include "graph/session.h"
 #include "graph/cuda/gpu_device.h"
+#include "pipeline/prefetch/device_prefetcher.h"
 
 namespace sluice {
 namespace {
@@ -97,9 +99,12 @@ struct Model {
     auto dx = gpu()->CopyToDevice(xs);
     auto dy = gpu()->CopyToDevice(ys);
     EXPECT_TRUE(dx.ok() && dy.ok());
+    return StepOn(*dx, *dy, fetch);
+  }
+  float StepOn(const Tensor& dx, const Tensor& dy, bool fetch) {
     std::vector<Tensor> out;
     absl::Status st =
-        session->Run({{x, *dx}, {y, *dy}},
+        session->Run({{x, dx}, {y, dy}},
                      fetch ? std::vector<Output>{loss} : std::vector<Output>{},
                      {train}, &out);
     EXPECT_TRUE(st.ok()) << st;
@@ -184,6 +189,41 @@ TEST(GpuStepCaptureTest, AssignedVariablesAndNewShapesAreRecordedAgain) {
   EXPECT_EQ(cs.failures, 0) << cs.last_failure;
   EXPECT_EQ(cs.captures, 4);
   EXPECT_EQ(cs.replays, 6 + 6 + 3 + 4);
+}
+
+// The staging op on CUDA: batches staged by a DevicePrefetcher on the
+// session's GPU are read in place by the recorded step (one recording per
+// staging slot, no feed copy) and give what ordinary runs give.
+TEST(GpuStepCaptureTest, StagedBatchesAreReadInPlace) {
+  SKIP_WITHOUT_GPU();
+  Model captured(true, false), eager(false, false);
+  constexpr int kSteps = 16, kDepth = 3;
+  constexpr int64_t kBatch = 128;
+  auto next = std::make_shared<int>(0);
+  BatchSource source = [next](const WaitOptions&) -> absl::StatusOr<TensorTuple> {
+    const int i = (*next)++;
+    if (i >= kSteps) return absl::OutOfRangeError("done");
+    return TensorTuple{Uniform({kBatch, 64}, 700 + i, 0.f, 1.f), Labels(kBatch, 1700 + i)};
+  };
+  DevicePrefetchOptions po;
+  po.depth = kDepth;
+  po.device = captured.gpu();
+  auto prefetch = DevicePrefetcher::Create(source, po);
+  ASSERT_TRUE(prefetch.ok()) << prefetch.status();
+  for (int i = 0; i < kSteps; ++i) {
+    auto b = (*prefetch)->Next(WaitOptions::Timeout(absl::Seconds(60)));
+    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_TRUE(IsStagingSlot(b->tensors[0]));
+    ASSERT_TRUE(captured.gpu()->WaitFor(*b->ready).ok());
+    captured.StepOn(b->tensors[0], b->tensors[1], false);
+    eager.Step(Uniform({kBatch, 64}, 700 + i, 0.f, 1.f), Labels(kBatch, 1700 + i), false);
+  }
+  ExpectSameWeights(captured.Weights(), eager.Weights());
+  const CaptureStats cs = captured.session->capture_stats();
+  EXPECT_EQ(cs.failures, 0) << cs.last_failure;
+  EXPECT_EQ(cs.captures, kDepth);
+  EXPECT_EQ(cs.replays, kSteps - 2);
+  prefetch->reset();
 }
 
 TEST(GpuStepCaptureTest, AdamStepsMatchOrdinaryRuns) {

@@ -437,6 +437,21 @@ TEST(SessionCaptureTest, HostFeedsAreCopiedIntoTheRecordingsInputSlot) {
   EXPECT_EQ(gpu_a.launches.load(), 4);
 }
 
+// Device tensors that are not staging slots change address from run to
+// run: they are copied into the recording's input slot, one recording.
+TEST(SessionCaptureTest, DeviceFeedsOutsideStagingSlotsAreCopied) {
+  FakeGpu gpu_a, gpu_b;
+  Model captured(&gpu_a, true), eager(&gpu_b, false);
+  for (int i = 0; i < 6; ++i) {
+    const float scale = 0.2f + 0.1f * i;
+    auto on_device = gpu_a.CopyToDevice(Model::Input(scale));
+    ASSERT_TRUE(on_device.ok());
+    EXPECT_EQ(Values(captured.StepOn(*on_device)), Values(eager.Step(scale)));
+  }
+  ExpectStats(captured.session->capture_stats(), 1, 4, 0);
+  EXPECT_EQ(gpu_a.feed_copies.load(), 4);
+}
+
 // The staging op: batches staged by the DevicePrefetcher in device memory
 // are read in place by the recorded step, one recording per staging slot,
 // and no launch copies its feed; the results are those of ordinary runs

@@ -21,15 +21,16 @@
 //     steps (Pass::kHostOnly). Fetches of device steps then come from
 //     fetch_values.
 // Feeds (the staging op, as TensorFlow's StagingArea): when every fed
-// tensor the device part reads is already in device memory (a batch in the
-// DevicePrefetcher's staging slots), the recording reads it in place, at
+// tensor the device part reads is in a staging slot (IsStagingSlot: a
+// batch from the DevicePrefetcher), the recording reads it in place, at
 // its address: no copy at launch. One such recording is made per distinct
 // set of feed addresses (one per staging slot; at most kMaxRecordings),
 // and a launch picks the one recorded for the batch's slot. The recording
 // keeps the addresses only, never the feed tensors, so the slot goes back
 // to the prefetcher when the caller drops the batch, and the prefetcher
 // refills it only after the compute stream has passed the launch that read
-// it (stream-ordered release). Host feeds are copied into input slots in
+// it (stream-ordered release). Other feeds (host tensors, device tensors
+// whose address changes from run to run) are copied into input slots in
 // the recording's arena instead (DeviceContext::CopyInto), one recording.
 // The recordings are dropped when a feed's dtype or shape or a variable's
 // device memory changes, or a new slot appears past kMaxRecordings; after

@@ -138,22 +138,6 @@ class HostPrefetcher final : public DevicePrefetcher {
   std::jthread thread_;  // last: stopped and joined first
 };
 
-// The memory of one staging slot, from the device's allocator. A batch's
-// tensors hold a lease on the slot (Buffer::Wrap over this), never the
-// slot's memory itself, so this allocator frees nothing.
-class StagingMemory final : public Allocator {
- public:
-  std::string_view name() const override { return "device_staging_slot"; }
-  MemoryKind kind() const override { return MemoryKind::kDevice; }
-  void* Allocate(size_t, size_t) override { return nullptr; }  // not used: slots own memory
-  void Deallocate(void*, size_t) override {}
-};
-
-StagingMemory* StagingLeases() {
-  static StagingMemory* m = new StagingMemory();
-  return m;
-}
-
 struct Slot {
   void* device = nullptr;
   size_t capacity = 0;
@@ -336,7 +320,7 @@ class StagingPrefetcher final : public DevicePrefetcher {
     SLUICE_RETURN_IF_ERROR(stream_->Record(s.ready.get()));
     // One lease over the slot: when the last tensor of this batch goes,
     // the slot is free again.
-    RefPtr lease = Buffer::Wrap(s.device, s.capacity, StagingLeases(),
+    RefPtr lease = Buffer::Wrap(s.device, s.capacity, StagingSlotAllocator(),
                                 [this, k] { ReleaseSlot(k); });
     DeviceBatch b;
     b.on_device = true;

@@ -16,7 +16,9 @@
 // ImageLabelParser with a pool) for the copy to be asynchronous; pageable
 // memory works, slower.
 //
-// Slots are released stream-ordered: when the last tensor of a batch is
+// A batch's tensors are leases on its slot (StagingSlotAllocator(), so
+// IsStagingSlot() is true of them): a captured Session step reads them in
+// place. Slots are released stream-ordered: when the last tensor of a batch is
 // dropped, an event is recorded on the device's compute stream, and the
 // slot's next copy waits for that event on the device. So a consumer that
 // queues kernels reading the batch on the compute stream (a Session step,
