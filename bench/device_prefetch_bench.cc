@@ -7,7 +7,7 @@
 //       compute stream wait for each batch (DeviceContext::WaitFor) and drops
 //       it, so slots are released stream-ordered, as in the trainer. items/s
 //       is images per second. Skipped without a GPU.
-//   pipeline.device_prefetch.host  the same batches through the host path
+//   pipeline.device_prefetch.gpu.host_path  the same batches through the host path
 //       (no copy): the baseline, so the ratio is what staging costs the
 //       input.
 // The batches' bytes are not rewritten per batch: the copy, the slot ring
@@ -92,9 +92,9 @@ void BM_DevicePrefetchGpu(benchmark::State& state) { RunPrefetch(state, true); }
 void BM_DevicePrefetchHost(benchmark::State& state) { RunPrefetch(state, false); }
 
 BENCHMARK(BM_DevicePrefetchGpu)->Name("pipeline.device_prefetch.gpu")->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_DevicePrefetchHost)->Name("pipeline.device_prefetch.host")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DevicePrefetchHost)->Name("pipeline.device_prefetch.gpu.host_path")->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace sluice
 
-SLUICE_BENCH_BASELINE("pipeline.device_prefetch.gpu", "pipeline.device_prefetch.host");
+SLUICE_BENCH_BASELINE("pipeline.device_prefetch.gpu", "pipeline.device_prefetch.gpu.host_path");

@@ -63,7 +63,7 @@ for t in gpu_kernels_test gpu_step_capture_test pipeline_device_prefetch_gpu_tes
 done
 if [ -x "$here/bin/sluice-bench" ]; then
   echo "== sluice-bench --filter gpu" | tee -a "$OUT/summary.txt"
-  timeout 200 "$here/bin/sluice-bench" --json --repetitions 3 --filter "${SLUICE_GPU_BENCH_FILTER:-gpu}" > "$OUT/bench.json" 2> "$OUT/bench.err" || rc=1
+  timeout 240 "$here/bin/sluice-bench" --json --repetitions 3 --filter "${SLUICE_GPU_BENCH_FILTER:-gpu}" > "$OUT/bench.json" 2> "$OUT/bench.err" || rc=1
   cat "$OUT/bench.json" >> "$OUT/summary.txt"
   grep -v ": done$" "$OUT/bench.err" >> "$OUT/summary.txt"; rm -f "$OUT/bench.err"
 fi
