@@ -140,7 +140,7 @@ absl::StatusOr<StepAgreement> GradientAllreducer::Reduce(
   float* a = arena();
   a[0] = static_cast<float>(samples);
   a[1] = stop ? 1.0f : 0.0f;
-  last_copy_seconds_ = Since(t0);
+  last_copy_seconds_ = all_in_place && weight == 1.0f ? 0.0 : Since(t0);
   last_bytes_ = floats_ * static_cast<int64_t>(sizeof(float));
 
   // The buckets, in place, in the same order on every rank.
@@ -151,7 +151,9 @@ absl::StatusOr<StepAgreement> GradientAllreducer::Reduce(
         world_->AllreduceSum(a + off, std::min(bucket, floats_ - off), what));
   }
 
-  for (int i = 0; i < n; ++i) (*grads)[i] = slots_[i];
+  if (!all_in_place) {
+    for (int i = 0; i < n; ++i) (*grads)[i] = slots_[i];
+  }
   return ReadAgreement();
 }
 
