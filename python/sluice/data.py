@@ -62,7 +62,11 @@ from sluice.io import ParseExampleFn, SparseTensorValue
 __all__ = ["Dataset", "TFRecordDataset", "AUTOTUNE"]
 
 AUTOTUNE = -1
-"""Let the pipeline choose (map: one call per CPU; prefetch: a default depth)."""
+"""Let the pipeline choose while it runs, from measured stage rates (as
+tf.data.AUTOTUNE): map's num_parallel_calls and the prefetch depth above it
+by tf.data's model (never more calls than CPUs), TFRecordDataset's
+num_parallel_reads as max(2, CPUs) files with a tuned read-ahead. The
+choices are in stats() (each stage's "parameters")."""
 
 _GOLDEN = 0x9E3779B97F4A7C15
 
@@ -123,7 +127,8 @@ class Dataset:
         return self._with(("batch", int(batch_size), bool(drop_remainder)))
 
     def prefetch(self, buffer_size):
-        """Computes up to buffer_size elements ahead on a background thread."""
+        """Computes up to buffer_size elements ahead on a background thread
+        (AUTOTUNE: a depth tuned while running)."""
         return self._with(("prefetch", int(buffer_size)))
 
     # ------------------------------------------------------------ running
@@ -159,7 +164,9 @@ class Dataset:
         A list of dicts, in pipeline order: stage ("read": the parallel
         reader threads, "map", "prefetch", "consume": the Python caller),
         threads, busy / input_wait / output_wait as fractions of the
-        stage's thread time, the same in seconds, items, wall_seconds.
+        stage's thread time, the same in seconds, items, wall_seconds,
+        parameters (a dict of the stage's settings: AUTOTUNE's choices such
+        as {"parallelism": 2, "buffer": 1}).
         For "consume", input_wait is the time Python waited for the
         pipeline and busy the time Python spent between elements.
         """
@@ -303,7 +310,9 @@ class TFRecordDataset(Dataset):
       buffer_size: read buffer bytes per file (None: 256 KiB).
       num_parallel_reads: None reads the files one after another; N > 1
         reads N files at once on N threads, records leaving in TensorFlow's
-        deterministic round-robin (one from each open file in turn).
+        deterministic round-robin (one from each open file in turn);
+        AUTOTUNE: max(2, CPUs) files (at most all of them), read-ahead
+        tuned while running.
       on_corrupt: "fail" (DataLossError with file and offset, after the
         good records; iteration can go on with the next file),
         "skip_record" (skip records whose data CRC is wrong; corruption
@@ -326,9 +335,6 @@ class TFRecordDataset(Dataset):
         if on_corrupt not in ("fail", "skip_record", "skip_file"):
             raise ValueError("on_corrupt must be 'fail', 'skip_record' or 'skip_file', got %r"
                              % (on_corrupt,))
-        if num_parallel_reads == AUTOTUNE:
-            import os
-            num_parallel_reads = os.cpu_count() or 1
         op = ("tfrecord", files, compression_type,
               None if num_parallel_reads is None else int(num_parallel_reads),
               on_corrupt, 0 if buffer_size is None else int(buffer_size), bool(map_file))

@@ -99,7 +99,8 @@ std::shared_ptr<Pipeline> MakePipeline(const py::list& ops) {
             ValueOrThrow(ParseCompression(op[2].cast<std::string>()));
       }
       o.num_parallel_reads = OptionalInt(op[3]);
-      if (o.num_parallel_reads.has_value() && *o.num_parallel_reads <= 1) {
+      if (o.num_parallel_reads.has_value() && *o.num_parallel_reads <= 1 &&
+          *o.num_parallel_reads != kAutotune) {
         o.num_parallel_reads.reset();
       }
       o.corrupt_policy =
@@ -270,6 +271,9 @@ py::list Stats(const Pipeline& p) {
     d["output_wait_seconds"] = 1e-9 * static_cast<double>(s.output_wait_ns);
     d["items"] = s.items;
     d["wall_seconds"] = 1e-9 * static_cast<double>(s.wall_ns);
+    py::dict params;  // AUTOTUNE's choices and fixed settings
+    for (const auto& [name, value] : s.parameters) params[py::str(name)] = value;
+    d["parameters"] = params;
     out.append(d);
   }
   return out;

@@ -166,6 +166,20 @@ def test_stats_report_stages(shards):
         assert 0 <= s["busy"] <= 1.05 and 0 <= s["input_wait"] <= 1.05
 
 
+def test_autotune_choices_are_in_stats(shards):
+    ds = (sluice.data.TFRecordDataset(shards, num_parallel_reads=sluice.data.AUTOTUNE)
+          .shuffle(200, seed=1).batch(10)
+          .map(sluice.io.parse_example_fn(SPEC), num_parallel_calls=sluice.data.AUTOTUNE)
+          .prefetch(sluice.data.AUTOTUNE))
+    ids = _ids(ds)
+    assert sorted(ids) == list(range(1000))
+    stages = {s["stage"]: s for s in ds.stats()}
+    cpus = len(os.sched_getaffinity(0))
+    assert stages["read"]["parameters"]["parallelism"] == min(4, max(2, cpus))
+    assert 1 <= stages["map"]["parameters"]["parallelism"] <= cpus
+    assert stages["map"]["parameters"]["buffer"] >= 0
+
+
 def _threads():
     return threading.active_count(), len(os.listdir("/proc/self/task"))
 
