@@ -12,8 +12,8 @@
 //   num_parallel_reads = kAutotune: N = max(2, CPU budget), at most the
 //     number of files (the order is that N's round-robin), and each file's
 //     read-ahead (blocks of 256 records buffered, 4 otherwise) is tuned
-//     while it runs (TF 1.15's prefetch rule: 2 blocks to start, doubled
-//     when a full read-ahead ran dry, at most 32). The stage's parameters
+//     while it runs (TF 1.15's prefetch rule: 4 blocks to start, doubled
+//     when a full read-ahead ran dry, at most 8). The stage's parameters
 //     "parallelism" and "read_ahead_blocks" show the choice.
 //
 // compression: one for all files, unless detect_compression: then each
