@@ -37,6 +37,18 @@ TEST(HostAllocatorTest, AFreedLargeBlockServesTheNextRequestOfItsSizeClass) {
   a->Deallocate(q, bytes - 100);
 }
 
+TEST(HostAllocatorTest, BlocksBelowTheFloorGoBackToMalloc) {
+  Allocator* a = HostAllocator();
+  const size_t bytes = size_t{12} << 20;  // below kLargeBlockBytes
+  static_assert(size_t{12} << 20 < kLargeBlockBytes);
+  void* p = a->Allocate(bytes, kTensorAlignment);
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 1, bytes);
+  const size_t before = HostAllocatorCachedBytes();
+  a->Deallocate(p, bytes);
+  EXPECT_EQ(HostAllocatorCachedBytes(), before);
+}
+
 TEST(HostAllocatorTest, TheCacheStaysWithinItsBound) {
   Allocator* a = HostAllocator();
   std::vector<void*> blocks;
