@@ -10,19 +10,10 @@
 #include <mpi.h>
 
 #include "core/absl_compat.h"
+#include "distributed/internal/mpi_error.h"
 
 namespace sluice::distributed {
-namespace {
-
-absl::Status MpiError(int code, std::string_view what) {
-  char msg[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  MPI_Error_string(code, msg, &len);
-  return absl::InternalError(
-      absl::StrCat("MPI error in ", Sv(what), ": ", std::string(msg, len)));
-}
-
-}  // namespace
+using internal::MpiError;
 
 struct PsChannel::Impl {
   MPI_Comm comm = MPI_COMM_NULL;

@@ -17,6 +17,7 @@
 #include <mpi.h>
 
 #include "core/absl_compat.h"
+#include "distributed/internal/mpi_error.h"
 
 namespace sluice::distributed {
 namespace {
@@ -32,13 +33,7 @@ int64_t NowNs() {
       .count();
 }
 
-absl::Status MpiError(int code, std::string_view what) {
-  char msg[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  MPI_Error_string(code, msg, &len);
-  return absl::InternalError(
-      absl::StrCat("MPI error in ", Sv(what), ": ", std::string(msg, len)));
-}
+using internal::MpiError;
 
 }  // namespace
 
