@@ -15,6 +15,9 @@ Rules (docs/ARCHITECTURE-NOTES.md, "Layers"):
      cudaMemcpy*, cudaStream*, cudaEvent*, ...): everything else goes
      through device/device_context.h. CUDA kernels elsewhere may launch
      and check cudaGetLastError().
+  7. Only src/device/cuda/nccl_communicator.cc calls NCCL (ncclAllReduce,
+     ncclCommInitRank, ... or includes <nccl.h>): everything else goes
+     through device/device_communicator.h.
 Only quoted includes rooted at src/ ("queues/fifo_queue.h") are project
 includes; <...> and other roots (absl/, Eigen/) are third-party.
 
@@ -54,6 +57,8 @@ CUDA_RUNTIME = re.compile(
     r"\bcuda(Malloc|Free|Memcpy|Memset|Stream|Event|HostAlloc|HostRegister|SetDevice|"
     r"GetDevice|DeviceSynchronize|DeviceGet|MemPool|Graph)\w*\s*\(")
 CUDA_HOME = "device/cuda/"
+NCCL_CALL = re.compile(r"\bnccl[A-Z]\w*\s*\(|#\s*include\s*[<\"]nccl\.h[>\"]")
+NCCL_HOME = "device/cuda/nccl_communicator.cc"
 
 
 def violations(src):
@@ -79,6 +84,10 @@ def violations(src):
                     if call and not rel.startswith(CUDA_HOME):
                         yield (f"src/{rel}:{lineno}: calls {call.group(0).rstrip('( ')}: only "
                                "src/device/cuda/ calls the CUDA runtime (use DeviceContext)")
+                    nccl = NCCL_CALL.search(code)
+                    if nccl and rel != NCCL_HOME:
+                        yield (f"src/{rel}:{lineno}: {nccl.group(0).rstrip('( ')}: only "
+                               f"src/{NCCL_HOME} calls NCCL (use device/device_communicator.h)")
                     m = INCLUDE.match(line)
                     if not m:
                         continue
@@ -111,6 +120,8 @@ def self_test():
         "tests from src": ("core/c.cc", '#include "tests/support/t.h"\n'),
         "unknown area": ("newarea/n.cc", '#include "core/c.h"\n'),
         "CUDA runtime outside device/cuda": ("pipeline/p.cc", "  cudaMemcpyAsync(d, s, n, k, st);\n"),
+        "NCCL outside its file": ("distributed/d.cc", "  ncclAllReduce(a, a, n, t, o, c, s);\n"),
+        "NCCL elsewhere in device/cuda": ("device/cuda/x.cc", "#include <nccl.h>\n"),
     }
     clean = {
         "graph/cuda/g.cc": '#include "graph/g.h"\n#include "kernels/k.h"\n',
@@ -118,6 +129,8 @@ def self_test():
         "queues/internal/x.h": '#include "queues/internal/y.h"\n#include <absl/status.h>\n',
         "kernels/k.h": '#include "Eigen/Core"\n// #include "graph/g.h" is a comment\n',
         "device/cuda/d.cc": "cudaStreamCreate(&s);  // the one CUDA home\n",
+        "device/cuda/nccl_communicator.cc": "#include <nccl.h>\n  ncclCommAbort(c);\n",
+        "distributed/n.cc": "  NcclPath(x);  // ncclAllReduce( in a comment\n",
         "kernels/cuda/k.cu": "  return cudaGetLastError();  // cudaMalloc( in a comment\n",
     }
 

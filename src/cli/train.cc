@@ -71,6 +71,10 @@ void PrintUsage(std::ostream& out) {
          "  --stall-timeout S  seconds a rank waits in a collective before naming the\n"
          "                     ranks that did not arrive and ending the job (default 180)\n"
          "  --bucket-mb X      gradient allreduce bucket size in MiB (default 8)\n"
+         "  --allreduce P      auto (default: NCCL for GPU gradients when built with\n"
+         "                     NCCL, else MPI), mpi (GPU gradients via the host) or\n"
+         "                     nccl; each rank takes the GPU of its local rank unless\n"
+         "                     --device gpu:N names one\n"
          "  --ps-tasks K       the first K ranks are parameter servers (TF1's ps job):\n"
          "                     variables live there, the other ranks (workers) push\n"
          "                     gradients and pull values; asynchronous updates unless\n"
@@ -249,6 +253,9 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
       if (!absl::SimpleAtoi(v, &o.ps_tasks) || o.ps_tasks < 1) return bad();
     } else if (arg == "--sync-replicas") {
       if (!absl::SimpleAtoi(v, &o.replicas_to_aggregate) || o.replicas_to_aggregate < 1) return bad();
+    } else if (arg == "--allreduce") {
+      if (v != "auto" && v != "mpi" && v != "nccl") return bad();
+      o.allreduce = v;
     } else if (arg == "--bucket-mb") {
       if (!absl::SimpleAtod(v, &bucket_mb) || bucket_mb <= 0) return bad();
     } else {

@@ -238,6 +238,13 @@ absl::StatusOr<World*> World::Init(WorldOptions options) {
     MPI_Comm_dup(MPI_COMM_WORLD, &w->impl_->ctl);
     MPI_Comm_rank(w->impl_->comm, &w->rank_);
     MPI_Comm_size(w->impl_->comm, &w->size_);
+    MPI_Comm local;
+    if (MPI_Comm_split_type(w->impl_->comm, MPI_COMM_TYPE_SHARED, w->rank_, MPI_INFO_NULL,
+                            &local) == MPI_SUCCESS) {
+      MPI_Comm_rank(local, &w->local_rank_);
+      MPI_Comm_size(local, &w->local_size_);
+      MPI_Comm_free(&local);
+    }
     w->impl_->rank = w->rank_;
     w->impl_->size = w->size_;
     w->mpi_ = true;

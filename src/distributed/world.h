@@ -63,6 +63,10 @@ class World {
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool uses_mpi() const { return mpi_; }
+  // This rank among the ranks on its host (MPI_Comm_split_type SHARED:
+  // one GPU per local rank) and how many there are; 0 and 1 without MPI.
+  int local_rank() const { return local_rank_; }
+  int local_size() const { return local_size_; }
   absl::Duration stall_timeout() const { return stall_timeout_; }
   void set_stall_timeout(absl::Duration d) { stall_timeout_ = d; }
 
@@ -110,6 +114,8 @@ class World {
   Impl* impl_ = nullptr;  // lives until exit (MPI is finalised atexit)
   int rank_ = 0;
   int size_ = 1;
+  int local_rank_ = 0;
+  int local_size_ = 1;
   bool mpi_ = false;
   absl::Duration stall_timeout_ = absl::Seconds(180);
 };

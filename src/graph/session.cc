@@ -152,6 +152,10 @@ absl::Status Session::Run(const RunOptions& run_options, const FeedList& feeds,
         t = values[fetch.step][fetch.out];
       }
       const Device* dev = fetch.step >= 0 ? plan->steps[fetch.step].device : devices_->cpu();
+      if (run_options.fetch_device_tensors && dev->context()->compute_stream() != nullptr) {
+        outputs->push_back(std::move(t));
+        continue;
+      }
       absl::StatusOr<Tensor> host = dev->context()->CopyToHost(t);
       if (!host.ok()) {
         release();

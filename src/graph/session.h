@@ -120,6 +120,13 @@ struct RunOptions {
   // devices' nodes and of replayed recordings are not reported; every
   // fetch is in the outputs as usual.
   std::function<void(int, const Tensor&)> fetch_ready;
+  // Fetches computed on an asynchronous device (a GPU) stay there: the
+  // outputs are its device tensors, not host copies, and the run does not
+  // wait for them. Read them only with work queued on that device's
+  // compute stream (the data-parallel step's NCCL allreduce does). A
+  // replayed recording's fetch lives in the recording's memory: it is
+  // overwritten by the recording's next launch.
+  bool fetch_device_tensors = false;
   static RunOptions Timeout(absl::Duration d) { return RunOptions{absl::Now() + d, {}}; }
 };
 

@@ -40,9 +40,51 @@ absl::StatusOr<DataParallelGraph> BuildDataParallelGraph(
   return g;
 }
 
+absl::StatusOr<distributed::StepAgreement> DataParallelStep::NcclStep(
+    const FeedList* feeds, int64_t samples, const std::vector<Output>& fetches, bool stop,
+    std::vector<Tensor>* out) {
+  const std::string what = absl::StrCat("allreduce of step ", steps_ + 1);
+  const int n = static_cast<int>(graph_.grads.size());
+  const auto t0 = std::chrono::steady_clock::now();
+  SLUICE_ASSIGN_OR_RETURN(distributed::StepAgreement a, nccl_->Agree(samples, stop, what));
+  out->clear();
+  if (a.total_samples == 0) return a;  // every rank is out of data
+  std::vector<Tensor> grads;           // empty: this rank brings zeros
+  std::vector<Tensor> rest;
+  if (feeds != nullptr) {
+    FeedList weighted = *feeds;
+    weighted.emplace_back(graph_.weight,
+                          Tensor::Scalar<float>(static_cast<float>(samples) /
+                                                static_cast<float>(a.total_samples)));
+    std::vector<Output> f = graph_.grads;
+    f.insert(f.end(), fetches.begin(), fetches.end());
+    RunOptions ro;
+    ro.fetch_device_tensors = true;
+    std::vector<Tensor> values;
+    SLUICE_RETURN_IF_ERROR(session_->Run(ro, weighted, f, {}, &values));
+    grads.assign(std::make_move_iterator(values.begin()),
+                 std::make_move_iterator(values.begin() + n));
+    rest.assign(std::make_move_iterator(values.begin() + n), std::make_move_iterator(values.end()));
+  }
+  SLUICE_RETURN_IF_ERROR(nccl_->Sum(graph_.shapes, &grads, what));
+  comm_seconds_ +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // The GPU has finished the step: these copies do not wait long.
+  for (Tensor& t : rest) {
+    SLUICE_ASSIGN_OR_RETURN(Tensor host, nccl_->gpu()->CopyToHost(t));
+    out->push_back(std::move(host));
+  }
+  FeedList apply;
+  for (int i = 0; i < n; ++i) apply.emplace_back(graph_.grad_feeds[i], std::move(grads[i]));
+  SLUICE_RETURN_IF_ERROR(session_->Run(apply, {}, {graph_.apply}, nullptr));
+  ++steps_;
+  return a;
+}
+
 absl::StatusOr<distributed::StepAgreement> DataParallelStep::Step(
     const FeedList* feeds, int64_t samples, const std::vector<Output>& fetches,
     bool stop, std::vector<Tensor>* out) {
+  if (nccl_ != nullptr) return NcclStep(feeds, samples, fetches, stop, out);
   const std::string what = absl::StrCat("allreduce of step ", steps_ + 1);
   const int n = static_cast<int>(graph_.grads.size());
   const int64_t expected = options_.batch_size * world_->size();

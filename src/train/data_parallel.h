@@ -24,6 +24,15 @@
 // on every rank at the same step. A stop asked on any rank is returned to
 // all (StepAgreement::stop) with the step applied.
 //
+// On GPUs with NCCL (UseNccl; distributed/nccl_allreducer.h) a step
+// first agrees on [samples, stop] over MPI (so the loss weight is
+// samples / total and the sum is the exact average), then runs the
+// backward pass with the gradients kept on the GPU
+// (RunOptions::fetch_device_tensors), sums them in a device arena with
+// ncclAllReduce on the compute stream, and feeds the arena's device views
+// to the update; nothing is copied to the host. Other fetches are copied
+// to the host after the sum.
+//
 // Errors: the session's, the allreducer's (DeadlineExceeded naming a
 // stalled rank; the job must then be aborted).
 // Not thread-safe.
@@ -35,6 +44,7 @@
 
 #include "core/status.h"
 #include "distributed/gradient_allreducer.h"
+#include "distributed/nccl_allreducer.h"
 #include "distributed/world.h"
 #include "graph/optimizers/optimizer.h"
 #include "graph/scope.h"
@@ -79,9 +89,17 @@ class DataParallelStep {
       const FeedList* feeds, int64_t samples,
       const std::vector<Output>& fetches, bool stop, std::vector<Tensor>* out);
 
+  // Reduces through NCCL on the GPU from now on (see above).
+  void UseNccl(std::unique_ptr<distributed::NcclGradientAllreducer> nccl) {
+    nccl_ = std::move(nccl);
+  }
+  bool uses_nccl() const { return nccl_ != nullptr; }
+
   // Seconds spent in the gradient allreduce after the backward pass
   // (waiting for buckets not finished behind it, the slowest rank
-  // included), and copying gradients into the arena.
+  // included), and copying gradients into the arena. With NCCL: the
+  // agreement plus the wait for the GPU to finish the backward pass and
+  // the allreduce (the host cannot tell them apart).
   double comm_seconds() const { return comm_seconds_; }
   double copy_seconds() const { return copy_seconds_; }
   // Gradients staged while the backward pass ran (overlap), all steps.
@@ -89,10 +107,15 @@ class DataParallelStep {
   int64_t steps() const { return steps_; }
 
  private:
+  absl::StatusOr<distributed::StepAgreement> NcclStep(const FeedList* feeds, int64_t samples,
+                                                      const std::vector<Output>& fetches,
+                                                      bool stop, std::vector<Tensor>* out);
+
   distributed::World* world_;
   Session* session_;
   DataParallelGraph graph_;
   distributed::GradientAllreducer reducer_;
+  std::unique_ptr<distributed::NcclGradientAllreducer> nccl_;
   DataParallelOptions options_;
   std::vector<Tensor> zeros_;  // a rank without a batch brings these
   double comm_seconds_ = 0;

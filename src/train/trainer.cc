@@ -14,6 +14,9 @@
 #include "device/device_registry.h"
 #include "distributed/sharding.h"
 #include "distributed/variable_sync.h"
+#include "device/device_communicator.h"
+#include "distributed/allreduce_path.h"
+#include "distributed/nccl_allreducer.h"
 #include "distributed/world.h"
 #include "graph/checkpoint_state.h"
 #include "graph/ops/ops.h"
@@ -357,10 +360,26 @@ absl::StatusOr<int> GpuIndex(std::string_view device) {
   return index;
 }
 
+namespace {
+
+// Under mpirun, allreduce data parallelism on GPUs takes one GPU per rank:
+// the GPU of its local rank, unless --device names one (gpu:N).
+absl::StatusOr<int> RankGpuIndex(const TrainOptions& o) {
+  SLUICE_ASSIGN_OR_RETURN(const int index, GpuIndex(o.device));
+  if (index < 0 || o.world == nullptr || o.world->size() == 1 || o.ps_tasks > 0 ||
+      absl::StartsWith(o.device, "gpu:")) {
+    return index;
+  }
+  return distributed::GpuForRank(-1, o.world->rank(), o.world->local_rank(),
+                                 o.world->local_size(), GpuDeviceCount());
+}
+
+}  // namespace
+
 absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   if (o.batch_size < 1) return absl::InvalidArgumentError("batch size must be positive");
   if (o.train.files.empty()) return absl::InvalidArgumentError("no training files");
-  SLUICE_ASSIGN_OR_RETURN(const int gpu_index, GpuIndex(o.device));
+  SLUICE_ASSIGN_OR_RETURN(const int gpu_index, RankGpuIndex(o));
   const bool gpu = gpu_index >= 0;
   distributed::World* world = o.world;
   const int rank = world ? world->rank() : 0;
@@ -433,6 +452,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   }
   std::optional<DataParallelStep> dp;
   std::optional<PsWorkerStep> ps;
+  std::string allreduce_path;  // "nccl" / "mpi" in allreduce data parallelism
   if (ps_mode) {
     SLUICE_ASSIGN_OR_RETURN(distributed::PsPlacement placement,
                             PlaceVariables(server->cluster(), gr.weights));
@@ -443,9 +463,30 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                                                        std::move(shapes), world->stall_timeout()));
     SLUICE_RETURN_IF_ERROR(ps->Start());
   } else if (world) {
+    // GPU gradients through NCCL when the build has it (its id sent over
+    // MPI), else through MPI on the host.
+    SLUICE_ASSIGN_OR_RETURN(
+        const distributed::AllreducePath path,
+        distributed::ChooseAllreducePath(o.allreduce, gpu, CommunicatorsAvailable()));
+    allreduce_path = std::string(distributed::AllreducePathName(path));
+    std::unique_ptr<distributed::NcclGradientAllreducer> nccl;
+    if (path == distributed::AllreducePath::kNccl) {
+      SLUICE_ASSIGN_OR_RETURN(
+          nccl, distributed::NcclGradientAllreducer::Create(
+                    world, device, distributed::AllreduceOptions{.bucket_bytes = o.allreduce_bucket_bytes}));
+    }
+    if (log != nullptr) {
+      *log << "gradient allreduce: " << allreduce_path
+           << (nccl ? " (GPU to GPU, NCCL id sent over MPI)" : gpu ? " (GPU gradients copied to the host)" : "")
+           << "\n";
+    }
     // Every rank starts from rank 0's variables (its initialisation, or
     // the checkpoint it resumed), and from its epoch.
-    SLUICE_RETURN_IF_ERROR(distributed::BroadcastVariables(world, &session, globals));
+    if (nccl) {
+      SLUICE_RETURN_IF_ERROR(nccl->BroadcastVariables(&session, globals));
+    } else {
+      SLUICE_RETURN_IF_ERROR(distributed::BroadcastVariables(world, &session, globals));
+    }
     int64_t fe = first_epoch;
     SLUICE_RETURN_IF_ERROR(world->Broadcast(&fe, sizeof(fe), "first epoch"));
     first_epoch = static_cast<int>(fe);
@@ -454,6 +495,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                DataParallelOptions{
                    .batch_size = o.allreduce_weighted_in_graph ? o.batch_size : 0,
                    .overlap = o.allreduce_overlap});
+    if (nccl) dp->UseNccl(std::move(nccl));
   }
   bool stopped = false;
 
@@ -485,6 +527,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   result.epochs = first_epoch;
   result.rank = rank;
   result.world_size = world_size;
+  result.allreduce = allreduce_path;
   if (ps_mode) {
     result.job = "worker";
     result.task = shard_rank;
@@ -797,6 +840,7 @@ std::string TrainResultJson(const TrainResult& r) {
       "\"records_seen\":%d,\"params_sha256\":\"%s\"",
       r.model, r.device, r.epochs, r.test_accuracy, r.samples_per_second, r.input_wait_fraction,
       r.rank, r.world_size, r.records_seen, r.params_sha256);
+  if (!r.allreduce.empty()) absl::StrAppendFormat(&json, ",\"allreduce\":\"%s\"", r.allreduce);
   if (!r.job.empty()) {
     absl::StrAppendFormat(&json,
                           ",\"job\":\"%s\",\"task\":%d,\"global_step\":%d,"

@@ -175,6 +175,11 @@ struct TrainOptions {
   // rank evaluates its share of the test set and the counts are summed.
   distributed::World* world = nullptr;
   int64_t allreduce_bucket_bytes = 8 << 20;
+  // How GPU gradients are reduced (distributed/allreduce_path.h): "auto"
+  // (NCCL when training on a GPU in a build with NCCL, else MPI), "mpi"
+  // (copied to the host) or "nccl". Under mpirun with --device gpu (or
+  // auto finding GPUs) each rank trains on the GPU of its local rank.
+  std::string allreduce = "auto";
   // With a world: the first `ps_tasks` ranks are parameter servers and the
   // others workers (train/ps_training.h) instead of allreduce data
   // parallelism. `replicas_to_aggregate` > 0: synchronous updates of that
@@ -238,6 +243,9 @@ struct TrainResult {
   // pass (waiting for the slowest rank included; with overlap, what the
   // backward pass did not hide).
   double comm_seconds = 0;
+  // Data-parallel: "nccl" or "mpi" (how gradients were reduced); empty
+  // otherwise.
+  std::string allreduce;
   bool stopped = false;  // ended by TrainOptions::stop (on some rank)
   // Parameter-server mode: this rank's job ("ps" or "worker") and task,
   // the global step (ps task 0's updates) and the gradients dropped as

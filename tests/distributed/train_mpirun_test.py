@@ -77,6 +77,8 @@ def main():
             logdir = os.path.join(tmp, f"log{np}")
             r = train(args, tmp, np, logdir, epochs)
             check(all(x["world_size"] == np for x in r.values()), f"world_size {np}")
+            check(all(x.get("allreduce") == "mpi" for x in r.values()),
+                  f"-np {np}: CPU gradients reduced through MPI (\"allreduce\":\"mpi\")")
             check(len({x["params_sha256"] for x in r.values()}) == 1,
                   f"-np {np}: every rank ends with the same parameters")
             check(len({x["test_accuracy"] for x in r.values()}) == 1,
@@ -88,6 +90,14 @@ def main():
             check(any(n.startswith("model.ckpt-") for n in names) and
                   not any("tmp" in n or n.endswith(".tempstate") for n in names),
                   f"-np {np}: checkpoints written, no temporary files: {sorted(names)}")
+        # NCCL asked for CPU gradients: refused, saying why, on every rank.
+        cmd = [args.mpirun, "-np", "2", args.sluice, "train", "--model", "softmax",
+               "--device", "cpu", "--allreduce", "nccl", "--epochs", "1",
+               "--data", os.path.join(tmp, "data"), "--idx-dir", os.path.join(tmp, "idx"),
+               "--logdir", "", "--quiet", "--stall-timeout", "60"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        check(p.returncode != 0 and "NCCL reduces GPU gradients" in p.stdout + p.stderr,
+              f"--allreduce nccl on the CPU is refused: exit {p.returncode}, {p.stderr[-300:]!r}")
         # Resume a 2-rank run's checkpoint on 4 ranks.
         logdir = os.path.join(tmp, "resume")
         train(args, tmp, 2, logdir, 1)
