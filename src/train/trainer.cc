@@ -6,11 +6,9 @@
 #include <filesystem>
 #include <optional>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/absl_compat.h"
 #include "device/device_registry.h"
 #include "distributed/sharding.h"
 #include "distributed/variable_sync.h"
@@ -19,25 +17,16 @@
 #include "distributed/nccl_allreducer.h"
 #include "distributed/world.h"
 #include "graph/checkpoint_state.h"
-#include "graph/ops/ops.h"
-#include "graph/optimizers/adadelta.h"
-#include "graph/optimizers/adagrad.h"
-#include "graph/optimizers/adagrad_da.h"
-#include "graph/optimizers/adam.h"
-#include "graph/optimizers/ftrl.h"
-#include "graph/optimizers/gradient_descent.h"
-#include "graph/optimizers/momentum.h"
-#include "graph/optimizers/rmsprop.h"
 #include "graph/png_encoder.h"
 #include "graph/saver.h"
 #include "graph/session.h"
 #include "graph/summary_writer.h"
-#include "pipeline/dataset/tfrecord_dataset.h"
-#include "pipeline/image_label_parser.h"
 #include "pipeline/prefetch/device_prefetcher.h"
-#include "pipeline/prefetch/pinned_memory.h"
 #include "pipeline/stage_metrics.h"
 #include "train/data_parallel.h"
+#include "train/internal/progress.h"
+#include "train/internal/train_graph.h"
+#include "train/internal/train_input.h"
 #include "train/ps_training.h"
 #if SLUICE_TRAIN_HAVE_GPU
 #include "graph/cuda/gpu_device.h"
@@ -51,56 +40,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int64_t kSummarySteps = 100;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const TrainOptions& o, bool gpu,
-                                                          const Variable& global_step) {
-  const OptimizerKind kind = o.optimizer.value_or(DefaultOptimizer(o.model, gpu));
-  const double lr =
-      o.learning_rate > 0 ? o.learning_rate : DefaultLearningRate(o.model, kind, gpu);
-  switch (kind) {
-    case OptimizerKind::kSgd: return std::make_unique<GradientDescentOptimizer>(lr);
-    case OptimizerKind::kMomentum: return std::make_unique<MomentumOptimizer>(lr, o.momentum);
-    case OptimizerKind::kNesterov:
-      return std::make_unique<MomentumOptimizer>(lr, o.momentum, /*use_nesterov=*/true);
-    case OptimizerKind::kAdam: return std::make_unique<AdamOptimizer>(lr);
-    case OptimizerKind::kAdagrad: return std::make_unique<AdagradOptimizer>(lr);
-    case OptimizerKind::kRMSProp: return std::make_unique<RMSPropOptimizer>(lr);
-    case OptimizerKind::kAdadelta: return std::make_unique<AdadeltaOptimizer>(lr);
-    case OptimizerKind::kAdagradDA: return std::make_unique<AdagradDAOptimizer>(lr, global_step);
-    case OptimizerKind::kFtrl: return std::make_unique<FtrlOptimizer>(lr);
-  }
-  return absl::InvalidArgumentError("unknown optimizer");
-}
-
-namespace {
-
-std::string Compact(double v) {
-  if (v >= 1e6) return absl::StrFormat("%.2fM", v / 1e6);
-  if (v >= 1e3) return absl::StrFormat("%.1fk", v / 1e3);
-  return absl::StrFormat("%.0f", v);
-}
-
-// "read 12% busy 80% in-wait | parse ..." — where each stage spends time.
-std::string StagesLine(const PipelineMetrics& m) {
-  std::string out;
-  for (const StageSnapshot& s : m.Snapshot()) {
-    if (s.threads < 1 || s.wall_ns <= 0) continue;  // not started (or not clocked)
-    const double total = static_cast<double>(std::max<int64_t>(1, s.wall_ns)) * std::max(1, s.threads);
-    absl::StrAppend(&out, " | ", s.name, absl::StrFormat(" %.0f%% busy %.0f%% in-wait %.0f%% out-wait",
-                                                         100.0 * s.busy_ns / total,
-                                                         100.0 * s.input_wait_ns / total,
-                                                         100.0 * s.output_wait_ns / total));
-  }
-  return out;
-}
-
-// One epoch's input: the pipeline and the device prefetch after it.
-struct EpochInput {
-  PipelineMetrics metrics;  // outlives the prefetcher (declared first)
-  std::unique_ptr<DevicePrefetcher> prefetch;
-};
 
 // The training job's batches: every batch of the epoch's input.
 class EveryBatch final : public StepSource {
@@ -120,117 +59,6 @@ class EveryBatch final : public StepSource {
   };
 };
 
-struct Graphs {
-  Output images;  // uint8 [batch, pixels]
-  Output labels;  // int64 [batch]
-  Output loss;
-  Output predictions;
-  Operation train_op;
-  Variable global_step;
-  std::vector<Variable> weights;
-  // Data-parallel (TrainOptions::world): the gradients and the update fed
-  // with their averages; epochs completed, for resuming with another N.
-  std::optional<DataParallelGraph> dp;
-  Variable epochs_done;
-  // Parameter-server workers: the loss's gradient per weight.
-  std::vector<Output> ps_grads;
-};
-
-absl::StatusOr<Graphs> BuildGraph(Graph* g, const TrainOptions& o, int gpu_index) {
-  const bool gpu = gpu_index >= 0;
-  Scope root = Scope::Root(g);
-  g->set_seed(o.seed);
-  Scope dev = gpu ? root.WithDevice(absl::StrCat("/gpu:", gpu_index)) : root;
-  Graphs gr;
-  const int64_t pixels = o.height * o.width;
-  gr.images = ops::Placeholder(root.WithOpName("images"), DType::kUInt8, TensorShape{-1, pixels});
-  gr.labels = ops::Placeholder(root.WithOpName("labels"), DType::kInt64, TensorShape{-1});
-  Output x = ops::Mul(dev.WithOpName("scale"), ops::Cast(dev, gr.images, DType::kFloat32),
-                      1.0f / 255.0f);
-  SLUICE_ASSIGN_OR_RETURN(Model m, BuildModel(dev, o.model, x, o.height, o.width, o.num_classes,
-                                              o.seed));
-  gr.weights = m.weights;
-  auto xent = ops::SparseSoftmaxCrossEntropyWithLogits(dev, gr.labels, m.logits);
-  gr.loss = ops::ReduceMean(dev.WithOpName("loss"), xent.loss);
-  gr.predictions = ops::ArgMax(dev.WithOpName("predictions"), m.logits, 1);
-  VariableOptions gs;
-  gs.name = "global_step";
-  gs.trainable = false;
-  gr.global_step = NewVariable(root.WithDevice("/cpu:0"), Tensor::Scalar<int64_t>(0), gs);
-  SLUICE_RETURN_IF_ERROR(root.status());
-  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Optimizer> opt, MakeOptimizer(o, gpu, gr.global_step));
-  if (o.world != nullptr && o.ps_tasks > 0) {
-    SLUICE_ASSIGN_OR_RETURN(std::vector<GradAndVar> gv, opt->ComputeGradients(dev, gr.loss, m.weights));
-    for (const GradAndVar& p : gv) {
-      if (!p.first.valid()) {
-        return absl::InvalidArgumentError(absl::StrCat("variable '", p.second.op_name(), "' has no gradient"));
-      }
-      gr.ps_grads.push_back(p.first);
-    }
-  } else if (o.world != nullptr) {
-    VariableOptions ed;
-    ed.name = "epochs_done";
-    ed.trainable = false;
-    gr.epochs_done = NewVariable(root.WithDevice("/cpu:0"), Tensor::Scalar<int64_t>(0), ed);
-    SLUICE_ASSIGN_OR_RETURN(DataParallelGraph dp, BuildDataParallelGraph(dev, opt.get(), gr.loss,
-                                                                         m.weights, gr.global_step));
-    gr.train_op = dp.apply;
-    gr.dp = std::move(dp);
-  } else {
-    SLUICE_ASSIGN_OR_RETURN(gr.train_op,
-                            opt->Minimize(dev, gr.loss,
-                                          {.var_list = m.weights, .global_step = gr.global_step}));
-  }
-  SLUICE_RETURN_IF_ERROR(root.status());
-  return gr;
-}
-
-Dataset InputDataset(const RecordFiles& files, int64_t batch,
-                     std::optional<uint64_t> shuffle_seed, const ImageLabelParser& parser,
-                     int parse_threads, PipelineMetrics* metrics,
-                     const distributed::ShardPlan* shard = nullptr) {
-  TFRecordDatasetOptions ro;
-  ro.compression = files.compression;
-  const size_t nfiles = shard ? shard->files.size() : files.files.size();
-  if (nfiles > 1) ro.num_parallel_reads = std::min<int>(4, nfiles);
-  ro.metrics = metrics ? metrics->Stage("read") : nullptr;
-  // A rank's share (data-parallel) keeps its last short batch: every
-  // record trains once per epoch.
-  Dataset ds = shard ? distributed::ShardedRecords(*shard, ro) : TFRecordDataset(files.files, ro);
-  if (shuffle_seed.has_value()) ds = ds.Shuffle(10000, *shuffle_seed);
-  ds = ds.Batch(batch, /*drop_remainder=*/shuffle_seed.has_value() && shard == nullptr);
-  MapOptions mo;
-  if (parse_threads > 1) mo.num_parallel_calls = parse_threads;
-  mo.deterministic = true;
-  mo.metrics = metrics ? metrics->Stage("parse") : nullptr;
-  ds = ds.Map(
-      [parser](TensorTuple t) -> absl::StatusOr<TensorTuple> { return parser.Parse(t[0]); }, mo);
-  return ds.Prefetch(4, metrics ? metrics->Stage("prefetch") : nullptr);
-}
-
-// The parse stage's parser: raw pixels are copied; encoded images are
-// decoded (and, for training batches with `augment`, padded, randomly
-// cropped back and randomly flipped).
-absl::StatusOr<ImageLabelParser> MakeParser(const TrainOptions& o,
-                                            std::shared_ptr<BufferPool> pool,
-                                            bool training) {
-  if (!o.encoded_images)
-    return ImageLabelParser::Create(o.height * o.width, std::move(pool));
-  const bool augment = training && o.augment;
-  ImageAugmentOptions a;
-  a.channels = 1;
-  a.height = o.height;
-  a.width = o.width;
-  a.pad = augment ? o.augment_pad : 0;
-  a.random_crop = augment;
-  a.random_flip = augment;
-  a.dtype = DType::kUInt8;
-  a.seed = static_cast<uint64_t>(o.seed) * 7919u + 17u;
-  SLUICE_ASSIGN_OR_RETURN(ImageAugmenter decoder, ImageAugmenter::Create(a));
-  return ImageLabelParser::CreateForEncoded(std::move(decoder),
-                                            std::move(pool));
-}
-
 // Stores each variable's value back as a host tensor (fetching copies it
 // off the device), so the Saver can read it. GPU kernels take host inputs
 // and copy them on their next use.
@@ -244,121 +72,6 @@ absl::Status StageVariablesOnHost(Session* s, const std::vector<Variable>& vars)
 }
 
 }  // namespace
-
-absl::StatusOr<OptimizerKind> ParseOptimizerKind(std::string_view name) {
-  if (name == "sgd") return OptimizerKind::kSgd;
-  if (name == "momentum") return OptimizerKind::kMomentum;
-  if (name == "nesterov") return OptimizerKind::kNesterov;
-  if (name == "adam") return OptimizerKind::kAdam;
-  if (name == "adagrad") return OptimizerKind::kAdagrad;
-  if (name == "rmsprop") return OptimizerKind::kRMSProp;
-  if (name == "adadelta") return OptimizerKind::kAdadelta;
-  if (name == "adagradda") return OptimizerKind::kAdagradDA;
-  if (name == "ftrl") return OptimizerKind::kFtrl;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown optimizer '", Sv(name),
-      "' (sgd, momentum, nesterov, adam, adagrad, rmsprop, adadelta, adagradda, ftrl)"));
-}
-
-const char* OptimizerKindName(OptimizerKind kind) {
-  switch (kind) {
-    case OptimizerKind::kSgd: return "sgd";
-    case OptimizerKind::kMomentum: return "momentum";
-    case OptimizerKind::kNesterov: return "nesterov";
-    case OptimizerKind::kAdam: return "adam";
-    case OptimizerKind::kAdagrad: return "adagrad";
-    case OptimizerKind::kRMSProp: return "rmsprop";
-    case OptimizerKind::kAdadelta: return "adadelta";
-    case OptimizerKind::kAdagradDA: return "adagradda";
-    case OptimizerKind::kFtrl: return "ftrl";
-  }
-  return "?";
-}
-
-// Tuned on Fashion-MNIST (figures in the commit log). On the CPU, Adam
-// holds the test accuracy steadier from epoch to epoch than momentum SGD at
-// a constant rate, so the last epoch's figure clears the target:
-//   softmax  Adam 5e-4, 25 epochs, batch 128: 0.845-0.848 from epoch 15 (~11 s)
-//   mlp      Adam 5e-4, 20 epochs, batch 128: 0.883-0.894 from epoch 12 (~71 s)
-//   cnn      Adam 1e-3,  5 epochs, batch 64 (TensorFlow's tutorial settings)
-//   cnn from JPEG records with --augment (pad 2, random crop 28, random
-//            flip; evaluated on the centred, unaugmented test images): the
-//            same settings reach only 0.8704 0.8909 0.8993 0.9030 0.9012 in
-//            epochs 1-5, then 0.9160 0.9192 0.9133 0.9166 0.9098 0.9207 and
-//            0.9201 after 12 (one run, seed 1; the last-epoch figure moves
-//            by about +-0.005 at this constant rate): 12 epochs by default.
-//            (The GPU's 8 epochs are not measured with --augment.)
-// On the GPU, momentum 0.9 (one fused ApplyMomentum kernel per variable;
-// Adam's composed update is several): mlp 0.05, 20 epochs, batch 256
-// reached 0.8928 on an H200. The CNN keeps Adam there: with momentum 0.02
-// it reached 0.9074 (5 epochs, batch 64); with the CPU's Adam settings
-// 0.9085-0.9127 over three runs, too close to 0.91; Adam 5e-4 at batch 128
-// for 8 epochs (8 s on an H200) reached 0.9230 (0.9135-0.9162 in epochs 6-7).
-OptimizerKind DefaultOptimizer(ModelKind model, bool gpu) {
-  return gpu && model != ModelKind::kCnn ? OptimizerKind::kMomentum : OptimizerKind::kAdam;
-}
-
-double DefaultLearningRate(ModelKind model, OptimizerKind kind, bool gpu) {
-  if (kind == OptimizerKind::kAdam) return model == ModelKind::kCnn && !gpu ? 1e-3 : 5e-4;
-  // The adaptive ones: RMSProp like Adam; Adadelta at the rate its paper
-  // uses (1.0, its step is self-scaled); Adagrad, AdagradDA and FTRL at 0.1.
-  if (kind == OptimizerKind::kRMSProp) return 5e-4;
-  if (kind == OptimizerKind::kAdadelta) return 1.0;
-  if (kind == OptimizerKind::kAdagrad || kind == OptimizerKind::kAdagradDA ||
-      kind == OptimizerKind::kFtrl) {
-    return 0.1;
-  }
-  switch (model) {
-    case ModelKind::kSoftmax: return 0.05;
-    case ModelKind::kMlp: return 0.05;
-    case ModelKind::kCnn: return 0.02;
-  }
-  return 0.05;
-}
-
-int DefaultEpochs(ModelKind model, bool gpu, bool augment) {
-  switch (model) {
-    case ModelKind::kSoftmax: return 25;
-    case ModelKind::kMlp: return 20;
-    case ModelKind::kCnn: return gpu ? 8 : augment ? 12 : 5;
-  }
-  return 10;
-}
-
-int64_t DefaultBatchSize(ModelKind model, bool gpu) {
-  return model == ModelKind::kCnn && !gpu ? 64 : 128;
-}
-
-bool GpuAvailable() {
-#if SLUICE_TRAIN_HAVE_GPU
-  return GpuDeviceCount() > 0;
-#else
-  return false;
-#endif
-}
-
-absl::StatusOr<int> GpuIndex(std::string_view device) {
-  if (device == "cpu") return -1;
-  if (device == "auto") return GpuAvailable() ? 0 : -1;
-  int index = -1;
-  if (device == "gpu") {
-    index = 0;
-  } else if (!absl::StartsWith(Sv(device), "gpu:") ||
-             !absl::SimpleAtoi(Sv(device.substr(4)), &index) || index < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown device '", Sv(device), "' (auto, cpu, gpu, gpu:N)"));
-  }
-  if (!GpuAvailable()) {
-    return absl::NotFoundError(absl::StrCat(
-        "--device ", Sv(device), ": no CUDA device (or this build has no CUDA support)"));
-  }
-  const int count = GpuDeviceCount();
-  if (index >= count) {
-    return absl::InvalidArgumentError(absl::StrCat("--device ", Sv(device), ": this machine has ",
-                                                   count, " GPU", count == 1 ? "" : "s"));
-  }
-  return index;
-}
 
 namespace {
 
@@ -400,7 +113,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   std::ostream* log = shard_rank == 0 ? o.progress : nullptr;
 
   Graph g("train");
-  SLUICE_ASSIGN_OR_RETURN(Graphs gr, BuildGraph(&g, o, gpu_index));
+  SLUICE_ASSIGN_OR_RETURN(internal::TrainGraph gr, internal::BuildTrainGraph(&g, o, gpu_index));
   SessionOptions so;
   so.allow_soft_placement = true;
   so.capture_device_steps = gpu && o.capture_steps;
@@ -499,28 +212,16 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   }
   bool stopped = false;
 
-  // On the GPU the parser writes images straight into pinned buffers from
-  // a pool, so the device prefetch's copies are asynchronous DMA. The pool
-  // covers two epochs' inputs in flight (each: the dataset's prefetch, the
-  // parse in progress, the device slots); a larger evaluation batch falls
-  // back to ordinary memory.
-  constexpr size_t kPinnedBatches = 32;
-  std::shared_ptr<BufferPool> pinned;
-  if (gpu) {
-    pinned = MakeBatchBufferPool(static_cast<size_t>(o.batch_size * o.height * o.width), kPinnedBatches);
-  }
-  SLUICE_ASSIGN_OR_RETURN(ImageLabelParser parser,
-                          MakeParser(o, pinned, /*training=*/false));
-  SLUICE_ASSIGN_OR_RETURN(ImageLabelParser train_parser,
-                          MakeParser(o, pinned, /*training=*/true));
-  // One parse thread unless asked: the Map then runs inline in the
-  // prefetch thread. A parallel Map runs its calls as oneTBB tasks from a
-  // thread that then blocks, as the Session's executor does for CPU
-  // kernels; on a 2-core machine (one TBB worker) the two starve each
-  // other and a step can hang (seen with `sluice train`). On an H200 host
-  // (16 cores) 4 parse threads did not feed the GPU step faster (2.2 M
-  // samples/s against 2.5-2.7 M with one).
-  const int parse_threads = std::max(1, o.parse_threads);
+  SLUICE_ASSIGN_OR_RETURN(
+      const internal::TrainInputs inputs,
+      internal::TrainInputs::Create(o, gpu ? device : nullptr,
+                                    internal::InputShares{.train_sharded = world != nullptr,
+                                                          .train_index = shard_rank,
+                                                          .train_count = shard_size,
+                                                          .test_sharded = world && !ps_mode,
+                                                          .test_index = rank,
+                                                          .test_count = world_size},
+                                    log, first_epoch));
   TrainResult result;
   result.model = ModelKindName(o.model);
   result.device = gpu ? "gpu" : "cpu";
@@ -540,44 +241,18 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   // Each epoch's input (its own shuffle order) is started while the epoch
   // before it trains, so its shuffle buffer and prefetch are full when the
   // epoch begins instead of the first steps waiting for them.
-  auto start_input = [&](int epoch) -> absl::StatusOr<std::unique_ptr<EpochInput>> {
-    auto in = std::make_unique<EpochInput>();
-    std::optional<distributed::ShardPlan> plan;
-    uint64_t shuffle_seed = static_cast<uint64_t>(o.seed) * 1000003u + epoch + 1;
-    if (world) {
-      plan = distributed::PlanEpochShard(o.train.files, shard_rank, shard_size, epoch,
-                                         static_cast<uint64_t>(o.seed));
-      shuffle_seed = distributed::ShuffleSeed(static_cast<uint64_t>(o.seed), epoch, shard_rank);
-      if (log != nullptr && !plan->note.empty() && epoch == first_epoch) *log << plan->note << "\n";
-    }
-    Dataset ds = InputDataset(o.train, o.batch_size, shuffle_seed, train_parser, parse_threads,
-                              &in->metrics, plan ? &*plan : nullptr);
-    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> it, ds.MakeIterator());
-    // The pipeline's device prefetch: each batch copied on its own stream
-    // into a staging slot; a slot is refilled only after the compute
-    // stream has passed the step that read it.
-    DevicePrefetchOptions po;
-    po.depth = o.prefetch_depth;
-    po.device = gpu ? device : nullptr;
-    po.metrics = in->metrics.Stage("device_copy");
-    std::shared_ptr<Iterator> source(std::move(it));
-    SLUICE_ASSIGN_OR_RETURN(in->prefetch,
-                            DevicePrefetcher::Create(
-                                [source](const WaitOptions&) { return source->GetNext(); }, po));
-    return in;
-  };
   EveryBatch every_batch;
   StepSource& step_source = o.step_source != nullptr ? *o.step_source : every_batch;
-  std::unique_ptr<EpochInput> next_input;
+  std::unique_ptr<internal::EpochInput> next_input;
   for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
-    std::unique_ptr<EpochInput> input = std::move(next_input);
+    std::unique_ptr<internal::EpochInput> input = std::move(next_input);
     if (input == nullptr) {
-      SLUICE_ASSIGN_OR_RETURN(input, start_input(epoch));
+      SLUICE_ASSIGN_OR_RETURN(input, inputs.StartEpoch(epoch));
     }
     const bool last_epoch =
         epoch + 1 >= o.epochs || (o.max_steps > 0 && result.steps + steps_per_epoch >= o.max_steps);
     if (!last_epoch) {
-      SLUICE_ASSIGN_OR_RETURN(next_input, start_input(epoch + 1));
+      SLUICE_ASSIGN_OR_RETURN(next_input, inputs.StartEpoch(epoch + 1));
     }
     PipelineMetrics& metrics = input->metrics;
     DevicePrefetcher& prefetch = *input->prefetch;
@@ -685,11 +360,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       if (log != nullptr && Seconds(now - last_progress) >= o.progress_seconds) {
         last_progress = now;
         const double el = Seconds(now - epoch_start);
-        *log << absl::StrFormat("epoch %d/%d step %d/%d loss %.4f | %s samples/s | input wait %.1f%%",
-                                epoch + 1, o.epochs, epoch_steps, steps_per_epoch,
-                                loss_n ? loss_sum / loss_n : 0.0,
-                                Compact(epoch_steps * o.batch_size / el), 100.0 * epoch_wait / el)
-             << StagesLine(metrics) << "\n"
+        *log << internal::ProgressLine(epoch, o.epochs, epoch_steps, steps_per_epoch, o.batch_size,
+                                       loss_n ? loss_sum / loss_n : 0.0, el, epoch_wait, metrics)
              << std::flush;
       }
       if (o.max_steps > 0 && result.steps >= o.max_steps) break;
@@ -714,16 +386,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     es.input_wait_fraction = epoch_wait / std::max(1e-9, es.seconds);
 
     if (o.evaluate && !o.test.files.empty()) {
-      PipelineMetrics eval_metrics;
-      // Data-parallel: each rank evaluates its share of the test set (by
-      // record when it has fewer files than ranks) and the counts are
-      // summed, so every test record counts once whatever N is.
-      std::optional<distributed::ShardPlan> test_plan;
-      if (world && !ps_mode) test_plan = distributed::PlanEpochShard(o.test.files, rank, world_size, 0, 0);
-      SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> tit,
-                              InputDataset(o.test, 1000, std::nullopt, parser, parse_threads, nullptr,
-                                           test_plan ? &*test_plan : nullptr)
-                                  .MakeIterator());
+      SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<Iterator> tit, inputs.TestBatches());
       int64_t correct = 0, total = 0;
       while (true) {
         absl::StatusOr<TensorTuple> b = tit->GetNext();
@@ -760,13 +423,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     result.epochs = epoch + 1;
     result.per_epoch.push_back(es);
     if (log != nullptr) {
-      *log << absl::StrFormat(
-                  "epoch %d/%d done: loss %.4f, test accuracy %.4f, %s samples/s, input wait "
-                  "%.1f%%, %.1fs",
-                  epoch + 1, o.epochs, es.mean_loss, es.test_accuracy,
-                  Compact(es.samples_per_second), 100 * es.input_wait_fraction, es.seconds)
-           << StagesLine(metrics) << "\n"
-           << std::flush;
+      *log << internal::EpochDoneLine(o.epochs, es, metrics) << std::flush;
     }
     if (events) {
       SummaryBuilder sb;
@@ -820,10 +477,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   result.captured_runs = cs.replays;
   if (cs.failures > 0) result.capture_failure = cs.last_failure;
   if (log != nullptr && so.capture_device_steps) {
-    *log << "step capture: " << cs.replays << " of " << result.steps << " training steps and "
-         << eval_runs << " evaluation batches replayed a recorded CUDA graph (" << cs.captures
-         << " recordings"
-         << (cs.failures > 0 ? absl::StrCat("; stopped: ", cs.last_failure) : std::string()) << ")\n";
+    *log << internal::CaptureLine(cs, result.steps, eval_runs);
   }
   result.samples_per_second =
       measured_seconds > 0 ? result.measured_steps * o.batch_size / measured_seconds : 0;
