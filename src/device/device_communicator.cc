@@ -9,6 +9,11 @@ namespace sluice {
 
 bool CommunicatorsAvailable() { return false; }
 
+std::string CommunicatorsUnavailableReason() {
+  return "this build has no NCCL (configure with CUDA where nccl.h is found, "
+         "SLUICE_ENABLE_NCCL=ON)";
+}
+
 absl::StatusOr<std::string> NewCommunicatorId() {
   return absl::UnimplementedError(
       "NewCommunicatorId: this build has no NCCL (configure with CUDA and "

@@ -21,8 +21,9 @@
 // on the GPU by it is torn down, so no host thread is left hanging in a
 // stream sync) and every later call fails with FailedPrecondition.
 //
-// Errors: Unimplemented in a build without NCCL (CommunicatorsAvailable()
-// is false); InvalidArgument for a context that is not a CUDA GPU, an id
+// Errors: Unimplemented in a build without NCCL, FailedPrecondition where
+// libnccl cannot be loaded (CommunicatorsAvailable() is false in both);
+// InvalidArgument for a context that is not a CUDA GPU, an id
 // of the wrong size, rank/size out of range; DeadlineExceeded (timeout),
 // Cancelled (cancelled()), Internal (NCCL or CUDA errors, naming the call
 // and NCCL's message).
@@ -47,9 +48,13 @@ namespace sluice {
 // Size of a communicator id (NCCL_UNIQUE_ID_BYTES).
 inline constexpr size_t kCommunicatorIdBytes = 128;
 
-// Whether this build has NCCL (SLUICE_ENABLE_NCCL); says nothing about
-// whether a GPU is visible.
+// Whether NCCL can be used: the build has it (SLUICE_ENABLE_NCCL) and
+// libnccl.so.2 (>= 2.14) loads at run time (it is dlopen'ed, so binaries
+// run where it is missing). Says nothing about whether a GPU is visible.
 bool CommunicatorsAvailable();
+// Why not (empty when available): no NCCL in the build, or the loader's
+// error.
+std::string CommunicatorsUnavailableReason();
 
 // A fresh id (ncclGetUniqueId), made by one process and given to all.
 absl::StatusOr<std::string> NewCommunicatorId();

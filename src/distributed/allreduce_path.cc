@@ -32,9 +32,9 @@ absl::StatusOr<AllreducePath> ChooseAllreducePath(std::string_view requested,
     }
     if (!nccl_built) {
       return absl::FailedPreconditionError(
-          "--allreduce nccl: this build has no NCCL (configure with CUDA where "
-          "nccl.h is "
-          "found, SLUICE_ENABLE_NCCL=ON); --allreduce mpi reduces on the host");
+          "--allreduce nccl: no NCCL here (this build has none: configure "
+          "with CUDA where nccl.h is found; or libnccl.so.2 could not be "
+          "loaded); --allreduce mpi reduces on the host");
     }
     return AllreducePath::kNccl;
   }

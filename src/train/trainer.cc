@@ -190,8 +190,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     }
     if (log != nullptr) {
       *log << "gradient allreduce: " << allreduce_path
-           << (nccl ? " (GPU to GPU, NCCL id sent over MPI)" : gpu ? " (GPU gradients copied to the host)" : "")
-           << "\n";
+           << (nccl ? " (GPU to GPU, NCCL id sent over MPI)" : gpu ? " (GPU gradients copied to the host" : "")
+           << (!nccl && gpu && !CommunicatorsAvailable() ? "; NCCL: " + CommunicatorsUnavailableReason() : "")
+           << (!nccl && gpu ? ")" : "") << "\n";
     }
     // Every rank starts from rank 0's variables (its initialisation, or
     // the checkpoint it resumed), and from its epoch.

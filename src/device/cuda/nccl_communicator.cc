@@ -1,17 +1,24 @@
 // DeviceCommunicator over NCCL (device/device_communicator.h): the one file
-// in the tree that calls NCCL (tools/check_layering.py enforces it). The
-// communicator is NCCL's nonblocking kind (ncclConfig_t::blocking = 0), so
-// no NCCL call can block the host: init and every enqueue return
-// ncclSuccess or ncclInProgress, and ncclInProgress is polled through
+// in the tree that calls NCCL (tools/check_layering.py enforces it). NCCL is
+// loaded at run time (dlopen of libnccl.so.2, found like any shared library:
+// LD_LIBRARY_PATH, the CUDA install, pip's nvidia-nccl), so a build with
+// NCCL still runs where it is missing: CommunicatorsAvailable() is then
+// false and GPU gradients go through MPI. The communicator is NCCL's
+// nonblocking kind (ncclConfig_t::blocking = 0, NCCL >= 2.14), so no NCCL
+// call can block the host: init and every enqueue return ncclSuccess or
+// ncclInProgress, and ncclInProgress is polled through
 // ncclCommGetAsyncError with a deadline; completion of queued work is
 // polled with a CUDA event. Any failure or timeout aborts the communicator
 // (ncclCommAbort).
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include <dlfcn.h>
 #include <nccl.h>
 
 #include "core/absl_compat.h"
@@ -22,10 +29,86 @@
 namespace sluice {
 namespace {
 
+// The NCCL entry points this file uses, from libnccl.so.2.
+struct NcclApi {
+  decltype(&::ncclGetVersion) GetVersion;
+  decltype(&::ncclGetUniqueId) GetUniqueId;
+  decltype(&::ncclCommInitRankConfig) CommInitRankConfig;
+  decltype(&::ncclCommGetAsyncError) CommGetAsyncError;
+  decltype(&::ncclCommFinalize) CommFinalize;
+  decltype(&::ncclCommDestroy) CommDestroy;
+  decltype(&::ncclCommAbort) CommAbort;
+  decltype(&::ncclAllReduce) AllReduce;
+  decltype(&::ncclBroadcast) Broadcast;
+  decltype(&::ncclGetErrorString) GetErrorString;
+  decltype(&::ncclGetLastError) GetLastError;
+  int version = 0;
+};
+
+// Loaded once; null when libnccl cannot be used (LoadError() says why).
+std::string& LoadErrorStorage() {
+  static std::string* error = new std::string();
+  return *error;
+}
+
+const NcclApi* Nccl() {
+  static const NcclApi* api = []() -> const NcclApi* {
+    std::string& error = LoadErrorStorage();
+    void* lib = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) lib = dlopen("libnccl.so", RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+      const char* e = dlerror();
+      error = absl::StrCat("libnccl.so.2 could not be loaded (",
+                           e != nullptr ? e : "?",
+                           "); put NCCL's lib folder on LD_LIBRARY_PATH");
+      return nullptr;
+    }
+    auto* a = new NcclApi();
+    bool ok = true;
+    auto load = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+          dlsym(lib, name));
+      if (fn == nullptr) {
+        ok = false;
+        error = absl::StrCat("libnccl.so.2 has no ", name);
+      }
+    };
+    load(a->GetVersion, "ncclGetVersion");
+    load(a->GetUniqueId, "ncclGetUniqueId");
+    load(a->CommInitRankConfig, "ncclCommInitRankConfig");
+    load(a->CommGetAsyncError, "ncclCommGetAsyncError");
+    load(a->CommFinalize, "ncclCommFinalize");
+    load(a->CommDestroy, "ncclCommDestroy");
+    load(a->CommAbort, "ncclCommAbort");
+    load(a->AllReduce, "ncclAllReduce");
+    load(a->Broadcast, "ncclBroadcast");
+    load(a->GetErrorString, "ncclGetErrorString");
+    load(a->GetLastError, "ncclGetLastError");
+    if (ok &&
+        (a->GetVersion(&a->version) != ncclSuccess || a->version < 21400)) {
+      ok = false;
+      error = absl::StrCat(
+          "libnccl.so.2 is version ", a->version,
+          "; nonblocking communicators need 2.14 (21400) or later");
+    }
+    if (!ok) {
+      delete a;
+      return nullptr;
+    }
+    return a;
+  }();
+  return api;
+}
+
+absl::Status Unavailable(std::string_view what) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      Sv(what), ": NCCL is not usable here: ", LoadErrorStorage()));
+}
+
 absl::Status NcclError(ncclResult_t r, std::string_view what, ncclComm_t comm) {
-  const char* last = comm != nullptr ? ncclGetLastError(comm) : nullptr;
+  const char* last = comm != nullptr ? Nccl()->GetLastError(comm) : nullptr;
   return absl::InternalError(
-      absl::StrCat("NCCL error in ", Sv(what), ": ", ncclGetErrorString(r),
+      absl::StrCat("NCCL error in ", Sv(what), ": ", Nccl()->GetErrorString(r),
                    last != nullptr && *last ? absl::StrCat(" (", last, ")")
                                             : std::string()));
 }
@@ -73,12 +156,12 @@ class NcclCommunicator final : public DeviceCommunicator {
     if (!aborted_.load()) {
       // Flush and finalise (nonblocking), then destroy; abort if that stalls.
       (void)cudaSetDevice(gpu_->device());
-      ncclResult_t r = ncclCommFinalize(comm_);
+      ncclResult_t r = Nccl()->CommFinalize(comm_);
       if (r == ncclSuccess || r == ncclInProgress) {
         r = Settle(absl::Now() + absl::Seconds(10));
       }
       if (r == ncclSuccess) {
-        (void)ncclCommDestroy(comm_);
+        (void)Nccl()->CommDestroy(comm_);
         return;
       }
     }
@@ -91,7 +174,7 @@ class NcclCommunicator final : public DeviceCommunicator {
     ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
     config.blocking = 0;
     const ncclResult_t r =
-        ncclCommInitRankConfig(&comm_, size_, id, rank_, &config);
+        Nccl()->CommInitRankConfig(&comm_, size_, id, rank_, &config);
     if (r != ncclSuccess && r != ncclInProgress) {
       if (comm_ != nullptr) Abort();
       return NcclError(r, "ncclCommInitRankConfig", nullptr);
@@ -111,8 +194,8 @@ class NcclCommunicator final : public DeviceCommunicator {
     SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(gpu_->device()), "cudaSetDevice");
     return Enqueue(
         "ncclAllReduce",
-        ncclAllReduce(data, data, static_cast<size_t>(n), ncclFloat32, ncclSum,
-                      comm_, gpu_->cuda_stream()));
+        Nccl()->AllReduce(data, data, static_cast<size_t>(n), ncclFloat32,
+                          ncclSum, comm_, gpu_->cuda_stream()));
   }
 
   absl::Status Broadcast(void* data, int64_t bytes, int root) override {
@@ -123,9 +206,10 @@ class NcclCommunicator final : public DeviceCommunicator {
     }
     if (bytes == 0) return absl::OkStatus();
     SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(gpu_->device()), "cudaSetDevice");
-    return Enqueue("ncclBroadcast",
-                   ncclBroadcast(data, data, static_cast<size_t>(bytes),
-                                 ncclUint8, root, comm_, gpu_->cuda_stream()));
+    return Enqueue(
+        "ncclBroadcast",
+        Nccl()->Broadcast(data, data, static_cast<size_t>(bytes), ncclUint8,
+                          root, comm_, gpu_->cuda_stream()));
   }
 
   absl::Status Wait(absl::Duration timeout, std::string_view what,
@@ -136,7 +220,7 @@ class NcclCommunicator final : public DeviceCommunicator {
         [&]() -> absl::StatusOr<bool> {
           const cudaError_t e = cudaEventQuery(done_->event());
           ncclResult_t async = ncclSuccess;
-          const ncclResult_t r = ncclCommGetAsyncError(comm_, &async);
+          const ncclResult_t r = Nccl()->CommGetAsyncError(comm_, &async);
           if (r != ncclSuccess)
             return NcclError(r, "ncclCommGetAsyncError", comm_);
           if (async != ncclSuccess && async != ncclInProgress) {
@@ -156,7 +240,7 @@ class NcclCommunicator final : public DeviceCommunicator {
   void Abort() override {
     if (aborted_.exchange(true) || comm_ == nullptr) return;
     (void)cudaSetDevice(gpu_->device());
-    (void)ncclCommAbort(comm_);
+    (void)Nccl()->CommAbort(comm_);
   }
 
  private:
@@ -172,7 +256,7 @@ class NcclCommunicator final : public DeviceCommunicator {
   ncclResult_t Settle(absl::Time deadline) {
     ncclResult_t state = ncclInProgress;
     while (true) {
-      const ncclResult_t r = ncclCommGetAsyncError(comm_, &state);
+      const ncclResult_t r = Nccl()->CommGetAsyncError(comm_, &state);
       if (r != ncclSuccess) return r;
       if (state != ncclInProgress || absl::Now() > deadline) return state;
       std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -194,7 +278,7 @@ class NcclCommunicator final : public DeviceCommunicator {
     absl::Status st = Poll(
         [&]() -> absl::StatusOr<bool> {
           ncclResult_t state = ncclInProgress;
-          const ncclResult_t r = ncclCommGetAsyncError(comm_, &state);
+          const ncclResult_t r = Nccl()->CommGetAsyncError(comm_, &state);
           if (r != ncclSuccess)
             return NcclError(r, "ncclCommGetAsyncError", comm_);
           if (state == ncclInProgress) return false;
@@ -216,12 +300,17 @@ class NcclCommunicator final : public DeviceCommunicator {
 
 }  // namespace
 
-bool CommunicatorsAvailable() { return true; }
+bool CommunicatorsAvailable() { return Nccl() != nullptr; }
+
+std::string CommunicatorsUnavailableReason() {
+  return Nccl() != nullptr ? std::string() : LoadErrorStorage();
+}
 
 absl::StatusOr<std::string> NewCommunicatorId() {
   static_assert(sizeof(ncclUniqueId) == kCommunicatorIdBytes);
+  if (Nccl() == nullptr) return Unavailable("NewCommunicatorId");
   ncclUniqueId id;
-  const ncclResult_t r = ncclGetUniqueId(&id);
+  const ncclResult_t r = Nccl()->GetUniqueId(&id);
   if (r != ncclSuccess) return NcclError(r, "ncclGetUniqueId", nullptr);
   return std::string(reinterpret_cast<const char*>(&id), sizeof(id));
 }
@@ -229,6 +318,7 @@ absl::StatusOr<std::string> NewCommunicatorId() {
 absl::StatusOr<std::unique_ptr<DeviceCommunicator>> NewDeviceCommunicator(
     DeviceContext* gpu, std::string_view id, int rank, int size,
     absl::Duration init_timeout) {
+  if (Nccl() == nullptr) return Unavailable("NewDeviceCommunicator");
   const auto* cuda_gpu = dynamic_cast<const cuda::GpuDeviceContext*>(gpu);
   if (cuda_gpu == nullptr || gpu->capturing()) {
     return absl::InvalidArgumentError(
