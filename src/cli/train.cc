@@ -77,7 +77,9 @@ void PrintUsage(std::ostream& out) {
          "                     --device gpu:N names one\n"
          "  --ps-tasks K       the first K ranks are parameter servers (TF1's ps job):\n"
          "                     variables live there, the other ranks (workers) push\n"
-         "                     gradients and pull values; asynchronous updates unless\n"
+         "                     gradients and pull values; worker task 0 (rank K) prints\n"
+         "                     and checkpoints the ps tasks' state (--resume restores it,\n"
+         "                     also with other K and N); asynchronous updates unless\n"
          "  --sync-replicas R  each update averages R fresh gradients; stale ones\n"
          "                     are dropped (SyncReplicasOptimizer; R <= workers)\n";
 }
@@ -289,10 +291,6 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
   o.encoded_images = encoding != ImageEncoding::kRaw;
   if (o.replicas_to_aggregate > 0 && o.ps_tasks == 0) {
     err << "sluice train: --sync-replicas needs --ps-tasks\n";
-    return 2;
-  }
-  if (o.ps_tasks > 0 && o.resume) {
-    err << "sluice train: --resume is not supported with --ps-tasks (no checkpoints in that mode)\n";
     return 2;
   }
   if (o.ps_tasks > 0 && !distributed::World::LaunchedByMpirun()) {

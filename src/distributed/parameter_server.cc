@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +12,7 @@
 
 #include "core/absl_compat.h"
 #include "distributed/internal/ps_protocol.h"
+#include "distributed/internal/ps_state.h"
 #include "graph/ops/ops.h"
 
 namespace sluice::distributed {
@@ -25,6 +28,11 @@ absl::StatusOr<PsShard> BuildPsShard(const Scope& scope, Optimizer* optimizer,
                                      const std::vector<Variable>& vars,
                                      std::optional<Variable> global_step) {
   PsShard shard;
+  // The optimizer variables ApplyGradients creates are this task's state
+  // too (the graph's global variables before and after).
+  std::set<std::string> before;
+  for (const Variable& v : GlobalVariables(*scope.graph()))
+    before.insert(v.op_name());
   std::vector<GradAndVar> fed;
   for (const Variable& v : vars) {
     if (v.dtype() != DType::kFloat32 || !v.shape().IsFullyDefined()) {
@@ -44,6 +52,14 @@ absl::StatusOr<PsShard> BuildPsShard(const Scope& scope, Optimizer* optimizer,
   SLUICE_RETURN_IF_ERROR(scope.status());
   SLUICE_ASSIGN_OR_RETURN(shard.apply,
                           optimizer->ApplyGradients(scope, fed, global_step));
+  shard.state = shard.variables;
+  for (const Variable& v : GlobalVariables(*scope.graph())) {
+    if (!before.contains(v.op_name())) shard.state.push_back(v);
+  }
+  if (global_step.has_value()) {
+    shard.state.push_back(*global_step);
+    shard.global_step = global_step;
+  }
   return shard;
 }
 
@@ -58,6 +74,10 @@ struct ParameterServer::State {
   std::vector<double> accum;
   double accum_samples = 0;
   Clock::time_point last_heartbeat;
+  // Until the chief's first request, other workers' requests wait here.
+  bool chief_started = false;
+  std::vector<std::pair<int, std::vector<char>>> early;
+  std::vector<bool> want_state;  // its final reply is followed by the state
 };
 
 ParameterServer::ParameterServer(PsChannel* channel, ClusterSpec cluster,
@@ -105,6 +125,64 @@ absl::Status ParameterServer::Reply(int worker, int32_t flags, int64_t step) {
   }
   return channel_->Send(worker_ranks_[worker], internal::kReplyTag,
                         internal::Pack(h, values.data(), h.count));
+}
+
+absl::Status ParameterServer::ReplyState(int worker, int32_t flags,
+                                         int64_t step) {
+  std::vector<std::pair<std::string, Tensor>> named;
+  for (const Variable& v : shard_.state) {
+    SLUICE_ASSIGN_OR_RETURN(Tensor t, session_->ReadVariable(v));
+    named.emplace_back(v.op_name(), std::move(t));
+  }
+  SLUICE_ASSIGN_OR_RETURN(std::vector<char> payload,
+                          internal::EncodeNamedTensors(named));
+  ReplyHeader h;
+  h.flags = flags | internal::kState;
+  h.step = step;
+  h.count = static_cast<int64_t>(payload.size());
+  return channel_->Send(worker_ranks_[worker], internal::kReplyTag,
+                        internal::PackBytes(h, payload));
+}
+
+absl::Status ParameterServer::SetState(State* s, int worker,
+                                       const std::vector<char>& bytes) {
+  RequestHeader h;
+  const char* payload = nullptr;
+  internal::UnpackBytes(bytes, &h, &payload);  // checked by Handle
+  SLUICE_ASSIGN_OR_RETURN(auto named,
+                          internal::DecodeNamedTensors(payload, h.count));
+  std::map<std::string_view, const Tensor*> by_name;
+  for (const auto& [name, t] : named) by_name[name] = &t;
+  // Every tensor is checked before any is assigned.
+  std::vector<const Tensor*> values;
+  for (const Variable& v : shard_.state) {
+    const auto it = by_name.find(v.op_name());
+    if (it == by_name.end()) {
+      return absl::NotFoundError(absl::StrCat(
+          "ps task ", ps_task_, ": the state restored by ", WorkerName(worker),
+          " has no '", v.op_name(), "', which this task keeps"));
+    }
+    const Tensor& t = *it->second;
+    if (t.dtype() != v.dtype() || t.shape() != v.shape()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ps task ", ps_task_, ": restored '", v.op_name(),
+                       "' is ", Sv(DTypeName(t.dtype())),
+                       t.shape().DebugString(), "; this task's variable is ",
+                       Sv(DTypeName(v.dtype())), v.shape().DebugString()));
+    }
+    values.push_back(&t);
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    SLUICE_RETURN_IF_ERROR(
+        session_->AssignVariable(shard_.state[i], *values[i]));
+  }
+  if (shard_.global_step.has_value()) {
+    SLUICE_ASSIGN_OR_RETURN(Tensor step,
+                            session_->ReadVariable(*shard_.global_step));
+    s->step = step.dtype() == DType::kInt64 ? step.scalar<int64_t>()
+                                            : step.scalar<int32_t>();
+  }
+  return absl::OkStatus();
 }
 
 // Feeds the gradients in `flat` (one float per element, variables end to
@@ -158,10 +236,23 @@ absl::Status ParameterServer::Handle(State* s, int worker,
                                      const std::vector<char>& bytes) {
   RequestHeader h;
   const float* g = nullptr;
-  if (!internal::Unpack(bytes, &h, &g)) {
+  const char* payload = nullptr;
+  bool well_formed = false;
+  if (bytes.size() >= sizeof(h)) {
+    std::memcpy(&h, bytes.data(), sizeof(h));
+    well_formed = h.kind == internal::kSetState
+                      ? internal::UnpackBytes(bytes, &h, &payload)
+                      : internal::Unpack(bytes, &h, &g);
+  }
+  if (!well_formed) {
     return absl::InvalidArgumentError(
         absl::StrCat("ps task ", ps_task_, ": malformed request of ",
                      bytes.size(), " bytes from ", WorkerName(worker)));
+  }
+  if (worker != 0 && !s->chief_started) {  // answered after the chief's
+    s->held[worker] = true;                // first request (Serve)
+    s->early.emplace_back(worker, bytes);
+    return absl::OkStatus();
   }
   const int R = options_.replicas_to_aggregate;
   if ((h.flags & internal::kStop) && !s->stop) SLUICE_RETURN_IF_ERROR(Stop(s));
@@ -169,6 +260,15 @@ absl::Status ParameterServer::Handle(State* s, int worker,
   switch (h.kind) {
     case internal::kPull:
       return Reply(worker, stop_flag, s->step);
+    case internal::kGetState:
+      return ReplyState(worker, stop_flag, s->step);
+    case internal::kSetState:
+      SLUICE_RETURN_IF_ERROR(SetState(s, worker, bytes));
+      return channel_->Send(
+          worker_ranks_[worker], internal::kReplyTag,
+          internal::PackBytes(ReplyHeader{.flags = internal::kState | stop_flag,
+                                          .step = s->step},
+                              {}));
     case internal::kPush: {
       if (h.count != total_) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -200,6 +300,7 @@ absl::Status ParameterServer::Handle(State* s, int worker,
       break;
     }
     case internal::kFinish:
+      if (h.flags & internal::kWantState) s->want_state[worker] = true;
       s->finished[worker] = true;
       s->held[worker] = true;  // its final reply waits for the others
       break;
@@ -229,6 +330,7 @@ absl::StatusOr<PsServeStats> ParameterServer::Serve() {
   State s;
   s.finished.assign(workers, false);
   s.held.assign(workers, false);
+  s.want_state.assign(workers, false);
   s.last_heard.assign(workers, Clock::now());
   s.accum.assign(total_, 0.0);
   s.last_heartbeat = Clock::now();
@@ -252,6 +354,15 @@ absl::StatusOr<PsServeStats> ParameterServer::Serve() {
       const int w = static_cast<int>(it - worker_ranks_.begin());
       s.last_heard[w] = now;
       SLUICE_RETURN_IF_ERROR(Handle(&s, w, bytes));
+      if (w == 0 && !s.chief_started) {  // the others' requests, in turn
+        s.chief_started = true;
+        for (auto& [early_worker, early_bytes] : s.early) {
+          s.held[early_worker] = false;
+          s.last_heard[early_worker] = now;
+          SLUICE_RETURN_IF_ERROR(Handle(&s, early_worker, early_bytes));
+        }
+        s.early.clear();
+      }
       idle = 0;
     }
     // The checks run after every message too, so a busy ps still sends
@@ -295,8 +406,9 @@ absl::StatusOr<PsServeStats> ParameterServer::Serve() {
   }
   // Every worker is done: the final values to each, then the server ends.
   for (int w = 0; w < workers; ++w) {
-    SLUICE_RETURN_IF_ERROR(
-        Reply(w, internal::kFinal | (s.stop ? internal::kStop : 0), s.step));
+    const int32_t flags = internal::kFinal | (s.stop ? internal::kStop : 0);
+    SLUICE_RETURN_IF_ERROR(Reply(w, flags, s.step));
+    if (s.want_state[w]) SLUICE_RETURN_IF_ERROR(ReplyState(w, flags, s.step));
   }
   SLUICE_RETURN_IF_ERROR(channel_->Flush(options_.stall_timeout));
   s.stats.step = s.step;

@@ -36,9 +36,26 @@
 // quarter of the stall timeout, so the worker can tell a slow step from a
 // dead ps.
 //
+// The chief worker (worker task 0) starts the job: requests of other
+// workers that arrive before its first one are held (they wait, with
+// heartbeats), so a state it restores from a checkpoint (kSetState) is
+// what every worker starts from.
+//
+// State (checkpoints; only the chief asks): GetState answers with the
+// task's PsShard::state (variables, their optimizer slots, the optimizer's
+// non-slot variables, global_step) by name, at once; a Finish may ask for
+// it after the final values. SetState assigns, by name, the tensors of
+// PsShard::state from a checkpoint's tensors (any others are ignored, so a
+// checkpoint saved with another number of ps tasks restores) and sets the
+// step from global_step. Each task answers from its own state when it
+// receives the request: in asynchronous training the tasks' states are
+// snapshots of slightly different moments, as TF1's sharded save was.
+//
 // Errors: InvalidArgument for non-float32 variables or a malformed or
-// mis-sized message (naming the worker); DeadlineExceeded as above; the
-// session's. Not thread-safe: Serve runs on one thread.
+// mis-sized message (naming the worker); NotFound for a restored state
+// that lacks a variable this task keeps, InvalidArgument for one of
+// another dtype or shape (both naming the variable); DeadlineExceeded as
+// above; the session's. Not thread-safe: Serve runs on one thread.
 
 #include <atomic>
 #include <cstdint>
@@ -64,6 +81,11 @@ struct PsShard {
   std::vector<Variable> variables;
   std::vector<Output> gradient_feeds;
   Operation apply;
+  // What a checkpoint holds of this task: `variables`, the optimizer
+  // variables the update created for them (slots, non-slot state) and the
+  // global step.
+  std::vector<Variable> state;
+  std::optional<Variable> global_step;
 };
 
 // The optimizer's update of `vars` from fed gradients, built in `scope`
@@ -105,6 +127,8 @@ class ParameterServer {
   absl::Status ApplyAverage(State* s);
   absl::Status Stop(State* s);
   absl::Status Reply(int worker, int32_t flags, int64_t step);
+  absl::Status ReplyState(int worker, int32_t flags, int64_t step);
+  absl::Status SetState(State* s, int worker, const std::vector<char>& bytes);
   absl::StatusOr<std::vector<float>> Values();
   std::string WorkerName(int worker) const;
 

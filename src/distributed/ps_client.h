@@ -19,6 +19,13 @@
 // Finish returns when every worker has finished, with the final values, so
 // every worker ends with the same parameters.
 //
+// State (the chief worker's checkpoints, see parameter_server.h): GetState
+// gathers every ps task's variables, optimizer slots, non-slot variables
+// and global step by name (names kept by several tasks, such as Adam's
+// beta1_power and global_step, from the lowest task); SetState sends a
+// checkpoint's tensors to every task, each keeping those it holds, so a
+// checkpoint restores whatever the number of ps tasks it was saved with.
+//
 // Every wait is bounded: a reply that does not come within the stall
 // timeout (the ps sends heartbeats while it holds a reply for a slow step)
 // is DeadlineExceeded naming the ps task and rank; the caller ends the
@@ -27,6 +34,8 @@
 // Not thread-safe: one worker thread.
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -38,6 +47,9 @@
 #include "distributed/ps_placement.h"
 
 namespace sluice::distributed {
+
+// Tensors by name (a checkpoint's variables).
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 struct PsStepResult {
   bool stop = false;    // a stop was asked somewhere: end the job
@@ -62,7 +74,16 @@ class PsClient {
                                         std::vector<Tensor>* values);
   // This worker is done (`stop`: and asks the job to stop); returns with
   // the final values once every worker is. Whether the job was stopped.
-  absl::StatusOr<bool> Finish(bool stop, std::vector<Tensor>* values);
+  // With `state`: also every ps task's final state (as GetState).
+  absl::StatusOr<bool> Finish(bool stop, std::vector<Tensor>* values,
+                              NamedTensors* state = nullptr);
+
+  // Every ps task's state now (see above). The tokens of later pushes are
+  // the steps the tasks answered with.
+  absl::StatusOr<NamedTensors> GetState();
+  // Every ps task assigns the tensors of `state` it keeps and takes its
+  // step from "global_step"; NotFound (from the ps) when `state` lacks one.
+  absl::Status SetState(const NamedTensors& state);
 
   int64_t stale_pushes() const { return stale_pushes_; }
 
@@ -70,7 +91,14 @@ class PsClient {
   absl::StatusOr<PsStepResult> Exchange(int32_t kind,
                                         const std::vector<Tensor>* grads,
                                         int64_t samples, bool stop,
-                                        std::vector<Tensor>* values);
+                                        std::vector<Tensor>* values,
+                                        int32_t flags = 0);
+  // The next reply from ps task `t` that is not a heartbeat;
+  // DeadlineExceeded after the stall timeout without one.
+  absl::Status Await(int t, std::vector<char>* bytes);
+  // The state reply `bytes` (after Await) merged into *state.
+  absl::Status MergeState(int t, const std::vector<char>& bytes,
+                          NamedTensors* state);
 
   PsChannel* channel_;
   PsPlacement placement_;

@@ -1,6 +1,7 @@
 #include "train/ps_training.h"
 
 #include <chrono>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 
@@ -60,6 +61,9 @@ absl::StatusOr<TrainResult> ServeParameters(const TrainOptions& o,
   Session session(&g, so);
   SLUICE_RETURN_IF_ERROR(session.Run(
       {}, {}, {GlobalVariablesInitializer(Scope::Root(&g))}, nullptr));
+  // The workers' collective before serving (a restored state comes from
+  // the chief's first requests).
+  SLUICE_RETURN_IF_ERROR(ResumeEpoch(o.world, 0).status());
   const auto start = std::chrono::steady_clock::now();
   distributed::ParameterServer ps(
       channel, server.cluster(), server.task(), &session, shard,
@@ -90,6 +94,44 @@ absl::StatusOr<TrainResult> ServeParameters(const TrainOptions& o,
                 << (stats.stopped ? ", stopped" : "") << "\n";
   }
   return r;
+}
+
+absl::StatusOr<int> ResumeEpoch(distributed::World* world, int first_epoch) {
+  int64_t epoch = first_epoch;
+  SLUICE_RETURN_IF_ERROR(world->AllreduceSum(&epoch, 1, "resume epoch"));
+  return static_cast<int>(epoch);
+}
+
+absl::Status PsWorkerStep::AssignState(const distributed::NamedTensors& state) {
+  std::map<std::string_view, const Tensor*> by_name;
+  for (const auto& [name, t] : state) by_name[name] = &t;
+  for (const Variable& v : state_vars_) {
+    const auto it = by_name.find(v.op_name());
+    if (it == by_name.end() || it->second->dtype() != v.dtype() ||
+        it->second->shape() != v.shape()) {
+      return absl::InternalError(
+          absl::StrCat("the parameter servers' state has no ",
+                       Sv(DTypeName(v.dtype())), v.shape().DebugString(), " '",
+                       v.op_name(), "' (their graph and the chief's differ)"));
+    }
+    SLUICE_RETURN_IF_ERROR(session_->AssignVariable(v, *it->second));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PsWorkerStep::FetchState() {
+  if (finished_) return absl::OkStatus();  // Finish fetched the final state
+  SLUICE_ASSIGN_OR_RETURN(distributed::NamedTensors state, client_->GetState());
+  return AssignState(state);
+}
+
+absl::Status PsWorkerStep::RestoreState() {
+  distributed::NamedTensors state;
+  for (const Variable& v : state_vars_) {
+    SLUICE_ASSIGN_OR_RETURN(Tensor t, session_->ReadVariable(v));
+    state.emplace_back(v.op_name(), std::move(t));
+  }
+  return client_->SetState(state);
 }
 
 absl::Status PsWorkerStep::Assign(const std::vector<Tensor>& values) {
@@ -127,8 +169,14 @@ absl::StatusOr<distributed::PsStepResult> PsWorkerStep::Step(
 
 absl::StatusOr<bool> PsWorkerStep::Finish(bool stop) {
   std::vector<Tensor> values;
-  SLUICE_ASSIGN_OR_RETURN(bool stopped, client_->Finish(stop, &values));
+  distributed::NamedTensors state;
+  const bool want_state = !state_vars_.empty();
+  SLUICE_ASSIGN_OR_RETURN(
+      bool stopped,
+      client_->Finish(stop, &values, want_state ? &state : nullptr));
+  finished_ = true;
   SLUICE_RETURN_IF_ERROR(Assign(values));
+  if (want_state) SLUICE_RETURN_IF_ERROR(AssignState(state));
   return stopped;
 }
 

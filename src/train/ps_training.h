@@ -14,6 +14,15 @@
 // has finished (or the job was stopped), so the process exits with the
 // job. PsWorkerStep is a worker's step, used by Train.
 //
+// Checkpoints: the chief worker (worker task 0) writes them with the same
+// Saver and names as the other modes. Its graph has the optimizer's slots
+// and non-slot variables too (never updated there): before a save it
+// fetches every ps task's state into them (FetchState), and after a
+// restore it sends them to the ps tasks (RestoreState), each keeping the
+// variables it now holds, so a run resumes with other numbers of ps tasks
+// and workers. Every rank takes part in one collective before the ps
+// serve (the epoch the chief resumes from: ResumeEpoch).
+//
 // Errors: those of the graph, the session, ParameterServer and PsClient
 // (DeadlineExceeded naming a stalled rank: the caller ends the job).
 // Not thread-safe.
@@ -26,6 +35,7 @@
 #include "distributed/cluster.h"
 #include "distributed/ps_channel.h"
 #include "distributed/ps_client.h"
+#include "distributed/world.h"
 #include "graph/session.h"
 #include "graph/variables.h"
 #include "train/trainer.h"
@@ -44,6 +54,10 @@ absl::StatusOr<TrainResult> ServeParameters(const TrainOptions& o,
 // The placement of `vars` over the cluster's ps tasks (round-robin).
 absl::StatusOr<distributed::PsPlacement> PlaceVariables(
     const distributed::ClusterSpec& cluster, const std::vector<Variable>& vars);
+
+// The chief's `first_epoch` on every rank of the world (ps ranks pass 0, as
+// do the other workers). A collective: every rank calls it once.
+absl::StatusOr<int> ResumeEpoch(distributed::World* world, int first_epoch);
 
 class PsWorkerStep {
  public:
@@ -67,12 +81,27 @@ class PsWorkerStep {
   // the session. Whether the job was stopped.
   absl::StatusOr<bool> Finish(bool stop);
 
+  // The chief's copies of the ps tasks' state (weights, optimizer slots,
+  // non-slot variables, global step) in `session`, for checkpoints.
+  void set_state_variables(std::vector<Variable> vars) {
+    state_vars_ = std::move(vars);
+  }
+  // Every ps task's state into the state variables (and the weights);
+  // after Finish, the final state Finish fetched. Internal when a state
+  // variable was not in the ps tasks' state (naming it).
+  absl::Status FetchState();
+  // The state variables (as restored from a checkpoint) to the ps tasks,
+  // before Start.
+  absl::Status RestoreState();
+  bool finished() const { return finished_; }
+
   int64_t stale_pushes() const { return client_->stale_pushes(); }
   int64_t global_step() const { return global_step_; }
   double comm_seconds() const { return comm_seconds_; }
 
  private:
   absl::Status Assign(const std::vector<Tensor>& values);
+  absl::Status AssignState(const distributed::NamedTensors& state);
 
   Session* session_;
   std::vector<Variable> vars_;
@@ -80,6 +109,8 @@ class PsWorkerStep {
   std::unique_ptr<distributed::PsClient> client_;
   int64_t global_step_ = 0;
   double comm_seconds_ = 0;
+  std::vector<Variable> state_vars_;
+  bool finished_ = false;
 };
 
 }  // namespace sluice::train

@@ -17,6 +17,13 @@ namespace {
 absl::Status BuildUpdate(const Scope& root, const Scope& dev,
                          const TrainOptions& o, Optimizer* opt,
                          TrainGraph* gr) {
+  if (o.world != nullptr) {  // both modes under mpirun: for --resume
+    VariableOptions ed;
+    ed.name = "epochs_done";
+    ed.trainable = false;
+    gr->epochs_done =
+        NewVariable(root.WithDevice("/cpu:0"), Tensor::Scalar<int64_t>(0), ed);
+  }
   if (o.world != nullptr && o.ps_tasks > 0) {
     SLUICE_ASSIGN_OR_RETURN(std::vector<GradAndVar> gv,
                             opt->ComputeGradients(dev, gr->loss, gr->weights));
@@ -27,12 +34,12 @@ absl::Status BuildUpdate(const Scope& root, const Scope& dev,
       }
       gr->ps_grads.push_back(p.first);
     }
+    // The optimizer's slots and non-slot variables, named as the ps tasks
+    // name theirs: the chief's copies of their state for checkpoints (this
+    // update is never run; train/ps_training.h).
+    SLUICE_RETURN_IF_ERROR(
+        opt->ApplyGradients(dev, gv, gr->global_step).status());
   } else if (o.world != nullptr) {
-    VariableOptions ed;
-    ed.name = "epochs_done";
-    ed.trainable = false;
-    gr->epochs_done =
-        NewVariable(root.WithDevice("/cpu:0"), Tensor::Scalar<int64_t>(0), ed);
     SLUICE_ASSIGN_OR_RETURN(
         DataParallelGraph dp,
         BuildDataParallelGraph(dev, opt, gr->loss, gr->weights,

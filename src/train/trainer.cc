@@ -141,15 +141,16 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   Saver saver(globals, SaverOptions{.max_to_keep = 3});
   std::unique_ptr<FileWriter> events;
   int first_epoch = 0;
-  if (ps_mode && !o.logdir.empty() && log != nullptr) {
-    *log << "parameter-server mode writes no events or checkpoints (" << o.logdir << " unused)\n";
-  }
-  if (!o.logdir.empty() && rank == 0 && !ps_mode) {
+  bool restored = false;
+  // Rank 0 writes events and checkpoints; with parameter servers, the
+  // chief worker (worker task 0).
+  if (!o.logdir.empty() && shard_rank == 0) {
     std::error_code ec;
     std::filesystem::create_directories(o.logdir, ec);
     if (o.resume) {
       if (std::optional<std::string> last = LatestCheckpoint(o.logdir)) {
         SLUICE_RETURN_IF_ERROR(saver.Restore(&session, *last));
+        restored = true;
         SLUICE_ASSIGN_OR_RETURN(Tensor step, session.ReadVariable(gr.global_step));
         first_epoch = static_cast<int>(step.scalar<int64_t>() / steps_per_epoch);
         if (world) {
@@ -174,6 +175,15 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     ps.emplace(&session, gr.weights, gr.ps_grads,
                std::make_unique<distributed::PsClient>(ps_channel.get(), std::move(placement),
                                                        std::move(shapes), world->stall_timeout()));
+    SLUICE_ASSIGN_OR_RETURN(first_epoch, ResumeEpoch(world, first_epoch));
+    if (events != nullptr) {  // the chief checkpoints the ps tasks' state
+      std::vector<Variable> state;
+      for (const Variable& v : globals) {
+        if (v.op_name() != gr.epochs_done.op_name()) state.push_back(v);
+      }
+      ps->set_state_variables(std::move(state));
+      if (restored) SLUICE_RETURN_IF_ERROR(ps->RestoreState());
+    }
     SLUICE_RETURN_IF_ERROR(ps->Start());
   } else if (world) {
     // GPU gradients through NCCL when the build has it (its id sent over
@@ -427,6 +437,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
       *log << internal::EpochDoneLine(o.epochs, es, metrics) << std::flush;
     }
     if (events) {
+      if (ps) SLUICE_RETURN_IF_ERROR(ps->FetchState());  // the state to save
       SummaryBuilder sb;
       int64_t step = (epoch + 1) * steps_per_epoch;
       if (world) {
@@ -463,6 +474,10 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
     }
     if (o.max_steps > 0 && result.steps >= o.max_steps) break;
     if (stopped) break;
+  }
+  if (ps && !ps->finished()) {  // resumed after the last epoch: nothing to train
+    SLUICE_ASSIGN_OR_RETURN(bool job_stopped, ps->Finish(stopped));
+    stopped = stopped || job_stopped;
   }
   result.seconds = Seconds(Clock::now() - start);
   if (dp) result.comm_seconds = dp->comm_seconds();

@@ -184,7 +184,8 @@ struct TrainOptions {
   // others workers (train/ps_training.h) instead of allreduce data
   // parallelism. `replicas_to_aggregate` > 0: synchronous updates of that
   // many gradients each, stale ones dropped; 0: asynchronous. Each worker
-  // evaluates the whole test set on its copy; no events or checkpoints.
+  // evaluates the whole test set on its copy; worker task 0 (the chief)
+  // writes events and checkpoints of the ps tasks' state (train/ps_training.h).
   int ps_tasks = 0;
   int replicas_to_aggregate = 0;
   // Gradients are staged and reduced while the backward pass runs

@@ -311,5 +311,53 @@ TEST(ParameterServerTest, StopAskedOnThePsEndsTheJob) {
   EXPECT_TRUE(*f);
 }
 
+// The chief (worker task 0) restores a state (SetState) before any worker
+// gets values: worker 1's Pull, sent first, is answered with the restored
+// values; GetState returns every task's variables by name.
+TEST(ParameterServerTest, ChiefRestoresStateBeforeOtherWorkersPull) {
+  Job job = MakeJob();
+  if (job.server.job() == "ps") {
+    PsServeStats s = Serve(job, 0, 1.0f);
+    EXPECT_EQ(s.step, 1);
+    return;
+  }
+  PsClient c = MakeClient(job);
+  std::vector<Tensor> values;
+  const int w0 = *job.server.cluster().RankOf("worker", 0);
+  const int w1 = *job.server.cluster().RankOf("worker", 1);
+  if (job.server.task() == 1) {
+    Signal(w0);  // then pulls at once: held until the chief has restored
+    ASSERT_TRUE(c.Pull(&values).ok());
+    ExpectAll(values, 7.0f);
+    AwaitSignal(w0);
+  } else {
+    AwaitSignal(w1);
+    NamedTensors restored;
+    for (size_t i = 0; i < kShapes.size(); ++i) {
+      Tensor t(DType::kFloat32, kShapes[i]);
+      for (float& x : t.flat<float>()) x = 7.0f;
+      restored.emplace_back("v" + std::to_string(i), std::move(t));
+    }
+    // A tensor no task keeps (another run's variable) is ignored.
+    restored.emplace_back("other", Tensor::Scalar<int64_t>(3));
+    ASSERT_TRUE(c.SetState(restored).ok());
+    ASSERT_TRUE(c.Pull(&values).ok());
+    ExpectAll(values, 7.0f);
+    auto r = c.PushPull(Grads(2.0f), 1, false, &values);  // lr 1: 7 - 2
+    ASSERT_TRUE(r.ok()) << r.status();
+    ExpectAll(values, 5.0f);
+    auto state = c.GetState();
+    ASSERT_TRUE(state.ok()) << state.status();
+    ASSERT_EQ(state->size(), kShapes.size());
+    std::vector<Tensor> by_index(kShapes.size());
+    for (auto& [name, t] : *state) by_index[name == "v0" ? 0 : 1] = t;
+    ExpectAll(by_index, 5.0f);
+    Signal(w1);
+  }
+  auto f = c.Finish(false, &values);
+  ASSERT_TRUE(f.ok()) << f.status();
+  ExpectAll(values, 5.0f);
+}
+
 }  // namespace
 }  // namespace sluice::distributed

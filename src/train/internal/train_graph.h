@@ -7,9 +7,13 @@
 //   * alone: the optimizer's update (Optimizer::Minimize) as train_op;
 //   * data-parallel (TrainOptions::world, no ps tasks): the gradients and
 //     the update fed with their averages (train/data_parallel.h) as dp and
-//     train_op, and an "epochs_done" variable (resume with another N);
+//     train_op;
 //   * a parameter-server worker (ps_tasks > 0): the loss's gradient per
-//     weight (ps_grads) and no update.
+//     weight (ps_grads), and the optimizer's slots and non-slot variables
+//     (the chief's copies of the ps tasks' state for checkpoints; the
+//     update that created them is never run);
+//   * under mpirun (both modes): an "epochs_done" variable (resume with
+//     another N).
 // The graph's seed is TrainOptions::seed.
 //
 // Errors: the model's and the optimizer's (the scope's status);
