@@ -283,6 +283,7 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
   o.logdir = logdir.has_value() ? *logdir : (std::filesystem::path("sluice-runs") / model).string();
   if (o.deterministic) o.parse_threads = 1;
   o.progress = quiet ? nullptr : &out;
+  o.notices = &err;  // record sharding is said even with --quiet
 
   if (o.augment && encoding == ImageEncoding::kRaw) {
     err << "sluice train: --augment needs --encoding jpeg or png\n";

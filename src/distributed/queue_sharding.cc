@@ -21,8 +21,8 @@ QueueShardPlan PlanQueueShard(size_t num_files, int rank, int size) {
   p.note = absl::StrCat(
       num_files, " file", num_files == 1 ? "" : "s", " for ", size,
       " ranks: the input queue shards by record (every rank reads every file "
-      "and keeps every ",
-      size, "th record)");
+      "and keeps 1 record in ",
+      size, ")");
   return p;
 }
 

@@ -47,7 +47,7 @@ ShardPlan PlanEpochShard(const std::vector<std::string>& files, int rank, int si
   if (p.record_sharding) {
     p.note = absl::StrCat(files.size(), " file", files.size() == 1 ? "" : "s", " for ", size,
                           " ranks: sharding by record (every rank reads every file and keeps "
-                          "every ", size, "th record)");
+                          "1 record in ", size, ")");
   }
   return p;
 }

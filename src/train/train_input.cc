@@ -83,6 +83,20 @@ absl::StatusOr<TrainInputs> TrainInputs::Create(const TrainOptions& o,
                                                 InputShares shares,
                                                 std::ostream* log,
                                                 int first_epoch) {
+  // Fewer files than shares: record sharding, said once (never silently:
+  // tensorflow#42146). Whether a plan shards by record depends on the
+  // counts alone, not on the epoch.
+  if (log != nullptr && shares.train_sharded) {
+    const distributed::ShardPlan plan = distributed::PlanEpochShard(
+        o.train.files, shares.train_index, shares.train_count, first_epoch,
+        static_cast<uint64_t>(o.seed));
+    if (!plan.note.empty()) *log << "training input: " << plan.note << "\n";
+  }
+  if (log != nullptr && shares.test_sharded) {
+    const distributed::ShardPlan plan = distributed::PlanEpochShard(
+        o.test.files, shares.test_index, shares.test_count, 0, 0);
+    if (!plan.note.empty()) *log << "test input: " << plan.note << "\n";
+  }
   std::shared_ptr<BufferPool> pinned;
   if (device != nullptr) {
     pinned = MakeBatchBufferPool(
@@ -92,7 +106,7 @@ absl::StatusOr<TrainInputs> TrainInputs::Create(const TrainOptions& o,
                           MakeParser(o, pinned, /*training=*/false));
   SLUICE_ASSIGN_OR_RETURN(ImageLabelParser train_parser,
                           MakeParser(o, pinned, /*training=*/true));
-  return TrainInputs(o, device, shares, log, first_epoch, std::move(parser),
+  return TrainInputs(o, device, shares, std::move(parser),
                      std::move(train_parser));
 }
 
@@ -108,8 +122,6 @@ absl::StatusOr<std::unique_ptr<EpochInput>> TrainInputs::StartEpoch(
                                        static_cast<uint64_t>(o.seed));
     shuffle_seed = distributed::ShuffleSeed(static_cast<uint64_t>(o.seed),
                                             epoch, shares_.train_index);
-    if (log_ != nullptr && !plan->note.empty() && epoch == first_epoch_)
-      *log_ << plan->note << "\n";
   }
   Dataset ds =
       InputDataset(o.train, o.batch_size, shuffle_seed, train_parser_,

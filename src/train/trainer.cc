@@ -232,7 +232,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
                                                           .test_sharded = world && !ps_mode,
                                                           .test_index = rank,
                                                           .test_count = world_size},
-                                    log, first_epoch));
+                                    shard_rank == 0 && o.notices != nullptr ? o.notices : log,
+                                    first_epoch));
   TrainResult result;
   result.model = ModelKindName(o.model);
   result.device = gpu ? "gpu" : "cpu";

@@ -165,6 +165,10 @@ struct TrainOptions {
   // recording's input slot first (sluice-bench's *.feed_copy baselines).
   bool capture_feeds_in_place = true;
   std::ostream* progress = nullptr;  // null: silent
+  // What the user must hear of even without progress lines: an input
+  // sharded by record because it has fewer files than ranks (workers).
+  // Rank 0 (the chief worker) writes it; null: to `progress`.
+  std::ostream* notices = nullptr;
   // Data-parallel training over an MPI world (src/distributed), when set
   // (null: this process alone). Each rank reads its share of every epoch
   // (distributed/sharding.h: from rank, world size, epoch and seed; all

@@ -4,8 +4,10 @@ Checks, for N = 2, 3 (uneven shares: 4 files over 3 ranks) and 4: one JSON
 line per rank; every rank ends with the same parameter digest and test
 accuracy; the ranks' records_seen sum to epochs x records (each record once
 per epoch, none padded or dropped); a learnable task is learnt; rank 0
-alone writes checkpoints, with no temporary files left; and a run resumed
-from a 2-rank checkpoint on 4 ranks continues with the next epoch.
+alone writes checkpoints, with no temporary files left; a run resumed
+from a 2-rank checkpoint on 4 ranks continues with the next epoch; and one
+training file for 2 ranks falls back to record sharding, said once on
+stderr even with --quiet (tensorflow#42146), every record still trained once.
 
 usage: train_mpirun_test.py --sluice PATH --mpirun PATH
 """
@@ -40,17 +42,19 @@ def write_idx(directory, name, n, seed):
         f.write(struct.pack(">II", 0x801, n) + bytes(labels))
 
 
-def train(args, tmp, np, logdir, epochs, resume=False):
-    """Runs sluice train under mpirun; returns the JSON lines, by rank."""
+def train(args, tmp, np, logdir, epochs, resume=False, data="data", stderr=None):
+    """Runs sluice train under mpirun; returns the JSON lines, by rank (stderr appended to `stderr`)."""
     cmd = [args.mpirun, "-np", str(np), args.sluice, "train", "--model", "softmax",
            "--device", "cpu", "--epochs", str(epochs), "--batch-size", "16", "--lr", "0.01",
-           "--data", os.path.join(tmp, "data"), "--idx-dir", os.path.join(tmp, "idx"),
+           "--data", os.path.join(tmp, data), "--idx-dir", os.path.join(tmp, "idx"),
            "--logdir", logdir, "--json", "--quiet", "--stall-timeout", "60"]
     if resume:
         cmd.append("--resume")
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
         sys.exit(f"FAIL: {' '.join(cmd)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
+    if stderr is not None:
+        stderr.append(p.stderr)
     lines = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
     by_rank = {l["rank"]: l for l in lines}
     check(sorted(by_rank) == list(range(np)), f"one line per rank at -np {np}: {lines}")
@@ -75,7 +79,9 @@ def main():
         for np in (2, 3, 4):
             epochs = 2
             logdir = os.path.join(tmp, f"log{np}")
-            r = train(args, tmp, np, logdir, epochs)
+            err = []
+            r = train(args, tmp, np, logdir, epochs, stderr=err)
+            check("training input:" not in err[0], f"-np {np}: 4 files, no record-sharding note")
             check(all(x["world_size"] == np for x in r.values()), f"world_size {np}")
             check(all(x.get("allreduce") == "mpi" for x in r.values()),
                   f"-np {np}: CPU gradients reduced through MPI (\"allreduce\":\"mpi\")")
@@ -106,6 +112,21 @@ def main():
         seen = sum(x["records_seen"] for x in r.values())
         check(seen == TRAIN, f"resumed on 4 ranks: one epoch of records ({seen} == {TRAIN})")
         check(len({x["params_sha256"] for x in r.values()}) == 1, "resumed ranks agree")
+        # One training file for 2 ranks: record sharding, said on stderr.
+        one = os.path.join(tmp, "one")
+        for idx, prefix, n in (("train", "train", TRAIN), ("t10k", "test", TEST)):
+            p = subprocess.run([args.sluice, "convert", "idx", "--images",
+                                os.path.join(tmp, "idx", idx + "-images-idx3-ubyte"), "--labels",
+                                os.path.join(tmp, "idx", idx + "-labels-idx1-ubyte"), "--out", one,
+                                "--prefix", prefix, "--shards", "1"],
+                               capture_output=True, text=True, timeout=60)
+            check(p.returncode == 0, f"{prefix} converted into 1 file: {p.stderr}")
+        err = []
+        r = train(args, tmp, 2, "", 1, data="one", stderr=err)
+        note = "training input: 1 file for 2 ranks: sharding by record"
+        check(err[0].count(note) == 1, f"1 file, -np 2, --quiet: rank 0 says '{note}' once:\n{err[0]}")
+        seen = sum(x["records_seen"] for x in r.values())
+        check(seen == TRAIN, f"record sharding: every record once ({seen} == {TRAIN})")
     print("PASS")
 
 

@@ -61,8 +61,8 @@ struct InputShares {
 class TrainInputs {
  public:
   // `device`: the session's device context on the GPU, null on the CPU.
-  // `log` (may be null) gets a share's note (e.g. uneven shares) when the
-  // epoch `first_epoch` starts. `o` must outlive the result.
+  // `log` (may be null) gets the shares' notes (record sharding when there
+  // are fewer files than shares) once, here. `o` must outlive the result.
   static absl::StatusOr<TrainInputs> Create(const TrainOptions& o,
                                             DeviceContext* device,
                                             InputShares shares,
@@ -76,21 +76,16 @@ class TrainInputs {
 
  private:
   TrainInputs(const TrainOptions& o, DeviceContext* device, InputShares shares,
-              std::ostream* log, int first_epoch, ImageLabelParser test_parser,
-              ImageLabelParser train_parser)
+              ImageLabelParser test_parser, ImageLabelParser train_parser)
       : o_(&o),
         device_(device),
         shares_(shares),
-        log_(log),
-        first_epoch_(first_epoch),
         test_parser_(std::move(test_parser)),
         train_parser_(std::move(train_parser)) {}
 
   const TrainOptions* o_;
   DeviceContext* device_;
   InputShares shares_;
-  std::ostream* log_;
-  int first_epoch_;
   ImageLabelParser test_parser_;
   ImageLabelParser train_parser_;
 };
