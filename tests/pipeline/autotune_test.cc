@@ -1,6 +1,9 @@
-// AUTOTUNE's model (pipeline/dataset/autotune.h): the M/M/1/n wait and the
-// hill climb's choices on stage rates shaped like the benchmarks'.
+// AUTOTUNE's model (pipeline/dataset/autotune.h): the M/M/1/n wait, the
+// reorder stall and the hill climb's choices on synthetic stage timings
+// shaped like the benchmarks'.
 #include "pipeline/dataset/autotune.h"
+
+#include <cmath>
 
 #include "gtest/gtest.h"
 
@@ -34,8 +37,8 @@ TEST(AutotuneMapTest, FunctionBoundStageTakesEveryCpuAndNoMore) {
              .cpus = 2};
   MapChoice c = ChooseMap(r, true, 0, 2, true, 0, 64);
   EXPECT_EQ(c.parallelism, 2);
-  EXPECT_EQ(c.buffer,
-            0);  // a consumer that takes no time gains nothing from a buffer
+  // Calls of one length and a consumer that takes no time: no buffer.
+  EXPECT_EQ(c.buffer, 0);
   EXPECT_NEAR(c.output_s, 15e-3, 1e-9);
   // 16 CPUs and room for 16 calls: 16.
   r.cpus = 16;
@@ -43,6 +46,79 @@ TEST(AutotuneMapTest, FunctionBoundStageTakesEveryCpuAndNoMore) {
   // One CPU: a second call gains nothing.
   r.cpus = 1;
   EXPECT_EQ(ChooseMap(r, true, 0, 4, false, 0, 64).parallelism, 1);
+}
+
+TEST(AutotuneReorderStallTest, FollowsTheLagOfTheHead) {
+  MapRates r{.pull_s = 0, .fn_s = 30e-3, .fn_sd_s = 3e-3, .cpus = 2};
+  // One call in flight or no spread: results are never parked.
+  EXPECT_EQ(ReorderStall(r, 1, 0), 0.0);
+  MapRates even = r;
+  even.fn_sd_s = 0;
+  EXPECT_EQ(ReorderStall(even, 2, 0), 0.0);
+  // No buffer: (p - 1) / p * E[D+], D ~ Normal(0, 2 s^2): s / sqrt(pi) / 2.
+  EXPECT_NEAR(ReorderStall(r, 2, 0), 3e-3 / std::sqrt(M_PI) / 2, 1e-12);
+  // Each slot shrinks it; one call's time of slack (30 ms against a 4.2 ms
+  // spread of the lag) leaves next to nothing.
+  for (int b = 0; b < 8; ++b) {
+    EXPECT_GE(ReorderStall(r, 2, b + 1), 0.0);
+    EXPECT_LE(ReorderStall(r, 2, b + 1), ReorderStall(r, 2, b));
+  }
+  EXPECT_LT(ReorderStall(r, 2, 1), 1e-3 * ReorderStall(r, 2, 0));
+  EXPECT_GT(ReorderStall(r, 2, 1), 0.0);
+  // A wider spread stalls more at the same buffer.
+  MapRates wide = r;
+  wide.fn_sd_s = 15e-3;
+  EXPECT_GT(ReorderStall(wide, 2, 1), ReorderStall(r, 2, 1));
+  EXPECT_DOUBLE_EQ(MapOutputTime(even, 2, 0), 15e-3);
+}
+
+TEST(AutotuneMapTest, SpreadCallsGetAResultBuffer) {
+  // pipeline.image.jpeg on 2 CPUs, batches of 64 decoded in 29 +- 3 ms
+  // (the consumer takes no time): with no buffer the thread whose batch is
+  // done first waits for the other; one spare slot covers the spread.
+  MapRates r{.pull_s = 0.7e-3,
+             .fn_s = 29e-3,
+             .fn_sd_s = 3e-3,
+             .consumer_s = 0,
+             .cpu_s = 30e-3,
+             .cpus = 2};
+  MapChoice c = ChooseMap(r, true, 0, 2, true, 0, 64);
+  EXPECT_EQ(c.parallelism, 2);
+  EXPECT_EQ(c.buffer, 1);
+  EXPECT_NEAR(c.output_s, 15e-3, 1e-5);
+  // A machine that preempts the threads (spread as large as the call):
+  // more slack, still bounded well below the limit.
+  r.fn_sd_s = 29e-3;
+  MapChoice wide = ChooseMap(r, true, 0, 2, true, 0, 64);
+  EXPECT_EQ(wide.parallelism, 2);
+  EXPECT_GT(wide.buffer, c.buffer);
+  EXPECT_LE(wide.buffer, 6);
+  // A fixed parallelism keeps its value while the buffer is tuned.
+  MapChoice fixed_p = ChooseMap(r, false, 4, 8, true, 0, 64);
+  EXPECT_EQ(fixed_p.parallelism, 4);
+  EXPECT_GT(fixed_p.buffer, 0);
+}
+
+TEST(AutotuneMapTest, SlowConsumerStillGetsTheCallsThatKeepItBusy) {
+  // The consumer needs 20 ms per batch, one call 29 ms: one call would
+  // leave it waiting; the choice keeps it within 5% of its own time.
+  MapRates r{.pull_s = 0.7e-3,
+             .fn_s = 29e-3,
+             .fn_sd_s = 3e-3,
+             .consumer_s = 20e-3,
+             .cpu_s = 50e-3,
+             .cpus = 4};
+  MapChoice c = ChooseMap(r, true, 0, 4, true, 0, 64);
+  EXPECT_GE(c.parallelism, 2);
+  EXPECT_LT(c.output_s, 1.05 * r.consumer_s);
+  // A consumer 3x slower than one call: two calls hide the producer's
+  // variance (M/M/1/n); no more calls and no deep buffer.
+  r.consumer_s = 100e-3;
+  r.cpu_s = 130e-3;
+  MapChoice slow = ChooseMap(r, true, 0, 4, true, 0, 64);
+  EXPECT_LE(slow.parallelism, 2);
+  EXPECT_LE(slow.buffer, 2);
+  EXPECT_LT(slow.output_s, 1.01 * r.consumer_s);
 }
 
 TEST(AutotuneMapTest, SerialPullBoundsTheUsefulParallelism) {

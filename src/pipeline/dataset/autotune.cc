@@ -26,29 +26,39 @@ double MapProducerTime(const MapRates& r, int p) {
   return std::max({r.pull_s, work, cpu});
 }
 
-namespace {
-double Output(const MapRates& r, int p, int64_t buffer) {
-  // Up to p results are computed ahead plus `buffer` more wait.
-  return r.consumer_s +
-         WaitTime(MapProducerTime(r, p), r.consumer_s, p + buffer);
+double ReorderStall(const MapRates& r, int p, int64_t buffer) {
+  if (p <= 1 || r.fn_sd_s <= 0) return 0;
+  const double sd = std::sqrt(2.0) * r.fn_sd_s;  // of the head's lag D
+  const double t = static_cast<double>(std::max<int64_t>(buffer, 0)) * r.fn_s /
+                   static_cast<double>(p - 1);
+  const double z = t / sd;
+  const double pdf = std::exp(-0.5 * z * z) / std::sqrt(2.0 * M_PI);
+  const double upper = 0.5 * std::erfc(z / std::sqrt(2.0));  // 1 - Phi(z)
+  const double lag = std::max(sd * pdf - t * upper, 0.0);    // E[(D - t)+]
+  return static_cast<double>(p - 1) / static_cast<double>(p) * lag;
 }
-}  // namespace
+
+double MapOutputTime(const MapRates& r, int p, int64_t buffer) {
+  // Up to p results are computed ahead plus `buffer` more wait.
+  const double producer = MapProducerTime(r, p) + ReorderStall(r, p, buffer);
+  return r.consumer_s + WaitTime(producer, r.consumer_s, p + buffer);
+}
 
 MapChoice ChooseMap(const MapRates& r, bool tune_p, int p, int max_p,
                     bool tune_b, int64_t b, int64_t max_b) {
   MapChoice c;
   c.parallelism = tune_p ? 1 : std::max(p, 1);
   c.buffer = tune_b ? 0 : std::max<int64_t>(b, 0);
-  c.output_s = Output(r, c.parallelism, c.buffer);
+  c.output_s = MapOutputTime(r, c.parallelism, c.buffer);
   while (true) {
     double best = c.output_s;
     int step = 0;  // 1: parallelism, 2: buffer
     if (tune_p && c.parallelism < max_p) {
-      const double t = Output(r, c.parallelism + 1, c.buffer);
+      const double t = MapOutputTime(r, c.parallelism + 1, c.buffer);
       if (t < best) best = t, step = 1;
     }
     if (tune_b && c.buffer < max_b) {
-      const double t = Output(r, c.parallelism, c.buffer + 1);
+      const double t = MapOutputTime(r, c.parallelism, c.buffer + 1);
       if (t < best) best = t, step = 2;
     }
     if (step == 0 || best > c.output_s * 0.99) break;

@@ -19,15 +19,17 @@
 // Prefetch(kAutotune)): `limit` starts at the CPU budget (or the last
 // iterator's choice) and `extra` at 1; every kTunePeriod the consumer
 // re-chooses them with autotune::ChooseMap from the period's measured pull
-// and function times, the consumer's own time per element and the process's
-// CPU time per element (autotune.h). The choices are set as the stage's
-// "parallelism" and "buffer" parameters (StageMetrics) and kept in the
-// dataset as the start of its next iterator (each epoch of a Repeat).
+// and function times (mean and spread), the consumer's own time per element
+// and the process's CPU time per element (autotune.h). The choices are set
+// as the stage's "parallelism" and "buffer" parameters (StageMetrics) and
+// kept in the dataset as the start of its next iterator (each epoch of a
+// Repeat).
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -165,6 +167,7 @@ class MapDataset final : public DatasetBase {
     // Measured for AUTOTUNE: wall time of input pulls and of calls.
     int64_t pull_ns = 0;
     int64_t fn_ns = 0;
+    double fn_sq_s = 0;  // sum of the squared call times (seconds^2)
     int64_t calls = 0;
     // The input side: whoever runs a call pulls its input here, so the
     // input order (and the result's position) is fixed by who pulls first.
@@ -323,10 +326,18 @@ class MapDataset final : public DatasetBase {
       autotune::MapRates r;
       r.pull_s = 1e-9 * static_cast<double>(sh->pull_ns - period_pull_ns_) / n;
       r.fn_s = 1e-9 * static_cast<double>(sh->fn_ns - period_fn_ns_) / n;
+      // The calls' spread (sample standard deviation; calls >= 2).
+      const double mean_sq = (sh->fn_sq_s - period_fn_sq_s_) / n;
+      r.fn_sd_s = std::sqrt(std::max(mean_sq - r.fn_s * r.fn_s, 0.0) * n / (n - 1));
       const double delivered = static_cast<double>(delivered_ - period_delivered_);
       if (delivered > 0) {
         r.consumer_s = 1e-9 * static_cast<double>(consumer_ns_ - period_consumer_ns_) / delivered;
-        r.cpu_s = (ProcessCpuSeconds() - period_cpu_s_) / delivered;
+        // The period's CPU went into the calls it finished as much as into
+        // the elements it delivered: per the larger count. Per delivered
+        // element alone, a period that finished 4 calls and delivered 1
+        // (an epoch's start) counted 4 calls' CPU against one element, and
+        // the climb saw the CPUs full and fell back to 1 call.
+        r.cpu_s = (ProcessCpuSeconds() - period_cpu_s_) / std::max(delivered, n);
       }
       r.cpus = max_parallelism_;
       const autotune::MapChoice c = autotune::ChooseMap(
@@ -350,6 +361,7 @@ class MapDataset final : public DatasetBase {
       period_calls_ = sh->calls;
       period_pull_ns_ = sh->pull_ns;
       period_fn_ns_ = sh->fn_ns;
+      period_fn_sq_s_ = sh->fn_sq_s;
       period_delivered_ = delivered_;
       period_consumer_ns_ = consumer_ns_;
       period_cpu_s_ = ProcessCpuSeconds();
@@ -414,6 +426,7 @@ class MapDataset final : public DatasetBase {
         if (r.end) sh->ended = true;
         sh->pull_ns += r.pull_ns;
         sh->fn_ns += fn_ns;
+        sh->fn_sq_s += 1e-18 * static_cast<double>(fn_ns) * static_cast<double>(fn_ns);
         ++sh->calls;
         const size_t i = static_cast<size_t>(pos - sh->head);
         if (sh->results.size() <= i) sh->results.resize(i + 1);
@@ -437,7 +450,7 @@ class MapDataset final : public DatasetBase {
     int64_t consumer_ns_ = 0;   // time between GetNext calls (the consumer's own)
     int64_t period_start_ns_ = 0, period_calls_ = 0, period_pull_ns_ = 0, period_fn_ns_ = 0;
     int64_t period_delivered_ = 0, period_consumer_ns_ = 0;
-    double period_cpu_s_ = 0;
+    double period_cpu_s_ = 0, period_fn_sq_s_ = 0;
   };
 
   std::shared_ptr<const DatasetBase> in_;
