@@ -11,11 +11,14 @@
 //              stages them), ratio = arena / bare; "tensors": Average() of
 //              4 separate tensors (copied in weighted, scaled after),
 //              ratio_t = tensors / bare. --bucket-mb sets the bucket.
-// --train      dist.train.mlp.cpu, three ways (average / after / overlap,
-//              see TrainBench): train::Train data-parallel on the
-//              converted Fashion-MNIST (--data DIR, default the cache of
-//              `sluice train`), --steps steps per rank: samples/s per rank
-//              and in total, and the fraction of step time in the
+// --train      dist.train.MODEL.cpu (--model mlp (default) | cnn |
+//              softmax), the ways --modes lists (average, after, overlap;
+//              default all three, see TrainBench): train::Train
+//              data-parallel on the converted Fashion-MNIST (--data DIR,
+//              default the cache of `sluice train`), --steps measured
+//              steps per rank after --warmup steps, batch --batch-size
+//              per rank (default the model's CPU default): samples/s per
+//              rank and in total, and the fraction of step time in the
 //              gradient allreduce (waiting for the slowest rank included).
 //              With --ps-tasks K [--sync-replicas R]: the same training
 //              with K parameter servers (dist.train.mlp.cpu.ps_async or
@@ -33,10 +36,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 #include "cli/convert.h"
 #include "distributed/gradient_allreducer.h"
 #include "distributed/world.h"
+#include "train/models.h"
 #include "train/trainer.h"
 
 namespace sluice {
@@ -145,8 +150,43 @@ int Allreduce(distributed::World* w, bool smoke, bool json,
   return 0;
 }
 
-int TrainBench(distributed::World* w, const std::string& data, int64_t steps,
-               bool json, int ps_tasks = 0, int replicas = 0) {
+// What --train measures: `model` (batch `batch_size` per rank, 0: the
+// model's CPU default) for `steps` steps per rank after `warmup` steps
+// left out of the figures.
+struct TrainFlags {
+  train::ModelKind model = train::ModelKind::kMlp;
+  int64_t steps = 300;
+  int64_t warmup = 0;
+  int64_t batch_size = 0;
+  // The data-parallel ways to run, in this order (see TrainBench).
+  std::vector<std::string> modes = {"average", "after", "overlap"};
+  int ps_tasks = 0;
+  int replicas = 0;
+};
+
+// The training every --train figure runs: the CPU, no evaluation, no
+// progress lines, as many epochs as `steps` needs.
+train::TrainOptions BenchTrainOptions(distributed::World* w,
+                                      const cli::ConvertedDataset& split,
+                                      const TrainFlags& f) {
+  train::TrainOptions o;
+  o.model = f.model;
+  o.device = "cpu";
+  o.epochs = 1000;
+  o.max_steps = f.warmup + f.steps;
+  o.warmup_steps = f.warmup;
+  o.batch_size = f.batch_size > 0
+                     ? f.batch_size
+                     : train::DefaultBatchSize(f.model, /*gpu=*/false);
+  o.train = {split.files, split.records, split.compression};
+  o.evaluate = false;
+  o.world = w;
+  o.progress_seconds = 1e9;
+  return o;
+}
+
+int TrainBench(distributed::World* w, const std::string& data,
+               const TrainFlags& f, bool json) {
   auto split = cli::ReadConvertManifest(data, "train");
   if (!split.ok()) {
     if (w->rank() == 0) {
@@ -157,81 +197,54 @@ int TrainBench(distributed::World* w, const std::string& data, int64_t steps,
     }
     return 1;
   }
-  if (ps_tasks > 0) {
-    train::TrainOptions o;
-    o.model = train::ModelKind::kMlp;
-    o.device = "cpu";
-    o.epochs = 1000;
-    o.max_steps = steps;
-    o.batch_size = 128;
-    o.train = {split->files, split->records, split->compression};
-    o.evaluate = false;
-    o.world = w;
-    o.ps_tasks = ps_tasks;
-    o.replicas_to_aggregate = replicas;
-    o.progress_seconds = 1e9;
+  const std::string model = train::ModelKindName(f.model);
+  if (f.ps_tasks > 0) {
+    train::TrainOptions o = BenchTrainOptions(w, *split, f);
+    o.ps_tasks = f.ps_tasks;
+    o.replicas_to_aggregate = f.replicas;
     auto r = train::Train(o);
     if (!r.ok()) w->Abort(1, r.status().ToString());
-    double v[3] = {r->samples_per_second,
-                   r->comm_seconds / std::max(1e-9, r->seconds),
-                   r->samples_per_second};
-    double sum[3] = {v[0], v[1], v[2]};
-    if (!w->AllreduceSum(sum, 3, "gather").ok()) return 1;
+    double sum[2] = {r->samples_per_second,
+                     r->comm_seconds / std::max(1e-9, r->seconds)};
+    if (!w->AllreduceSum(sum, 2, "gather").ok()) return 1;
     if (w->rank() == 0) {
       // Parameter servers: the workers' figures (a ps rank contributes 0).
-      const int workers = w->size() - ps_tasks;
-      const char* mode = replicas > 0 ? "sync" : "async";
+      const int workers = w->size() - f.ps_tasks;
+      const char* mode = f.replicas > 0 ? "sync" : "async";
       if (json) {
         std::printf(
-            "{\"name\":\"dist.train.mlp.cpu.ps_%s\",\"world_size\":%d,\"ps_"
-            "tasks\":%d,"
-            "\"replicas_to_aggregate\":%d,\"samples_per_second_per_worker\":%."
-            "0f,"
+            "{\"name\":\"dist.train.%s.cpu.ps_%s\",\"world_size\":%d,"
+            "\"ps_tasks\":%d,\"replicas_to_aggregate\":%d,"
+            "\"samples_per_second_per_worker\":%.0f,"
             "\"samples_per_second_total\":%.0f,\"comm_wait_fraction\":%.3f,"
-            "\"steps\":%ld}\n",
-            mode, w->size(), ps_tasks, replicas, sum[0] / workers, sum[0],
-            sum[1] / workers, static_cast<long>(r->steps));
+            "\"steps\":%ld,\"batch_size\":%ld}\n",
+            model.c_str(), mode, w->size(), f.ps_tasks, f.replicas,
+            sum[0] / workers, sum[0], sum[1] / workers,
+            static_cast<long>(r->steps), static_cast<long>(o.batch_size));
       } else {
         std::printf(
-            "dist.train.mlp.cpu.ps_%s N=%d (%d ps, %d workers%s): %.0f "
-            "samples/s per worker, "
-            "%.0f in total, %.1f%% of a worker's time in push/pull (%ld "
-            "updates on ps task 0, "
-            "batch 128)\n",
-            mode, w->size(), ps_tasks, workers,
-            replicas > 0
-                ? absl::StrCat(", ", replicas, " replicas per update").c_str()
+            "dist.train.%s.cpu.ps_%s N=%d (%d ps, %d workers%s): %.0f "
+            "samples/s per worker, %.0f in total, %.1f%% of a worker's time "
+            "in push/pull (%ld updates on ps task 0, batch %ld)\n",
+            model.c_str(), mode, w->size(), f.ps_tasks, workers,
+            f.replicas > 0
+                ? absl::StrCat(", ", f.replicas, " replicas per update").c_str()
                 : "",
             sum[0] / workers, sum[0], 100 * sum[1] / workers,
-            static_cast<long>(r->steps));
+            static_cast<long>(r->steps), static_cast<long>(o.batch_size));
       }
     }
     return 0;
   }
-  // The same training three ways: "average" (gradients fetched, then
-  // copied into the arena weighted and scaled after: the path before the
-  // gradients were weighted in the graph), "after" (weighted in the graph,
-  // staged and reduced after the backward pass), "overlap" (staged as the
-  // backward pass produces them, buckets reduced meanwhile).
-  struct Mode {
-    const char* name;
-    bool weighted_in_graph, overlap;
-  };
-  for (const Mode& mode :
-       {Mode{"average", false, false}, Mode{"after", true, false},
-        Mode{"overlap", true, true}}) {
-    train::TrainOptions o;
-    o.model = train::ModelKind::kMlp;
-    o.device = "cpu";
-    o.epochs = 1000;
-    o.max_steps = steps;
-    o.batch_size = 128;
-    o.train = {split->files, split->records, split->compression};
-    o.evaluate = false;
-    o.world = w;
-    o.progress_seconds = 1e9;
-    o.allreduce_weighted_in_graph = mode.weighted_in_graph;
-    o.allreduce_overlap = mode.overlap;
+  // The same training up to three ways: "average" (gradients fetched,
+  // then copied into the arena weighted and scaled after: the path before
+  // the gradients were weighted in the graph), "after" (weighted in the
+  // graph, staged and reduced after the backward pass), "overlap" (staged
+  // as the backward pass produces them, buckets reduced meanwhile).
+  for (const std::string& mode : f.modes) {
+    train::TrainOptions o = BenchTrainOptions(w, *split, f);
+    o.allreduce_weighted_in_graph = mode != "average";
+    o.allreduce_overlap = mode == "overlap";
     auto r = train::Train(o);
     if (!r.ok()) w->Abort(1, r.status().ToString());
     double sum[2] = {r->samples_per_second,
@@ -241,20 +254,21 @@ int TrainBench(distributed::World* w, const std::string& data, int64_t steps,
     const double per_rank = sum[0] / w->size(), comm = sum[1] / w->size();
     if (json) {
       std::printf(
-          "{\"name\":\"dist.train.mlp.cpu\",\"mode\":\"%s\",\"world_size\":%d,"
-          "\"samples_per_second_per_rank\":%.0f,\"samples_per_second_total\":%."
-          "0f,"
-          "\"comm_wait_fraction\":%.3f,\"steps\":%ld}\n",
-          mode.name, w->size(), per_rank, sum[0], comm,
-          static_cast<long>(r->steps));
+          "{\"name\":\"dist.train.%s.cpu\",\"mode\":\"%s\",\"world_size\":%d,"
+          "\"samples_per_second_per_rank\":%.0f,"
+          "\"samples_per_second_total\":%.0f,\"comm_wait_fraction\":%.3f,"
+          "\"steps\":%ld,\"warmup_steps\":%ld,\"batch_size\":%ld}\n",
+          model.c_str(), mode.c_str(), w->size(), per_rank, sum[0], comm,
+          static_cast<long>(r->measured_steps), static_cast<long>(f.warmup),
+          static_cast<long>(o.batch_size));
     } else {
       std::printf(
-          "dist.train.mlp.cpu N=%d %-8s %6.0f samples/s per rank, %6.0f in "
-          "total, %5.1f%% of "
-          "the time waiting on the gradient allreduce (%ld steps, batch 128 "
-          "per rank)\n",
-          mode.name[0] ? w->size() : 0, mode.name, per_rank, sum[0], 100 * comm,
-          static_cast<long>(r->steps));
+          "dist.train.%s.cpu N=%d %-8s %6.0f samples/s per rank, %6.0f in "
+          "total, %5.1f%% of the time waiting on the gradient allreduce (%ld "
+          "steps after %ld warm-up, batch %ld per rank)\n",
+          model.c_str(), w->size(), mode.c_str(), per_rank, sum[0], 100 * comm,
+          static_cast<long>(r->measured_steps), static_cast<long>(f.warmup),
+          static_cast<long>(o.batch_size));
     }
   }
   return 0;
@@ -265,8 +279,7 @@ int TrainBench(distributed::World* w, const std::string& data, int64_t steps,
 
 int main(int argc, char** argv) {
   bool allreduce = false, train = false, smoke = false, json = false;
-  int64_t steps = 300;
-  int ps_tasks = 0, replicas = 0;
+  sluice::TrainFlags flags;
   double bucket_mb = 8;
   std::string data;
   if (const char* h = std::getenv("HOME"))
@@ -277,11 +290,22 @@ int main(int argc, char** argv) {
       std::printf(
           "usage: mpirun -np N sluice-dist-bench [--allreduce] [--train] "
           "[--smoke] [--json]\n"
-          "       [--data DIR] [--steps N] [--bucket-mb MB]\n"
+          "       [--data DIR] [--steps N] [--bucket-mb MB] [--model M]\n"
+          "       [--modes LIST] [--warmup N] [--batch-size B]\n"
           "  --allreduce  bucketed gradient allreduce vs bare MPI_Allreduce, 4 "
           "KiB..64 MiB\n"
-          "  --train      dist.train.mlp.cpu: samples/s per rank and total, "
+          "  --train      dist.train.MODEL.cpu: samples/s per rank and total, "
           "comm fraction\n"
+          "  --model M    mlp (default), cnn or softmax\n"
+          "  --modes L    comma-separated ways of averaging the gradients:\n"
+          "               average (after the run, copied in), after (weighted "
+          "in the graph,\n"
+          "               reduced after the backward pass), overlap (reduced "
+          "during it);\n"
+          "               default average,after,overlap\n"
+          "  --steps N    measured steps per rank (default 300), after\n"
+          "  --warmup N   steps left out of the figures (default 0)\n"
+          "  --batch-size B  per rank (default: the model's CPU default)\n"
           "  --smoke      tiny sizes (ctest)\n"
           "  --ps-tasks K [--sync-replicas R]  --train with K parameter "
           "servers\n"
@@ -300,13 +324,34 @@ int main(int argc, char** argv) {
     else if (a == "--data" && i + 1 < argc)
       data = argv[++i];
     else if (a == "--steps" && i + 1 < argc &&
-             absl::SimpleAtoi(argv[i + 1], &steps))
+             absl::SimpleAtoi(argv[i + 1], &flags.steps) && flags.steps > 0)
       ++i;
-    else if (a == "--ps-tasks" && i + 1 < argc &&
-             absl::SimpleAtoi(argv[i + 1], &ps_tasks))
+    else if (a == "--warmup" && i + 1 < argc &&
+             absl::SimpleAtoi(argv[i + 1], &flags.warmup) && flags.warmup >= 0)
+      ++i;
+    else if (a == "--batch-size" && i + 1 < argc &&
+             absl::SimpleAtoi(argv[i + 1], &flags.batch_size) &&
+             flags.batch_size > 0)
+      ++i;
+    else if (a == "--model" && i + 1 < argc &&
+             sluice::train::ParseModelKind(argv[i + 1]).ok())
+      flags.model = *sluice::train::ParseModelKind(argv[++i]);
+    else if (a == "--modes" && i + 1 < argc) {
+      flags.modes = absl::StrSplit(argv[++i], ',');
+      for (const std::string& m : flags.modes) {
+        if (m != "average" && m != "after" && m != "overlap") {
+          std::fprintf(stderr,
+                       "sluice-dist-bench: unknown mode '%s' in --modes "
+                       "(average, after, overlap)\n",
+                       m.c_str());
+          return 2;
+        }
+      }
+    } else if (a == "--ps-tasks" && i + 1 < argc &&
+               absl::SimpleAtoi(argv[i + 1], &flags.ps_tasks))
       ++i;
     else if (a == "--sync-replicas" && i + 1 < argc &&
-             absl::SimpleAtoi(argv[i + 1], &replicas))
+             absl::SimpleAtoi(argv[i + 1], &flags.replicas))
       ++i;
     else if (a == "--bucket-mb" && i + 1 < argc &&
              absl::SimpleAtod(argv[i + 1], &bucket_mb))
@@ -329,7 +374,6 @@ int main(int argc, char** argv) {
     rc |= sluice::Allreduce(*w, smoke, json,
                             static_cast<int64_t>(bucket_mb * (1 << 20)));
   }
-  if (train && !smoke)
-    rc |= sluice::TrainBench(*w, data, steps, json, ps_tasks, replicas);
+  if (train && !smoke) rc |= sluice::TrainBench(*w, data, flags, json);
   return rc;
 }
