@@ -60,6 +60,14 @@ class NcclGradientAllreducer {
   // rank calls it; waits at most the world's stall timeout).
   static absl::StatusOr<std::unique_ptr<NcclGradientAllreducer>> Create(
       World* world, DeviceContext* gpu, AllreduceOptions options);
+  // With a communicator made otherwise (tests: one over MPI on a
+  // simulated device, so this class's step logic runs on CPUs).
+  static std::unique_ptr<NcclGradientAllreducer> CreateWithCommunicator(
+      World* world, DeviceContext* gpu, AllreduceOptions options,
+      std::unique_ptr<DeviceCommunicator> comm) {
+    return std::unique_ptr<NcclGradientAllreducer>(
+        new NcclGradientAllreducer(world, gpu, options, std::move(comm)));
+  }
 
   absl::StatusOr<StepAgreement> Agree(int64_t samples, bool stop,
                                       std::string_view what);

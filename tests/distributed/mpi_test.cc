@@ -13,7 +13,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "coordinator/coordinator.h"
+#include "device/device_communicator.h"
 #include "distributed/gradient_allreducer.h"
+#include "distributed/nccl_allreducer.h"
 #include "distributed/queue_sharding.h"
 #include "distributed/sharding.h"
 #include "distributed/variable_sync.h"
@@ -29,6 +31,7 @@
 #include "pipeline/reader_op.h"
 #include "readers/record_writer.h"
 #include "train/data_parallel.h"
+#include "../support/simulated_device.h"
 
 namespace sluice::distributed {
 namespace {
@@ -191,7 +194,42 @@ void Records(int64_t begin, int64_t end, int stride, int offset, Tensor* x, Tens
 // batches of N*B: the proof that the average is right, uneven final
 // batches (some ranks with no rows) included. Every rank ends with the
 // same bytes.
-void ExpectNRanksWithBatchBEqualOneRankWithBatchNB(train::DataParallelOptions options) {
+// The NCCL path's communicator with NCCL replaced by MPI on host memory:
+// a simulated GPU's "device memory" is host memory, so the step logic of
+// NcclGradientAllreducer (agreement first, weight samples/total, the
+// device arena, buckets, zeros for a rank without a batch, the arena's
+// views fed to the update, variables broadcast through the communicator)
+// runs on CPUs. Each call is checked to come in stream order: the stream
+// is inline, so queued work has run when the call is made.
+class MpiHostCommunicator final : public DeviceCommunicator {
+ public:
+  explicit MpiHostCommunicator(World* w) : w_(w) {}
+  int rank() const override { return w_->rank(); }
+  int size() const override { return w_->size(); }
+  absl::Status AllReduceSum(float* data, int64_t n) override {
+    ++sums;
+    return w_->AllreduceSum(data, n, "host communicator sum");
+  }
+  absl::Status Broadcast(void* data, int64_t bytes, int root) override {
+    if (root != 0) return absl::InvalidArgumentError("root 0 only");
+    ++broadcasts;
+    return w_->Broadcast(data, bytes, "host communicator broadcast");
+  }
+  absl::Status Wait(absl::Duration, std::string_view, const std::function<bool()>&) override {
+    ++waits;
+    return absl::OkStatus();
+  }
+  void Abort() override { aborted_ = true; }
+  bool aborted() const override { return aborted_; }
+  int sums = 0, broadcasts = 0, waits = 0;
+
+ private:
+  World* w_;
+  bool aborted_ = false;
+};
+
+void ExpectNRanksWithBatchBEqualOneRankWithBatchNB(train::DataParallelOptions options,
+                                                   bool device_path = false) {
   World* w = W();
   const int n = w->size(), r = w->rank();
   constexpr int64_t kB = 4;
@@ -210,9 +248,24 @@ void ExpectNRanksWithBatchBEqualOneRankWithBatchNB(train::DataParallelOptions op
                                           std::nullopt);
   ASSERT_TRUE(dg.ok()) << dg.status();
   ASSERT_TRUE(ds.Run({}, {}, {GlobalVariablesInitializer(Scope::Root(&dp.g))}, nullptr).ok());
-  ASSERT_TRUE(BroadcastVariables(w, &ds, {dp.w, dp.b}).ok());
+  testing_sim::SimDevice gpu(/*threaded=*/false);
+  auto comm = std::make_unique<MpiHostCommunicator>(w);
+  MpiHostCommunicator* host_comm = comm.get();
+  std::unique_ptr<NcclGradientAllreducer> device_reducer;
+  if (device_path) {
+    device_reducer = NcclGradientAllreducer::CreateWithCommunicator(w, &gpu, {.bucket_bytes = 40},
+                                                                    std::move(comm));
+    if (r != 0) {  // rank 0's values must arrive
+      ASSERT_TRUE(ds.AssignVariable(dp.w, Tensor::Zeros(DType::kFloat32, {8, 3})).ok());
+    }
+    ASSERT_TRUE(device_reducer->BroadcastVariables(&ds, {dp.w, dp.b}).ok());
+    EXPECT_EQ(host_comm->broadcasts, 1);
+  } else {
+    ASSERT_TRUE(BroadcastVariables(w, &ds, {dp.w, dp.b}).ok());
+  }
   if (options.batch_size > 0) options.batch_size = kB;
   train::DataParallelStep step(w, &ds, *dg, {.bucket_bytes = 40}, options);
+  if (device_path) step.UseNccl(std::move(device_reducer));
 
   int64_t rank_rows = 0, steps = 0;
   for (int64_t begin = 0;; begin += global) {
@@ -234,6 +287,12 @@ void ExpectNRanksWithBatchBEqualOneRankWithBatchNB(train::DataParallelOptions op
     ASSERT_TRUE(rs.Run({{ref.x, fx}, {ref.y, fy}}, {}, {*ref_train}, nullptr).ok());
   }
   EXPECT_EQ(steps, (records + global - 1) / global);
+  if (device_path) {
+    // 8x3 + 3 floats in 64-byte slots: 48 floats, 40-byte buckets of 16
+    // (the least): 3 sums per step, every rank every step, one wait each.
+    EXPECT_EQ(host_comm->sums, 3 * steps);
+    EXPECT_EQ(host_comm->waits, steps + 1);  // + the variables' broadcast
+  }
   if (options.overlap && options.batch_size > 0) {
     // Rank r's steps with a batch, each staging both gradients as the
     // session produced them.
@@ -273,6 +332,14 @@ TEST(DataParallelTest, WeightedInTheGraphEqualsOneRankWithBatchNB) {
 // Weighted in the graph, staged and reduced during the backward pass.
 TEST(DataParallelTest, OverlappedWithTheBackwardPassEqualsOneRankWithBatchNB) {
   ExpectNRanksWithBatchBEqualOneRankWithBatchNB({.batch_size = 1, .overlap = true});
+}
+
+// The NCCL path's step logic (MpiHostCommunicator above in place of NCCL,
+// a simulated GPU's arena): exact weights samples/total agreed before the
+// backward pass, uneven final batch and idle ranks included.
+TEST(DataParallelTest, DevicePathStepLogicEqualsOneRankWithBatchNB) {
+  ExpectNRanksWithBatchBEqualOneRankWithBatchNB({.batch_size = 1, .overlap = false},
+                                                /*device_path=*/true);
 }
 
 // Counts, over all ranks, how often each id was seen; every count must be
