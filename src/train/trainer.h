@@ -77,7 +77,7 @@ const char* OptimizerKindName(OptimizerKind kind);
 // The defaults `sluice train` uses per model (tuned on Fashion-MNIST so
 // each default run reaches the accuracy with a margin): Adam on the
 // CPU; on the GPU momentum (its fused update kernel) except for the CNN,
-// which keeps Adam, at batch 128 for 8 epochs (figures in trainer.cc).
+// which keeps Adam, at batch 128 for 8 epochs (figures in optimizer_choice.cc).
 OptimizerKind DefaultOptimizer(ModelKind model, bool gpu);
 double DefaultLearningRate(ModelKind model, OptimizerKind kind, bool gpu);
 // `augment`: training images are randomly cropped and flipped (encoded
@@ -145,7 +145,7 @@ struct TrainOptions {
   // sluice-bench's measurement modes (bench/train_measure.h) set it.
   std::shared_ptr<StepSource> step_source;
   double progress_seconds = 5;
-  // > 1: a parallel parse Map on oneTBB (see trainer.cc before raising it).
+  // > 1: a parallel parse Map on oneTBB (see train_input.cc before raising it).
   int parse_threads = 1;
   int prefetch_depth = 3;
   // The records' "image" holds an encoded (JPEG / PNG) image, decoded in
