@@ -77,22 +77,33 @@ def latest(logdir):
     return os.path.join(logdir, first.split('"')[1])
 
 
-def rank_pid(parent, rank):
-    """The pid of MPI rank `rank` among mpirun's children (None if not found)."""
+def rank_pid(root, rank):
+    """The pid of MPI rank `rank` among mpirun's descendants (None if not found).
+
+    Open MPI 4 forks the ranks itself; later versions start them from a
+    daemon (prted) that mpirun started, so the whole tree is searched.
+    """
+    parent_of, env_of = {}, {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open(f"/proc/{d}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid != parent:
-                continue
-            with open(f"/proc/{d}/environ", "rb") as f:
+                parent_of[int(d)] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+    tree, frontier = set(), {root}
+    while frontier:
+        tree |= frontier
+        frontier = {pid for pid, ppid in parent_of.items() if ppid in frontier} - tree
+    for pid in sorted(tree - {root}):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
                 env = f.read().split(b"\0")
         except OSError:
             continue
         if f"OMPI_COMM_WORLD_RANK={rank}".encode() in env:
-            return int(d)
+            return pid
     return None
 
 
@@ -167,7 +178,7 @@ def main():
         pid = rank_pid(p.pid, 1)
         if pid is None:
             p.kill()
-            sys.exit("FAIL: rank 1 (the chief) not found among mpirun's children")
+            sys.exit("FAIL: rank 1 (the chief) not found under mpirun")
         os.kill(pid, signal.SIGKILL)
         killed = time.time()
         try:
