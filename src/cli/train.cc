@@ -4,12 +4,14 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cli/convert.h"
+#include "core/status.h"
 #include "distributed/world.h"
 #include "train/trainer.h"
 
@@ -159,113 +161,149 @@ absl::StatusOr<ConvertedDataset> EnsureSplit(
   return ConvertIdx(o);
 }
 
-}  // namespace
-
-int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
+// The command line, as parsed; defaults applied by ApplyDefaults.
+struct TrainArgs {
   train::TrainOptions o;
-  std::string model = "mlp", data = DefaultDataDir(), idx_dir = "/usr/share/datasets/fashion-mnist";
-  std::optional<std::string> logdir;
-  int epochs = 0;
-  int64_t batch_size = 0;  // 0: the model's default
-  bool json = false, quiet = false;
-  double stall_timeout = 180, bucket_mb = 8;
+  std::string model = "mlp";
+  std::string data = DefaultDataDir();
+  std::string idx_dir = "/usr/share/datasets/fashion-mnist";
   bool idx_dir_given = false;
+  std::optional<std::string> logdir;
+  int epochs = 0;          // 0: the model's default
+  int64_t batch_size = 0;  // 0: the model's default
+  bool json = false;
+  bool quiet = false;
+  double stall_timeout = 180;
+  double bucket_mb = 8;
   ImageEncoding encoding = ImageEncoding::kRaw;
+  bool gpu = false;  // the device asked for is a GPU
+};
+
+// An option without a value; false when `arg` is not one.
+bool ParseSwitch(const std::string& arg, TrainArgs* a) {
+  train::TrainOptions& o = a->o;
+  if (arg == "--deterministic") {
+    o.deterministic = true;
+  } else if (arg == "--resume") {
+    o.resume = true;
+  } else if (arg == "--json") {
+    a->json = true;
+  } else if (arg == "--quiet") {
+    a->quiet = true;
+  } else if (arg == "--log-device-placement") {
+    o.log_device_placement = true;
+  } else if (arg == "--augment") {
+    o.augment = true;
+  } else if (arg == "--no-capture") {
+    o.capture_steps = false;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+enum class ValueParse { kOk, kBad, kUnknown };
+
+// The data, model and device options' value `v` of `arg`.
+ValueParse ParseJobValue(const std::string& arg, const std::string& v, TrainArgs* a) {
+  train::TrainOptions& o = a->o;
+  if (arg == "--model") {
+    a->model = v;
+  } else if (arg == "--device") {
+    // Spelling here; whether GPU N exists is checked later (GpuIndex).
+    int n = 0;
+    if (v != "auto" && v != "cpu" && v != "gpu" &&
+        !(absl::StartsWith(v, "gpu:") && absl::SimpleAtoi(v.substr(4), &n) && n >= 0)) {
+      return ValueParse::kBad;
+    }
+    o.device = v;
+  } else if (arg == "--data") {
+    a->data = v;
+  } else if (arg == "--idx-dir") {
+    a->idx_dir = v;
+    a->idx_dir_given = true;
+  } else if (arg == "--encoding") {
+    absl::StatusOr<ImageEncoding> e = ParseImageEncoding(v);
+    if (!e.ok()) return ValueParse::kBad;
+    a->encoding = *e;
+  } else if (arg == "--logdir") {
+    a->logdir = v;
+  } else {
+    return ValueParse::kUnknown;
+  }
+  return ValueParse::kOk;
+}
+
+// The training and MPI options' value `v` of `arg`.
+ValueParse ParseNumberValue(const std::string& arg, const std::string& v, TrainArgs* a) {
+  train::TrainOptions& o = a->o;
+  bool ok = true;
+  if (arg == "--epochs") {
+    ok = absl::SimpleAtoi(v, &a->epochs) && a->epochs >= 1;
+  } else if (arg == "--batch-size") {
+    ok = absl::SimpleAtoi(v, &a->batch_size) && a->batch_size >= 1;
+  } else if (arg == "--seed") {
+    ok = absl::SimpleAtoi(v, &o.seed);
+  } else if (arg == "--optimizer") {
+    absl::StatusOr<train::OptimizerKind> k = train::ParseOptimizerKind(v);
+    ok = k.ok();
+    if (ok) o.optimizer = *k;
+  } else if (arg == "--lr") {
+    ok = absl::SimpleAtod(v, &o.learning_rate) && o.learning_rate > 0;
+  } else if (arg == "--max-steps") {
+    ok = absl::SimpleAtoi(v, &o.max_steps) && o.max_steps >= 1;
+  } else if (arg == "--stall-timeout") {
+    ok = absl::SimpleAtod(v, &a->stall_timeout) && a->stall_timeout > 0;
+  } else if (arg == "--ps-tasks") {
+    ok = absl::SimpleAtoi(v, &o.ps_tasks) && o.ps_tasks >= 1;
+  } else if (arg == "--sync-replicas") {
+    ok = absl::SimpleAtoi(v, &o.replicas_to_aggregate) && o.replicas_to_aggregate >= 1;
+  } else if (arg == "--allreduce") {
+    ok = v == "auto" || v == "mpi" || v == "nccl";
+    if (ok) o.allreduce = v;
+  } else if (arg == "--bucket-mb") {
+    ok = absl::SimpleAtod(v, &a->bucket_mb) && a->bucket_mb > 0;
+  } else {
+    return ValueParse::kUnknown;
+  }
+  return ok ? ValueParse::kOk : ValueParse::kBad;
+}
+
+// The command line into *a; an exit status when the command ends here
+// (--help: 0, a usage error: 2, said on `err`).
+std::optional<int> ParseArgs(int argc, char** argv, std::ostream& out, std::ostream& err,
+                             TrainArgs* a) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       PrintUsage(out);
       return 0;
     }
-    if (arg == "--deterministic") {
-      o.deterministic = true;
-      continue;
-    }
-    if (arg == "--resume") {
-      o.resume = true;
-      continue;
-    }
-    if (arg == "--json") {
-      json = true;
-      continue;
-    }
-    if (arg == "--quiet") {
-      quiet = true;
-      continue;
-    }
-    if (arg == "--log-device-placement") {
-      o.log_device_placement = true;
-      continue;
-    }
-    if (arg == "--augment") {
-      o.augment = true;
-      continue;
-    }
-    if (arg == "--no-capture") {
-      o.capture_steps = false;
-      continue;
-    }
+    if (ParseSwitch(arg, a)) continue;
     if (i + 1 >= argc) {
       err << "sluice train: " << arg << " needs a value (or is unknown; see --help)\n";
       return 2;
     }
     const std::string v = argv[++i];
-    auto bad = [&] {
+    ValueParse p = ParseJobValue(arg, v, a);
+    if (p == ValueParse::kUnknown) p = ParseNumberValue(arg, v, a);
+    if (p == ValueParse::kBad) {
       err << "sluice train: bad value '" << v << "' for " << arg << "\n";
       return 2;
-    };
-    if (arg == "--model") {
-      model = v;
-    } else if (arg == "--device") {
-      // Spelling here; whether GPU N exists is checked below (GpuIndex).
-      int n = 0;
-      if (v != "auto" && v != "cpu" && v != "gpu" &&
-          !(absl::StartsWith(v, "gpu:") && absl::SimpleAtoi(v.substr(4), &n) && n >= 0)) {
-        return bad();
-      }
-      o.device = v;
-    } else if (arg == "--epochs") {
-      if (!absl::SimpleAtoi(v, &epochs) || epochs < 1) return bad();
-    } else if (arg == "--batch-size") {
-      if (!absl::SimpleAtoi(v, &batch_size) || batch_size < 1) return bad();
-    } else if (arg == "--seed") {
-      if (!absl::SimpleAtoi(v, &o.seed)) return bad();
-    } else if (arg == "--optimizer") {
-      absl::StatusOr<train::OptimizerKind> k = train::ParseOptimizerKind(v);
-      if (!k.ok()) return bad();
-      o.optimizer = *k;
-    } else if (arg == "--lr") {
-      if (!absl::SimpleAtod(v, &o.learning_rate) || o.learning_rate <= 0) return bad();
-    } else if (arg == "--max-steps") {
-      if (!absl::SimpleAtoi(v, &o.max_steps) || o.max_steps < 1) return bad();
-    } else if (arg == "--data") {
-      data = v;
-    } else if (arg == "--idx-dir") {
-      idx_dir = v;
-      idx_dir_given = true;
-    } else if (arg == "--encoding") {
-      absl::StatusOr<ImageEncoding> e = ParseImageEncoding(v);
-      if (!e.ok()) return bad();
-      encoding = *e;
-    } else if (arg == "--logdir") {
-      logdir = v;
-    } else if (arg == "--stall-timeout") {
-      if (!absl::SimpleAtod(v, &stall_timeout) || stall_timeout <= 0) return bad();
-    } else if (arg == "--ps-tasks") {
-      if (!absl::SimpleAtoi(v, &o.ps_tasks) || o.ps_tasks < 1) return bad();
-    } else if (arg == "--sync-replicas") {
-      if (!absl::SimpleAtoi(v, &o.replicas_to_aggregate) || o.replicas_to_aggregate < 1) return bad();
-    } else if (arg == "--allreduce") {
-      if (v != "auto" && v != "mpi" && v != "nccl") return bad();
-      o.allreduce = v;
-    } else if (arg == "--bucket-mb") {
-      if (!absl::SimpleAtod(v, &bucket_mb) || bucket_mb <= 0) return bad();
-    } else {
+    }
+    if (p == ValueParse::kUnknown) {
       err << "sluice train: unknown option '" << arg << "' (see --help)\n";
       return 2;
     }
   }
-  absl::StatusOr<train::ModelKind> kind = train::ParseModelKind(model);
+  return std::nullopt;
+}
+
+// The model's defaults and the options that need no MPI world checked; 2
+// (said on `err`) for a usage error.
+std::optional<int> ApplyDefaults(std::ostream& out, std::ostream& err, TrainArgs* a) {
+  train::TrainOptions& o = a->o;
+  absl::StatusOr<train::ModelKind> kind = train::ParseModelKind(a->model);
   if (!kind.ok()) {
     err << "sluice train: " << kind.status().message() << "\n";
     return 2;
@@ -276,20 +314,21 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
     err << "sluice train: " << gpu_index.status().message() << "\n";
     return 2;
   }
-  const bool gpu = *gpu_index >= 0;
-  o.epochs = epochs > 0 ? epochs : train::DefaultEpochs(o.model, gpu, o.augment);
-  if (batch_size == 0) batch_size = train::DefaultBatchSize(o.model, gpu);
-  o.batch_size = batch_size;
-  o.logdir = logdir.has_value() ? *logdir : (std::filesystem::path("sluice-runs") / model).string();
+  a->gpu = *gpu_index >= 0;
+  o.epochs = a->epochs > 0 ? a->epochs : train::DefaultEpochs(o.model, a->gpu, o.augment);
+  if (a->batch_size == 0) a->batch_size = train::DefaultBatchSize(o.model, a->gpu);
+  o.batch_size = a->batch_size;
+  o.logdir = a->logdir.has_value() ? *a->logdir
+                                   : (std::filesystem::path("sluice-runs") / a->model).string();
   if (o.deterministic) o.parse_threads = 1;
-  o.progress = quiet ? nullptr : &out;
+  o.progress = a->quiet ? nullptr : &out;
   o.notices = &err;  // record sharding is said even with --quiet
 
-  if (o.augment && encoding == ImageEncoding::kRaw) {
+  if (o.augment && a->encoding == ImageEncoding::kRaw) {
     err << "sluice train: --augment needs --encoding jpeg or png\n";
     return 2;
   }
-  o.encoded_images = encoding != ImageEncoding::kRaw;
+  o.encoded_images = a->encoding != ImageEncoding::kRaw;
   if (o.replicas_to_aggregate > 0 && o.ps_tasks == 0) {
     err << "sluice train: --sync-replicas needs --ps-tasks\n";
     return 2;
@@ -298,83 +337,117 @@ int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
     err << "sluice train: --ps-tasks needs several ranks: run it under mpirun -np N\n";
     return 2;
   }
+  return std::nullopt;
+}
 
-  // Under mpirun: data-parallel over the MPI world. An error on one rank
-  // ends the whole job (the others would wait for it in the next step).
-  distributed::World* world = nullptr;
-  if (distributed::World::LaunchedByMpirun()) {
-    absl::StatusOr<distributed::World*> w = distributed::World::Init(
-        {.stall_timeout = absl::Seconds(stall_timeout)});
-    if (!w.ok()) {
-      err << "sluice train: " << w.status() << "\n";
-      return 1;
-    }
-    world = *w;
-    o.world = world;
-    o.allreduce_bucket_bytes = static_cast<int64_t>(bucket_mb * (1 << 20));
-    // Rank 0 reports; with parameter servers, worker task 0 (rank K).
-    if (world->rank() != o.ps_tasks) quiet = true;
-    const int workers = world->size() - o.ps_tasks;
-    if (o.ps_tasks > 0 && (workers < 1 || o.replicas_to_aggregate > workers)) {
-      err << "sluice train: --ps-tasks " << o.ps_tasks << " --sync-replicas "
-          << o.replicas_to_aggregate << " over " << world->size()
-          << " ranks: needs at least one worker and at most as many replicas as workers\n";
-      return 2;
-    }
+// Under mpirun: data-parallel (or parameter servers) over the MPI world,
+// into a->o.world; ranks that do not report go quiet. An exit status when
+// the command ends here (1: no world; 2: a usage error), said on `err`.
+std::optional<int> JoinWorld(std::ostream& err, TrainArgs* a) {
+  if (!distributed::World::LaunchedByMpirun()) return std::nullopt;
+  train::TrainOptions& o = a->o;
+  absl::StatusOr<distributed::World*> w =
+      distributed::World::Init({.stall_timeout = absl::Seconds(a->stall_timeout)});
+  if (!w.ok()) {
+    err << "sluice train: " << w.status() << "\n";
+    return 1;
   }
+  distributed::World* world = *w;
+  o.world = world;
+  o.allreduce_bucket_bytes = static_cast<int64_t>(a->bucket_mb * (1 << 20));
+  // Rank 0 reports; with parameter servers, worker task 0 (rank K).
+  if (world->rank() != o.ps_tasks) a->quiet = true;
+  const int workers = world->size() - o.ps_tasks;
+  if (o.ps_tasks > 0 && (workers < 1 || o.replicas_to_aggregate > workers)) {
+    err << "sluice train: --ps-tasks " << o.ps_tasks << " --sync-replicas "
+        << o.replicas_to_aggregate << " over " << world->size()
+        << " ranks: needs at least one worker and at most as many replicas as workers\n";
+    return 2;
+  }
+  return std::nullopt;
+}
+
+// The converted training and test splits into a->o (rank 0 converts them
+// once; the other ranks read what it wrote).
+absl::Status PrepareData(std::ostream& out, TrainArgs* a) {
+  train::TrainOptions& o = a->o;
+  distributed::World* world = o.world;
+  if (world != nullptr && world->rank() != 0) {
+    SLUICE_RETURN_IF_ERROR(world->Barrier("data conversion"));
+  }
+  SLUICE_ASSIGN_OR_RETURN(ConvertedDataset train_split,
+                          EnsureSplit(a->data, a->idx_dir, "train", "train", 4, out, a->quiet,
+                                      a->idx_dir_given, a->encoding));
+  SLUICE_ASSIGN_OR_RETURN(ConvertedDataset test_split,
+                          EnsureSplit(a->data, a->idx_dir, "test", "t10k", 1, out, a->quiet,
+                                      a->idx_dir_given, a->encoding));
+  if (world != nullptr && world->rank() == 0) {
+    SLUICE_RETURN_IF_ERROR(world->Barrier("data conversion"));
+  }
+  o.train = {train_split.files, train_split.records, train_split.compression};
+  o.test = {test_split.files, test_split.records, test_split.compression};
+  o.height = train_split.height;
+  o.width = train_split.width;
+  return absl::OkStatus();
+}
+
+// "data-parallel over N MPI ranks" (or the parameter servers' shape) and
+// "training MODEL on N images (DIR), ...".
+void PrintPlan(std::ostream& out, const TrainArgs& a) {
+  const train::TrainOptions& o = a.o;
+  if (o.world != nullptr && o.ps_tasks > 0) {
+    out << "parameter servers: " << o.ps_tasks << " ps tasks, " << o.world->size() - o.ps_tasks
+        << " workers, "
+        << (o.replicas_to_aggregate > 0
+                ? absl::StrCat("synchronous (", o.replicas_to_aggregate, " gradients per update)")
+                : std::string("asynchronous"))
+        << "\n";
+  } else if (o.world != nullptr) {
+    out << "data-parallel over " << o.world->size() << " MPI ranks\n";
+  }
+  out << "training " << a.model << " on " << o.train.records << " images (" << a.data << "), "
+      << o.epochs << " epochs, batch " << o.batch_size << ", "
+      << train::OptimizerKindName(o.optimizer.value_or(train::DefaultOptimizer(o.model, a.gpu)))
+      << ", device " << o.device << "\n"
+      << std::flush;
+}
+
+void PrintResult(std::ostream& out, const TrainArgs& a, const train::TrainResult& r) {
+  if (r.stopped && !a.quiet) out << "stopped on request after " << r.steps << " steps\n";
+  if (!a.quiet) {
+    out << "finished: " << r.epochs << " epochs on " << r.device << ", test accuracy "
+        << r.test_accuracy << ", " << static_cast<int64_t>(r.samples_per_second)
+        << " samples/s, input wait " << 100 * r.input_wait_fraction << "%, " << r.seconds
+        << " s\n";
+  }
+  if (a.json) out << train::TrainResultJson(r) << "\n";
+}
+
+}  // namespace
+
+int RunTrain(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  TrainArgs a;
+  if (std::optional<int> exit = ParseArgs(argc, argv, out, err, &a)) return *exit;
+  if (std::optional<int> exit = ApplyDefaults(out, err, &a)) return *exit;
+  if (std::optional<int> exit = JoinWorld(err, &a)) return *exit;
+  // An error on one rank ends the whole job (the others would wait for it
+  // in the next step).
+  distributed::World* world = a.o.world;
   auto fail = [&](const absl::Status& st) {
-    if (world != nullptr && world->size() > 1) world->Abort(1, absl::StrCat("sluice train: ", st.ToString()));
+    if (world != nullptr && world->size() > 1) {
+      world->Abort(1, absl::StrCat("sluice train: ", st.ToString()));
+    }
     err << "sluice train: " << st.message() << "\n";
     return 1;
   };
-  o.stop = &g_stop;
+  a.o.stop = &g_stop;
   std::signal(SIGUSR1, RequestStop);
   std::signal(SIGINT, RequestStop);
-
-  // Rank 0 converts the data (once); the others read what it wrote.
-  if (world != nullptr && world->rank() != 0) {
-    if (absl::Status st = world->Barrier("data conversion"); !st.ok()) return fail(st);
-  }
-  auto train_split = EnsureSplit(data, idx_dir, "train", "train", 4, out, quiet,
-                                 idx_dir_given, encoding);
-  if (!train_split.ok()) return fail(train_split.status());
-  auto test_split = EnsureSplit(data, idx_dir, "test", "t10k", 1, out, quiet,
-                                idx_dir_given, encoding);
-  if (!test_split.ok()) return fail(test_split.status());
-  if (world != nullptr && world->rank() == 0) {
-    if (absl::Status st = world->Barrier("data conversion"); !st.ok()) return fail(st);
-  }
-  o.train = {train_split->files, train_split->records, train_split->compression};
-  o.test = {test_split->files, test_split->records, test_split->compression};
-  o.height = train_split->height;
-  o.width = train_split->width;
-  if (!quiet) {
-    if (world != nullptr && o.ps_tasks > 0) {
-      out << "parameter servers: " << o.ps_tasks << " ps tasks, " << world->size() - o.ps_tasks
-          << " workers, "
-          << (o.replicas_to_aggregate > 0
-                  ? absl::StrCat("synchronous (", o.replicas_to_aggregate, " gradients per update)")
-                  : std::string("asynchronous"))
-          << "\n";
-    } else if (world != nullptr) {
-      out << "data-parallel over " << world->size() << " MPI ranks\n";
-    }
-    out << "training " << model << " on " << o.train.records << " images (" << data << "), "
-        << o.epochs << " epochs, batch " << o.batch_size << ", "
-        << train::OptimizerKindName(o.optimizer.value_or(train::DefaultOptimizer(o.model, gpu)))
-        << ", device " << o.device << "\n"
-        << std::flush;
-  }
-  absl::StatusOr<train::TrainResult> r = train::Train(o);
+  if (absl::Status st = PrepareData(out, &a); !st.ok()) return fail(st);
+  if (!a.quiet) PrintPlan(out, a);
+  absl::StatusOr<train::TrainResult> r = train::Train(a.o);
   if (!r.ok()) return fail(r.status());
-  if (r->stopped && !quiet) out << "stopped on request after " << r->steps << " steps\n";
-  if (!quiet) {
-    out << "finished: " << r->epochs << " epochs on " << r->device << ", test accuracy "
-        << r->test_accuracy << ", " << static_cast<int64_t>(r->samples_per_second)
-        << " samples/s, input wait " << 100 * r->input_wait_fraction << "%, " << r->seconds
-        << " s\n";
-  }
-  if (json) out << train::TrainResultJson(*r) << "\n";
+  PrintResult(out, a, *r);
   return 0;
 }
 
