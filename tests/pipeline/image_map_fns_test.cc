@@ -4,6 +4,7 @@
 #include "pipeline/image_map_fns.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -110,6 +111,72 @@ TEST(ImageAugmenterTest, EqualsTheStepByStepKernels) {
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->Row(0).ContentEquals(
       *image::CropToBoundingBox(decoded, 14, 38, 64, 80)));
+}
+
+TEST(ImageAugmenterTest, UnpaddedWindowsEqualTheKernelsValueForValue) {
+  // No padding: every row is converted whole (flipped rows reversed
+  // first); each float is exactly ConvertImageDtype's, for 3 channels and
+  // for 1 (uint8 too), on window widths that are not multiples of 16.
+  const std::string a = ReadImage("baseline_420.jpg");
+  for (const int channels : {3, 1}) {
+    const Tensor decoded = *image::DecodeJpeg(a, {.channels = channels});
+    const int64_t H = decoded.dim(0), W = decoded.dim(1);
+    for (const DType dtype : {DType::kFloat32, DType::kUInt8}) {
+      auto aug = ImageAugmenter::Create({.channels = channels,
+                                         .height = 50,
+                                         .width = 37,
+                                         .random_crop = true,
+                                         .random_flip = true,
+                                         .dtype = dtype,
+                                         .seed = 3});
+      ASSERT_TRUE(aug.ok()) << aug.status();
+      std::vector<std::string_view> batch(24, a);
+      auto out = aug->Run(batch);
+      ASSERT_TRUE(out.ok()) << out.status();
+      // Finds each output's window by its bytes, then checks its values.
+      const uint8_t* src = decoded.data<uint8_t>();
+      auto matches = [&](const uint8_t* got8, int64_t oy, int64_t ox,
+                         bool flipped) {
+        for (int64_t y = 0; y < 50; ++y) {
+          for (int64_t x = 0; x < 37; ++x) {
+            const int64_t sx = ox + (flipped ? 36 - x : x);
+            if (std::memcmp(got8 + (y * 37 + x) * channels,
+                            src + ((oy + y) * W + sx) * channels,
+                            channels) != 0) {
+              return false;
+            }
+          }
+        }
+        return true;
+      };
+      int flips = 0;
+      for (int64_t i = 0; i < 24; ++i) {
+        const Tensor got = out->Row(i);
+        const Tensor got8 = dtype == DType::kFloat32
+                                ? *image::ConvertImageDtype(got, DType::kUInt8)
+                                : got;
+        bool found = false;
+        for (int64_t oy = 0; oy <= H - 50 && !found; ++oy) {
+          for (int64_t ox = 0; ox <= W - 37 && !found; ++ox) {
+            for (const bool flipped : {false, true}) {
+              if (found || !matches(got8.data<uint8_t>(), oy, ox, flipped))
+                continue;
+              found = true;
+              flips += flipped ? 1 : 0;
+              Tensor w = *image::CropToBoundingBox(decoded, oy, ox, 50, 37);
+              if (flipped) w = *image::FlipLeftRight(w);
+              if (dtype == DType::kFloat32)
+                w = *image::ConvertImageDtype(w, dtype);
+              EXPECT_TRUE(got.ContentEquals(w)) << "image " << i;
+            }
+          }
+        }
+        ASSERT_TRUE(found) << "channels " << channels << " image " << i;
+      }
+      EXPECT_GT(flips, 2);
+      EXPECT_LT(flips, 22);
+    }
+  }
 }
 
 TEST(ImageAugmenterTest, ErrorsNameTheImage) {
