@@ -29,7 +29,8 @@ TEST(ProgressLineTest, SaysStepLossRateAndInputWait) {
   PipelineMetrics m;
   // Epoch 2 of 10 (0-based 1): 100 steps of batch 128 in 2 s, 0.1 s waiting.
   EXPECT_EQ(ProgressLine(1, 10, 100, 468, 128, 0.5, 2.0, 0.1, m),
-            "epoch 2/10 step 100/468 loss 0.5000 | 6.4k samples/s | input wait 5.0%\n");
+            "epoch 2/10 step 100/468 loss 0.5000 | 6.4k samples/s | input wait "
+            "5.0%\n");
 }
 
 TEST(EpochDoneLineTest, SaysLossAccuracyRateWaitAndSeconds) {
@@ -42,7 +43,8 @@ TEST(EpochDoneLineTest, SaysLossAccuracyRateWaitAndSeconds) {
   es.input_wait_fraction = 0.007;
   es.seconds = 1.94;
   EXPECT_EQ(EpochDoneLine(10, es, m),
-            "epoch 2/10 done: loss 0.3712, test accuracy 0.8563, 31.9k samples/s, input wait "
+            "epoch 2/10 done: loss 0.3712, test accuracy 0.8563, 31.9k "
+            "samples/s, input wait "
             "0.7%, 1.9s\n");
 }
 
@@ -51,13 +53,16 @@ TEST(CaptureLineTest, SaysReplaysAndWhyRecordingStopped) {
   cs.captures = 3;
   cs.replays = 930;
   EXPECT_EQ(CaptureLine(cs, 936, 20),
-            "step capture: 930 of 936 training steps and 20 evaluation batches replayed a "
+            "step capture: 930 of 936 training steps and 20 evaluation batches "
+            "replayed a "
             "recorded CUDA graph (3 recordings)\n");
   cs.failures = 1;
   cs.last_failure = "feed shape changed";
-  EXPECT_EQ(CaptureLine(cs, 936, 20),
-            "step capture: 930 of 936 training steps and 20 evaluation batches replayed a "
-            "recorded CUDA graph (3 recordings; stopped: feed shape changed)\n");
+  EXPECT_EQ(
+      CaptureLine(cs, 936, 20),
+      "step capture: 930 of 936 training steps and 20 evaluation batches "
+      "replayed a "
+      "recorded CUDA graph (3 recordings; stopped: feed shape changed)\n");
 }
 
 }  // namespace
