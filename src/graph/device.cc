@@ -92,25 +92,74 @@ std::shared_ptr<const DeviceSet> DeviceSet::Local() {
 }
 
 std::shared_ptr<const DeviceSet> DeviceSet::Default() {
+  if (GpuDeviceCount() == 0) return Local();
+  absl::StatusOr<std::shared_ptr<const DeviceSet>> all = WithGpus({});
+  if (!all.ok()) {
+    static std::once_flag logged;
+    std::call_once(logged, [&] {
+      std::fprintf(stderr,
+                   "sluice: a GPU cannot be used, placing on the CPU: %s\n",
+                   std::string(all.status().message()).c_str());
+    });
+    return Local();
+  }
+  return *std::move(all);
+}
+
+absl::StatusOr<std::shared_ptr<const DeviceSet>> DeviceSet::WithGpus(
+    const std::vector<int>& visible, bool prefers_gpu) {
   const int n = GpuDeviceCount();
-  if (n == 0) return Local();
+  std::vector<int> gpus = visible;
+  if (gpus.empty()) {
+    if (n == 0) return Local();
+    for (int i = 0; i < n; ++i) gpus.push_back(i);
+  }
+  // Every entry is checked before any context is made.
+  std::vector<bool> listed(n, false);
+  for (int i : gpus) {
+    if (i < 0 || i >= n) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "visible device list names GPU ", i,
+          ", which does not exist: this process sees ", n, " GPU",
+          n == 1 ? "" : "s",
+          n > 0 ? absl::StrCat(" (/gpu:0../gpu:", n - 1, ")") : std::string()));
+    }
+    if (listed[i]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("visible device list names GPU ", i, " twice"));
+    }
+    listed[i] = true;
+  }
   std::vector<std::unique_ptr<Device>> devices;
   devices.push_back(std::make_unique<Device>(DeviceType::kCPU, 0, CpuDeviceContext::Get()));
-  for (int i = 0; i < n; ++i) {
+  for (int i : gpus) {
     absl::StatusOr<DeviceContext*> gpu = GpuContext(i);
     if (!gpu.ok()) {
-      static std::once_flag logged;
-      std::call_once(logged, [&] {
-        std::fprintf(stderr, "sluice: GPU %d cannot be used, placing on the CPU: %s\n", i,
-                     std::string(gpu.status().message()).c_str());
-      });
-      return Local();
+      return absl::Status(gpu.status().code(),
+                          absl::StrCat("GPU ", i, " cannot be set up: ",
+                                       gpu.status().message()));
     }
     devices.push_back(std::make_unique<Device>(DeviceType::kGPU, i, *gpu));
   }
-  return std::make_shared<const DeviceSet>(std::move(devices),
-                                           std::vector<std::pair<std::string, int>>{},
-                                           /*prefers_gpu=*/true);
+  return std::shared_ptr<const DeviceSet>(std::make_shared<const DeviceSet>(
+      std::move(devices), std::vector<std::pair<std::string, int>>{},
+      prefers_gpu));
+}
+
+absl::StatusOr<std::vector<int>> ParseVisibleDeviceList(std::string_view list) {
+  std::vector<int> out;
+  if (absl::StripAsciiWhitespace(Sv(list)).empty()) return out;
+  for (absl::string_view part : absl::StrSplit(Sv(list), ',')) {
+    const absl::string_view entry = absl::StripAsciiWhitespace(part);
+    int index = -1;
+    if (!absl::SimpleAtoi(entry, &index) || index < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "visible device list '", Sv(list), "': '", entry,
+          "' is not a GPU index (expected e.g. \"0\" or \"1,0\")"));
+    }
+    out.push_back(index);
+  }
+  return out;
 }
 
 DeviceSet::DeviceSet(std::vector<std::unique_ptr<Device>> devices,

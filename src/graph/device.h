@@ -39,6 +39,11 @@ struct DeviceSpec {
   bool names_task() const { return job.has_value() || task >= 0; }
 };
 
+// TensorFlow's visible_device_list spelling, "1" or "0,2" (spaces
+// ignored), as GPU indices in order; "" is the empty list (every GPU).
+// InvalidArgument naming an entry that is not a non-negative integer.
+absl::StatusOr<std::vector<int>> ParseVisibleDeviceList(std::string_view list);
+
 class Device {
  public:
   Device(DeviceType type, int index, DeviceContext* context, std::string job = "localhost",
@@ -74,6 +79,20 @@ class DeviceSet {
   // it is Local(). Made anew per call, so a test's simulated platform
   // (SetGpuPlatformForTesting) is seen.
   static std::shared_ptr<const DeviceSet> Default();
+  // CPU:0 and, of the GPUs the device registry sees, only those in
+  // `visible` (TensorFlow's GPUOptions.visible_device_list; empty: every
+  // GPU, as Default()). Only the listed GPUs are set up: the registry is
+  // asked for their contexts alone, so no CUDA context, stream, cuBLAS
+  // handle or memory pool is made on another GPU. Each keeps its own
+  // index ("/gpu:1" stays GPU:1; TensorFlow renumbers the list from 0,
+  // docs/divergences.md); the list's order is the devices' order, so with
+  // `prefers_gpu` unrequested nodes go to the first listed GPU (the one
+  // TensorFlow calls /gpu:0). InvalidArgument naming an entry that is not
+  // a GPU of this process (a negative index, one past the count) or is
+  // listed twice; a context that cannot be set up is its error (Internal),
+  // not a fall-back to the CPU. Without GPUs, an empty list is Local().
+  static absl::StatusOr<std::shared_ptr<const DeviceSet>> WithGpus(
+      const std::vector<int>& visible, bool prefers_gpu = true);
   // `cluster_jobs`: every job of the cluster and its task count; empty: the
   // devices' own task alone (job of devices[0], tasks 0..its task).
   // `prefers_gpu`: unrequested nodes go to the first GPU when it has a

@@ -17,12 +17,40 @@
 
 namespace sluice {
 
+namespace {
+
+// SessionOptions' devices: given, or from visible_device_list, or Default().
+absl::StatusOr<std::shared_ptr<const DeviceSet>> SessionDevices(
+    const SessionOptions& o) {
+  if (o.devices) return o.devices;
+  if (o.visible_device_list.empty()) return DeviceSet::Default();
+  SLUICE_ASSIGN_OR_RETURN(std::vector<int> visible,
+                          ParseVisibleDeviceList(o.visible_device_list));
+  if (visible.empty()) return DeviceSet::Default();
+  absl::StatusOr<std::shared_ptr<const DeviceSet>> set =
+      DeviceSet::WithGpus(visible);
+  if (!set.ok()) {
+    return absl::Status(
+        set.status().code(),
+        absl::StrCat("SessionOptions.visible_device_list '",
+                     o.visible_device_list, "': ", set.status().message()));
+  }
+  return set;
+}
+
+}  // namespace
+
 Session::Session(Graph* graph, SessionOptions options)
-    : graph_(graph),
-      options_(std::move(options)),
-      devices_(options_.devices ? options_.devices : DeviceSet::Default()),
-      print_(options_.print_sink) {
+    : graph_(graph), options_(std::move(options)), print_(options_.print_sink) {
   ConfigureAbslMutexOnce();
+  absl::StatusOr<std::shared_ptr<const DeviceSet>> devices =
+      SessionDevices(options_);
+  if (devices.ok()) {
+    devices_ = *std::move(devices);
+  } else {
+    devices_status_ = devices.status();
+    devices_ = DeviceSet::Local();  // never used: every Run fails first
+  }
 }
 
 Session::~Session() { (void)Close(); }

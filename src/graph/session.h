@@ -89,6 +89,16 @@ struct SessionOptions {
   // Devices to place on; null: DeviceSet::Default() (the CPU, and every
   // GPU with TensorFlow's default placement when the process sees GPUs).
   std::shared_ptr<const DeviceSet> devices;
+  // With `devices` null: the GPUs this session may use, in TensorFlow's
+  // spelling (ConfigProto.gpu_options.visible_device_list), e.g. "1" or
+  // "0,2"; "" is every GPU. Only the listed GPUs are set up
+  // (DeviceSet::WithGpus: no CUDA context on the others), and they keep
+  // their indices: "1" places "/gpu:1" on GPU 1 and makes "/gpu:0" a
+  // missing device (an error, or the CPU with allow_soft_placement).
+  // TensorFlow renumbers them from /gpu:0 (docs/divergences.md). A
+  // malformed list, or one naming a GPU this process does not have, fails
+  // every Run with InvalidArgument naming the entry.
+  std::string visible_device_list;
   // Step capture (CUDA graphs): a run signature whose device part is
   // self-contained (see "Step capture" above) is recorded once and then
   // replayed with one launch per run.
@@ -211,6 +221,7 @@ class Session {
   Graph* const graph_;
   const SessionOptions options_;
   std::shared_ptr<const DeviceSet> devices_;
+  absl::Status devices_status_;  // why SessionOptions' devices are unusable
   std::function<void(std::string_view)> print_;
   ResourceMgr resources_;
   std::stop_source close_source_;

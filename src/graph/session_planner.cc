@@ -78,6 +78,7 @@ void Session::Plan::ReleaseFrame(std::unique_ptr<Frame> f) const {
 absl::StatusOr<std::shared_ptr<const Session::Plan>> Session::GetPlan(
     const FeedList& feeds, const std::vector<Output>& fetches,
     const std::vector<Operation>& targets) {
+  SLUICE_RETURN_IF_ERROR(devices_status_);
   thread_local std::string key;
   PlanKey(feeds, fetches, targets, &key);
   {

@@ -1,4 +1,5 @@
-// TrainOptions::device as a GPU ordinal (trainer.h).
+// TrainOptions::device as a GPU ordinal, and the devices a training
+// process sets up (trainer.h).
 #include <string_view>
 
 #include "absl/strings/match.h"
@@ -7,6 +8,7 @@
 
 #include "core/absl_compat.h"
 #include "device/device_registry.h"
+#include "distributed/allreduce_path.h"
 #include "train/trainer.h"
 
 namespace sluice::train {
@@ -42,6 +44,23 @@ absl::StatusOr<int> GpuIndex(std::string_view device) {
                      " GPU", count == 1 ? "" : "s"));
   }
   return index;
+}
+
+absl::StatusOr<int> TrainingGpu(std::string_view device,
+                                const RankOnHost& where) {
+  SLUICE_ASSIGN_OR_RETURN(const int index, GpuIndex(device));
+  if (index < 0 || where.world_size == 1 || where.parameter_servers ||
+      absl::StartsWith(Sv(device), "gpu:")) {
+    return index;
+  }
+  return distributed::GpuForRank(-1, where.rank, where.local_rank,
+                                 where.local_size, GpuDeviceCount());
+}
+
+absl::StatusOr<std::shared_ptr<const DeviceSet>> TrainingDeviceSet(
+    int gpu_index) {
+  if (gpu_index < 0) return DeviceSet::Local();
+  return DeviceSet::WithGpus({gpu_index}, /*prefers_gpu=*/false);
 }
 
 }  // namespace sluice::train

@@ -3,10 +3,6 @@
 #include <string_view>
 #include <utility>
 
-#include "absl/strings/match.h"
-
-#include "device/device_registry.h"
-#include "distributed/allreduce_path.h"
 #include "graph/scope.h"
 #if SLUICE_TRAIN_HAVE_GPU
 #include "graph/cuda/gpu_device.h"
@@ -15,13 +11,15 @@
 namespace sluice::train::internal {
 
 absl::StatusOr<int> RankGpuIndex(const TrainOptions& o) {
-  SLUICE_ASSIGN_OR_RETURN(const int index, GpuIndex(o.device));
-  if (index < 0 || o.world == nullptr || o.world->size() == 1 ||
-      o.ps_tasks > 0 || absl::StartsWith(o.device, "gpu:")) {
-    return index;
+  RankOnHost where;
+  if (o.world != nullptr) {
+    where = {.rank = o.world->rank(),
+             .world_size = o.world->size(),
+             .local_rank = o.world->local_rank(),
+             .local_size = o.world->local_size(),
+             .parameter_servers = o.ps_tasks > 0};
   }
-  return distributed::GpuForRank(-1, o.world->rank(), o.world->local_rank(),
-                                 o.world->local_size(), GpuDeviceCount());
+  return TrainingGpu(o.device, where);
 }
 
 absl::StatusOr<JobRoles> AssignRoles(const TrainOptions& o) {
@@ -62,9 +60,10 @@ absl::StatusOr<std::unique_ptr<JobSession>> StartSession(const TrainOptions& o,
 #if SLUICE_TRAIN_HAVE_GPU
   if (js->gpu()) {
     SLUICE_RETURN_IF_ERROR(RegisterGpuKernels());
-    SLUICE_ASSIGN_OR_RETURN(so.devices, GpuDeviceSet());
-    js->device =
-        so.devices->devices()[1 + gpu_index]->context();  // [0] is the CPU
+    // The CPU and this process's GPU only: the host's other GPUs are never
+    // set up (N ranks on an N-GPU host make one CUDA context per GPU).
+    SLUICE_ASSIGN_OR_RETURN(so.devices, TrainingDeviceSet(gpu_index));
+    js->device = so.devices->devices()[1]->context();  // [0] is the CPU
   }
 #endif
   js->capture_steps = so.capture_device_steps;

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "graph/device.h"
 #include "pipeline/prefetch/device_prefetcher.h"
 #include "readers/compression.h"
 #include "train/models.h"
@@ -273,6 +274,29 @@ bool GpuAvailable();
 // InvalidArgument for another spelling or a GPU the machine does not have,
 // NotFound when a GPU is asked for and none is usable.
 absl::StatusOr<int> GpuIndex(std::string_view device);
+
+// Where a training process stands in its job (distributed::World's rank,
+// size, local rank and local size; the defaults are a single process).
+struct RankOnHost {
+  int rank = 0;
+  int world_size = 1;
+  int local_rank = 0;
+  int local_size = 1;
+  bool parameter_servers = false;  // --ps-tasks > 0
+};
+// The GPU a training process uses (-1: the CPU): GpuIndex(device), except
+// under allreduce data parallelism (world_size > 1, no parameter servers)
+// with "gpu" or "auto" finding GPUs: the GPU of its local rank
+// (distributed::GpuForRank, whose errors name the rank). "gpu:N" is N.
+absl::StatusOr<int> TrainingGpu(std::string_view device,
+                                const RankOnHost& where);
+// The devices a training process sets up for `gpu_index` (TrainingGpu):
+// CPU:0 alone for -1, else CPU:0 and that one GPU
+// (DeviceSet::WithGpus({gpu_index})): no other GPU of the host gets a CUDA
+// context, streams, a cuBLAS handle or a memory pool, so N ranks on an
+// N-GPU host make one context per GPU, not N. Errors: WithGpus's.
+absl::StatusOr<std::shared_ptr<const DeviceSet>> TrainingDeviceSet(
+    int gpu_index);
 
 absl::StatusOr<TrainResult> Train(const TrainOptions& options);
 

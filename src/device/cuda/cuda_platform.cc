@@ -32,6 +32,7 @@ class Platform final : public DevicePlatform {
       absl::StatusOr<std::unique_ptr<GpuDeviceContext>> c = GpuDeviceContext::Create(index);
       if (c.ok()) {
         contexts_[index].ctx = c->release();  // process lifetime
+        PinnedAllocator::Get()->UseContextOf(index);
       } else {
         contexts_[index].error = c.status();
       }

@@ -17,7 +17,9 @@ void* DeviceAllocator::Allocate(size_t bytes, size_t alignment) {
 }
 
 void DeviceAllocator::Deallocate(void* ptr, size_t bytes) {
-  if (ptr != nullptr) (void)cudaFreeAsync(ptr, free_);
+  if (ptr == nullptr) return;
+  (void)cudaSetDevice(device_);  // not a context on the thread's current GPU
+  (void)cudaFreeAsync(ptr, free_);
 }
 
 CaptureArena* CaptureArena::Create(int device, size_t bytes) {
@@ -59,12 +61,19 @@ void* PinnedAllocator::Allocate(size_t bytes, size_t alignment) {
   // cudaHostAlloc returns page-aligned memory: any power-of-two alignment
   // up to a page is met.
   if (alignment > 4096) return nullptr;
+  const int device = device_.load(std::memory_order_acquire);
+  if (device >= 0 && cudaSetDevice(device) != cudaSuccess) return nullptr;
   void* p = nullptr;
   if (cudaHostAlloc(&p, bytes == 0 ? 1 : bytes, cudaHostAllocPortable) != cudaSuccess) {
     (void)cudaGetLastError();
     return nullptr;
   }
   return p;
+}
+
+void PinnedAllocator::UseContextOf(int device) {
+  int none = -1;
+  device_.compare_exchange_strong(none, device, std::memory_order_acq_rel);
 }
 
 void PinnedAllocator::Deallocate(void* ptr, size_t bytes) {

@@ -77,6 +77,14 @@ class PinnedAllocator final : public Allocator {
   MemoryKind kind() const override { return MemoryKind::kPinnedHost; }
   void* Allocate(size_t bytes, size_t alignment) override;
   void Deallocate(void* ptr, size_t bytes) override;
+  // The device whose context page-locked memory is allocated in: the first
+  // GPU set up (cuda_platform.cc calls this; later calls keep the first).
+  // cudaHostAlloc on a thread that never chose a device would otherwise
+  // make a context on GPU 0 even when the process uses only another GPU.
+  void UseContextOf(int device);
+
+ private:
+  std::atomic<int> device_{-1};
 };
 
 }  // namespace sluice::cuda

@@ -53,12 +53,16 @@ absl::Status CudaStream::Memcpy(void* dst, const void* src, size_t bytes) {
 }
 
 absl::Status CudaStream::Record(DeviceEvent* event) {
+  // Each call chooses its device: the runtime would otherwise make a
+  // context on the thread's current device (GPU 0 on a fresh thread).
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");
   SLUICE_CUDA_RETURN_IF_ERROR(cudaEventRecord(static_cast<CudaEvent*>(event)->event(), stream_),
                               "cudaEventRecord");
   return absl::OkStatus();
 }
 
 absl::Status CudaStream::Wait(const DeviceEvent& event) {
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");
   SLUICE_CUDA_RETURN_IF_ERROR(
       cudaStreamWaitEvent(stream_, static_cast<const CudaEvent&>(event).event(), 0),
       "cudaStreamWaitEvent");
@@ -66,6 +70,7 @@ absl::Status CudaStream::Wait(const DeviceEvent& event) {
 }
 
 absl::Status CudaStream::Synchronize() {
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");
   SLUICE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
   return absl::OkStatus();
 }
@@ -360,6 +365,7 @@ absl::StatusOr<Tensor> GpuDeviceContext::CopyToHost(const Tensor& t) const {
 
 absl::Status GpuDeviceContext::Sync() const {
   if (capturing()) return absl::FailedPreconditionError("a device sync inside a captured step");
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");
   SLUICE_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(compute_), "cudaStreamSynchronize(compute)");
   return absl::OkStatus();
 }

@@ -9,8 +9,11 @@
 //
 // GpuDeviceCount (device/device_registry.h) is 0 without a driver or
 // device (never an error). GpuDeviceSet: CPU:0 and GPU:0..N-1 (the device
-// registry's contexts, made once per process); FailedPrecondition when
-// there is no GPU, Internal for CUDA failures. RegisterGpuKernels registers DeviceType::kGPU kernels (float32
+// registry's contexts, made once per process), or only the GPUs in
+// `visible` (DeviceSet::WithGpus: the others are never set up; a training
+// process passes the one GPU it uses); FailedPrecondition when there is no
+// GPU, InvalidArgument for a listed GPU that does not exist, Internal for
+// CUDA failures. RegisterGpuKernels registers DeviceType::kGPU kernels (float32
 // unless noted) in the global KernelRegistry for: Const, Identity, NoOp,
 // Shape, Reshape (host/metadata), VariableV2, Assign, Cast, Add, Sub, Mul,
 // RealDiv, Maximum, Minimum, SquaredDifference (broadcasting over <= 4
@@ -29,6 +32,7 @@
 // Thread-safe.
 
 #include <memory>
+#include <vector>
 
 #include "core/status.h"
 #include "device/device_context.h"
@@ -37,7 +41,8 @@
 
 namespace sluice {
 
-absl::StatusOr<std::shared_ptr<const DeviceSet>> GpuDeviceSet();
+absl::StatusOr<std::shared_ptr<const DeviceSet>> GpuDeviceSet(
+    const std::vector<int>& visible = {});
 absl::Status RegisterGpuKernels();
 
 }  // namespace sluice

@@ -9,9 +9,11 @@
 // the caller hands them to ServeParameters) and the others workers, which
 // read the share of their worker task; worker task 0 reports.
 //
-// Device. RankGpuIndex is GpuIndex(TrainOptions::device), except that a
+// Device. RankGpuIndex is TrainingGpu (trainer.h) for this process's place
+// in TrainOptions::world: GpuIndex(TrainOptions::device), except that a
 // data-parallel rank asking for a GPU without naming one (gpu, auto) takes
-// the GPU of its local rank (distributed::GpuForRank).
+// the GPU of its local rank (distributed::GpuForRank). StartSession's
+// devices are TrainingDeviceSet's: the CPU and that GPU alone.
 //
 // Errors: GpuIndex's and GpuForRank's (RankGpuIndex); the cluster's and
 // the ps channel's (AssignRoles); the graph's, the GPU kernels' and the

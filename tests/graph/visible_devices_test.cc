@@ -1,0 +1,250 @@
+// Visible devices (DeviceSet::WithGpus, SessionOptions.visible_device_list,
+// TensorFlow's GPUOptions.visible_device_list) on a simulated platform of
+// two GPUs (SetGpuPlatformForTesting) that counts how often each GPU's
+// context is asked for: only listed GPUs are set up, they keep their
+// indices, an unlisted GPU is a missing device for placement, and a list
+// naming a GPU that does not exist is InvalidArgument naming it.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+#include "../support/simulated_device.h"
+#include "device/device_registry.h"
+#include "graph/device.h"
+#include "graph/kernel_registry.h"
+#include "graph/op_registry.h"
+#include "graph/ops/ops.h"
+#include "graph/session.h"
+
+namespace sluice {
+namespace {
+
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// `n` simulated GPUs; setups[i] counts the requests for GPU i's context
+// (the registry's first request is what sets a real GPU up).
+class CountingPlatform final : public DevicePlatform {
+ public:
+  explicit CountingPlatform(int n) : setups(n) {
+    for (int i = 0; i < n; ++i) {
+      devices_.push_back(
+          std::make_unique<testing_sim::SimDevice>(/*threaded=*/false, i));
+    }
+    for (auto& s : setups) s.store(0);
+    old_ = SetGpuPlatformForTesting(this);
+  }
+  ~CountingPlatform() override { SetGpuPlatformForTesting(old_); }
+  int device_count() const override {
+    return static_cast<int>(devices_.size());
+  }
+  absl::StatusOr<DeviceContext*> Context(int index) override {
+    setups[index].fetch_add(1);
+    return devices_[index].get();
+  }
+  Allocator* pinned_host_allocator() override { return HostAllocator(); }
+  std::vector<int> SetUpCounts() const {
+    std::vector<int> v;
+    for (const auto& s : setups) v.push_back(s.load());
+    return v;
+  }
+
+  std::vector<std::atomic<int>> setups;
+
+ private:
+  std::vector<std::unique_ptr<testing_sim::SimDevice>> devices_;
+  DevicePlatform* old_;
+};
+
+// Per device: kernels of VisTriple run (index 0: CPU, 1 + N: GPU:N).
+std::atomic<int> g_ran[4];
+
+void RegisterVisTriple() {
+  static bool once = [] {
+    (void)OpRegistry::Global()->Register(
+        OpDef{"VisTriple", shape_fns::UnchangedShape});
+    for (DeviceType type : {DeviceType::kCPU, DeviceType::kGPU}) {
+      KernelDef k;
+      k.op = "VisTriple";
+      k.device = type;
+      k.fn = [](OpKernelContext* ctx) -> absl::Status {
+        const DeviceContext* d = ctx->device();
+        g_ran[d->type() == DeviceType::kCPU ? 0 : 1 + d->index()].fetch_add(1);
+        SLUICE_ASSIGN_OR_RETURN(Tensor in, d->CopyToDevice(ctx->input(0)));
+        Tensor out(DType::kFloat32, in.shape(), d->allocator());
+        for (int64_t i = 0; i < out.NumElements(); ++i) {
+          out.data<float>()[i] = 3 * in.data<float>()[i];
+        }
+        ctx->set_output(0, out);
+        return absl::OkStatus();
+      };
+      KernelRegistry::Global()->Register(std::move(k));
+    }
+    return true;
+  }();
+  (void)once;
+}
+
+// y = VisTriple(x) requested on `device`.
+struct Program {
+  Graph g;
+  Output x, y;
+  explicit Program(const std::string& device) {
+    RegisterVisTriple();
+    for (auto& r : g_ran) r.store(0);
+    Scope root = Scope::Root(&g);
+    x = ops::Placeholder(root.WithOpName("x"), DType::kFloat32, TensorShape{2});
+    y = Output(root.WithDevice(device).AddNode("VisTriple", "y", {x}), 0);
+    EXPECT_TRUE(root.ok()) << root.status();
+  }
+  absl::StatusOr<std::vector<float>> Run(Session* s) {
+    std::vector<Tensor> out;
+    SLUICE_RETURN_IF_ERROR(s->Run(
+        {{x, Tensor::FromVector<float>({1, 2}, TensorShape{2})}}, {y}, &out));
+    return std::vector<float>(out[0].flat<float>().begin(),
+                              out[0].flat<float>().end());
+  }
+};
+
+SessionOptions Visible(const std::string& list, bool soft = false) {
+  SessionOptions so;
+  so.visible_device_list = list;
+  so.allow_soft_placement = soft;
+  so.log_device_placement = true;
+  so.log_sink = [](std::string_view) {};
+  return so;
+}
+
+constexpr char kGpu1[] = "/job:localhost/replica:0/task:0/device:GPU:1";
+constexpr char kCpu[] = "/job:localhost/replica:0/task:0/device:CPU:0";
+
+TEST(VisibleDevicesTest, WithGpusSetsUpOnlyTheListedGpuKeepingItsIndex) {
+  CountingPlatform two(2);
+  absl::StatusOr<std::shared_ptr<const DeviceSet>> set =
+      DeviceSet::WithGpus({1});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_THAT(two.SetUpCounts(), ElementsAre(0, 1));
+  ASSERT_EQ((*set)->devices().size(), 2u);
+  EXPECT_EQ((*set)->devices()[1]->name(), kGpu1);
+  EXPECT_EQ((*set)->devices()[1]->context()->index(), 1);
+  EXPECT_EQ((*set)->Find(*DeviceSpec::Parse("/gpu:0")), nullptr);
+  EXPECT_TRUE((*set)->prefers_gpu());
+}
+
+TEST(VisibleDevicesTest, ADefaultSessionStillSetsUpEveryGpu) {
+  CountingPlatform two(2);
+  Program p("/gpu:0");
+  Session s(&p.g, SessionOptions{});
+  auto v = p.Run(&s);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(g_ran[1].load(), 1);  // GPU:0
+  for (int n : two.SetUpCounts()) EXPECT_GE(n, 1);
+}
+
+TEST(VisibleDevicesTest, SlashGpu1RunsOnGpu1AndGpu0IsNeverSetUp) {
+  CountingPlatform two(2);
+  Program p("/gpu:1");
+  Session s(&p.g, Visible("1"));
+  auto v = p.Run(&s);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, (std::vector<float>{3, 6}));
+  EXPECT_EQ(g_ran[2].load(), 1);  // GPU:1
+  EXPECT_THAT(s.placement_log(),
+              Contains(absl::StrCat("y: (VisTriple): ", kGpu1)));
+  EXPECT_EQ(two.setups[0].load(), 0);
+  EXPECT_GE(two.setups[1].load(), 1);
+}
+
+TEST(VisibleDevicesTest, UnrequestedNodesGoToTheFirstListedGpu) {
+  CountingPlatform two(2);
+  Program p("");
+  Session s(&p.g, Visible("1"));
+  auto v = p.Run(&s);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(g_ran[2].load(), 1);  // GPU:1, the one TensorFlow would call /gpu:0
+  EXPECT_EQ(two.setups[0].load(), 0);
+}
+
+TEST(VisibleDevicesTest, AnUnlistedGpuIsAMissingDeviceUnlessSoftPlacement) {
+  CountingPlatform two(2);
+  {
+    Program p("/gpu:0");
+    Session s(&p.g, Visible("1"));
+    auto v = p.Run(&s);
+    ASSERT_TRUE(absl::IsInvalidArgument(v.status())) << v.status();
+    EXPECT_THAT(v.status().message(),
+                HasSubstr("Cannot assign a device for operation 'y'"));
+    EXPECT_THAT(v.status().message(), HasSubstr("/device:GPU:0"));
+    EXPECT_THAT(v.status().message(),
+                HasSubstr("device:GPU:1"));  // the available devices
+  }
+  Program p("/gpu:0");
+  Session s(&p.g, Visible("1", /*soft=*/true));
+  auto v = p.Run(&s);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, (std::vector<float>{3, 6}));
+  EXPECT_EQ(g_ran[0].load(), 1);  // on the CPU, as TensorFlow's soft placement
+  EXPECT_THAT(s.placement_log(),
+              Contains(absl::StrCat("y: (VisTriple): ", kCpu)));
+  EXPECT_EQ(two.setups[0].load(), 0);
+}
+
+TEST(VisibleDevicesTest, AListNamingAMissingGpuIsInvalidArgumentNamingIt) {
+  CountingPlatform two(2);
+  absl::StatusOr<std::shared_ptr<const DeviceSet>> set =
+      DeviceSet::WithGpus({1, 2});
+  ASSERT_TRUE(absl::IsInvalidArgument(set.status())) << set.status();
+  EXPECT_THAT(set.status().message(), HasSubstr("GPU 2"));
+  EXPECT_THAT(set.status().message(), HasSubstr("sees 2 GPUs"));
+  EXPECT_THAT(two.SetUpCounts(),
+              ElementsAre(0, 0));  // checked before any setup
+
+  Program p("/gpu:1");
+  Session s(&p.g, Visible("2", /*soft=*/true));
+  auto v = p.Run(&s);
+  ASSERT_TRUE(absl::IsInvalidArgument(v.status())) << v.status();
+  EXPECT_THAT(v.status().message(), HasSubstr("visible_device_list '2'"));
+  EXPECT_THAT(v.status().message(), HasSubstr("GPU 2"));
+  EXPECT_EQ(g_ran[0].load() + g_ran[1].load() + g_ran[2].load(), 0);
+
+  EXPECT_TRUE(absl::IsInvalidArgument(DeviceSet::WithGpus({-1}).status()));
+  absl::Status twice = DeviceSet::WithGpus({1, 1}).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(twice)) << twice;
+  EXPECT_THAT(twice.message(), HasSubstr("GPU 1 twice"));
+  CountingPlatform none(0);
+  EXPECT_TRUE(absl::IsInvalidArgument(DeviceSet::WithGpus({0}).status()));
+  EXPECT_EQ(*DeviceSet::WithGpus({}), DeviceSet::Local());
+}
+
+TEST(VisibleDevicesTest, TheListParsesTensorFlowsSpelling) {
+  EXPECT_THAT(*ParseVisibleDeviceList("1, 0"), ElementsAre(1, 0));
+  EXPECT_THAT(*ParseVisibleDeviceList("3"), ElementsAre(3));
+  EXPECT_TRUE(ParseVisibleDeviceList("")->empty());
+  for (const char* bad : {"a", "1,", "-1", "0;1"}) {
+    absl::StatusOr<std::vector<int>> v = ParseVisibleDeviceList(bad);
+    ASSERT_TRUE(absl::IsInvalidArgument(v.status())) << bad;
+    EXPECT_THAT(v.status().message(), HasSubstr(absl::StrCat("'", bad, "'")))
+        << bad;
+  }
+}
+
+TEST(VisibleDevicesTest, ListOrderChoosesTheDefaultGpu) {
+  CountingPlatform two(2);
+  absl::StatusOr<std::shared_ptr<const DeviceSet>> set =
+      DeviceSet::WithGpus({1, 0});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ((*set)->devices()[1]->index(), 1);
+  Program p("");
+  Session s(&p.g, Visible("1,0"));
+  ASSERT_TRUE(p.Run(&s).ok());
+  EXPECT_EQ(g_ran[2].load(), 1);  // GPU:1 first
+}
+
+}  // namespace
+}  // namespace sluice
