@@ -50,12 +50,22 @@ char* RecordPool::AllocateLocked(size_t n) {
 }
 
 bool RecordPool::StoreAll(absl::Span<const std::string_view> records, std::vector<char*>* out) {
+  if (!AllocateAll(records, out)) return false;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!records[i].empty())
+      std::memcpy((*out)[i], records[i].data(), records[i].size());
+  }
+  return true;
+}
+
+bool RecordPool::AllocateAll(absl::Span<const std::string_view> records,
+                             std::vector<char*>* out) {
   out->clear();
   out->reserve(records.size());
   {
     // Only the slots are taken under the lock; the bytes are copied after
-    // it, so batches freeing records (FreeAll, other threads) never wait
-    // behind a whole batch of copies.
+    // it (StoreAll, or the caller), so batches freeing records (FreeAll,
+    // other threads) never wait behind a whole batch of copies.
     absl::MutexLock lock(&mu_);
     for (std::string_view r : records) {
       char* p = AllocateLocked(r.size());
@@ -78,9 +88,6 @@ bool RecordPool::StoreAll(absl::Span<const std::string_view> records, std::vecto
       out->push_back(p);
     }
     live_ += static_cast<int64_t>(records.size());
-  }
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (!records[i].empty()) std::memcpy((*out)[i], records[i].data(), records[i].size());
   }
   return true;
 }

@@ -38,6 +38,12 @@ class RecordPool {
   // Copies each of `records` into the pool; out[i] points at the copy.
   // Returns false (having stored none) when memory cannot be had.
   bool StoreAll(absl::Span<const std::string_view> records, std::vector<char*>* out);
+  // StoreAll without the copy: out[i] is a slot of records[i].size() bytes
+  // for the caller to fill (on any thread, without the pool's lock) before
+  // anyone reads it. Returns false (having taken none) when memory cannot
+  // be had.
+  bool AllocateAll(absl::Span<const std::string_view> records,
+                   std::vector<char*>* out);
   // Frees records of the given sizes (sizes[i] is the size StoreAll saw).
   void FreeAll(absl::Span<char* const> ptrs, absl::Span<const uint32_t> sizes);
 

@@ -16,6 +16,8 @@
 #include <future>
 #include <memory>
 #include <numeric>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -262,6 +264,110 @@ TEST(DatasetParallelStressTest,
       EXPECT_EQ(got.sum, n * (n - 1) / 2) << "epoch " << epoch;
     }
     EXPECT_THAT(read.SummaryLine(), HasSubstr("read_ahead_blocks"));
+  });
+}
+
+// The record of id i: "i:" then bytes derived from i, 1..3000 bytes in all
+// (sizes vary so records straddle reader chunks and pool size classes).
+std::string PatternRecord(int64_t id) {
+  std::string r = absl::StrCat(id, ":");
+  const size_t n = static_cast<size_t>(1 + (id * 7919) % 3000);
+  for (size_t j = r.size(); j < n; ++j)
+    r.push_back(static_cast<char>('a' + (id + j) % 26));
+  return r;
+}
+
+// A Map function over batches of PatternRecords: the ids, after checking
+// every byte (a record read before its deferred copy finished, or after its
+// slot was reused, fails the check).
+absl::StatusOr<TensorTuple> CheckedIds(TensorTuple t) {
+  const int64_t k = t[0].dim(0);
+  Tensor ids(DType::kInt64, TensorShape{k});
+  for (int64_t i = 0; i < k; ++i) {
+    const std::string_view r = t[0].string(i);
+    const int64_t id = std::strtoll(
+        std::string(r.substr(0, r.find(':'))).c_str(), nullptr, 10);
+    if (r != PatternRecord(id)) {
+      return absl::DataLossError(
+          absl::StrCat("record ", id, " has wrong bytes"));
+    }
+    ids.data<int64_t>()[i] = id;
+  }
+  return TensorTuple{ids};
+}
+
+TEST(DatasetParallelStressTest,
+     ShuffleCopiesDeferredToMapThreadsAreCompleteAndOrdered) {
+  // The Shuffle's copies run on the parallel Map's threads, after its input
+  // lock (DeferredWork): every record arrives whole, once, in the order of
+  // the sequential Map when deterministic; iterators destroyed mid-stream
+  // (copies pending) deliver what they delivered and free nothing twice.
+  testing::TempDir dir;
+  constexpr int kFiles = 4, kPerFile = 1500;
+  constexpr int64_t n = int64_t{kFiles} * kPerFile;
+  std::vector<std::string> files;
+  for (int f = 0; f < kFiles; ++f) {
+    files.push_back(dir.Sub(absl::StrCat("f", f)));
+    auto w = RecordWriter::Open(files.back(), {});
+    ASSERT_TRUE(w.ok());
+    for (int i = 0; i < kPerFile; ++i) {
+      ASSERT_TRUE((*w)->Write(PatternRecord(int64_t{f} * kPerFile + i)).ok());
+    }
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  WithDeadline("deferred shuffle copies", std::chrono::seconds(150), [&] {
+    auto make = [&](int reads, std::optional<int> par, bool deterministic,
+                    int64_t prefetch) {
+      TFRecordDatasetOptions ro;
+      ro.num_parallel_reads = reads;
+      MapOptions mo;
+      mo.num_parallel_calls = par;
+      mo.deterministic = deterministic;
+      Dataset ds = TFRecordDataset(files, ro)
+                       .Shuffle(700, uint64_t{11})
+                       .Repeat(2)
+                       .Batch(50)
+                       .Map(CheckedIds, mo);
+      return prefetch != 0 ? ds.Prefetch(prefetch) : ds;
+    };
+    for (int reads : {1, 2}) {
+      Tally want;
+      {
+        auto it = make(reads, std::nullopt, true, 0).MakeIterator();
+        ASSERT_TRUE(it.ok());
+        ASSERT_TRUE(Drain(it->get(), &want).ok());
+      }
+      ASSERT_EQ(want.count, 2 * n);
+      ASSERT_EQ(want.sum, n * (n - 1));
+      for (int par : {2, 3, kAutotune}) {
+        for (bool deterministic : {true, false}) {
+          auto it =
+              make(reads, par, deterministic, par == 3 ? 2 : 0).MakeIterator();
+          ASSERT_TRUE(it.ok());
+          Tally got;
+          const absl::Status s = Drain(it->get(), &got);
+          const std::string where = absl::StrCat("reads ", reads, " par ", par,
+                                                 " det ", deterministic);
+          ASSERT_TRUE(s.ok()) << where << ": " << s;
+          EXPECT_EQ(got.count, 2 * n) << where;
+          EXPECT_EQ(got.sum, n * (n - 1)) << where;
+          if (deterministic) EXPECT_EQ(got.order, want.order) << where;
+        }
+      }
+    }
+    const int64_t cycles = std::min<int64_t>(Cycles(), 60);
+    for (int64_t c = 0; c < cycles; ++c) {
+      auto it =
+          make(2, 1 + static_cast<int>(c % 3), c % 2 == 0, c % 4 == 0 ? 2 : 0)
+              .MakeIterator();
+      ASSERT_TRUE(it.ok());
+      Tally got;
+      const absl::Status s =
+          Drain(it->get(), &got, /*stop_after=*/(c % 7) * 50);
+      ASSERT_TRUE(s.ok()) << "cycle " << c << ": " << s;
+      ASSERT_EQ(got.count, (c % 7) * 50) << "cycle " << c;
+      it->reset();  // with copies and calls in flight
+    }
   });
 }
 

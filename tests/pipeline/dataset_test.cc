@@ -2,13 +2,13 @@
 #include "pipeline/dataset/dataset.h"
 
 #include <algorithm>
-#include <numeric>
-#include <set>
-#include <vector>
-
 #include <atomic>
 #include <chrono>
+#include <numeric>
+#include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -74,6 +74,57 @@ TEST(DatasetShuffleTest, EveryBufferSizeEmitsEachElementOncePerPass) {
     std::sort(got.begin(), got.end());
     EXPECT_EQ(got, Iota(100)) << "buffer " << buf;
   }
+}
+
+// GetNextManyDeferred: records "r<i>-" padded to 1..500 bytes come out
+// whole whichever work runs first, and a result dropped before its work
+// ran frees nothing under a copy (each record seen at most once).
+TEST(DatasetShuffleTest,
+     DeferredCopiesCompleteInAnyOrderOrWhenTheResultIsDropped) {
+  constexpr int64_t kRecords = 300;
+  Tensor records(DType::kString, TensorShape{kRecords});
+  std::set<std::string> all;
+  for (int64_t i = 0; i < kRecords; ++i) {
+    std::string r = absl::StrCat("r", i, "-");
+    r.resize(static_cast<size_t>(1 + (i * 37) % 500),
+             static_cast<char>('a' + i % 26));
+    if (r.size() < 4) r = absl::StrCat(i);
+    records.SetString(i, r);
+    all.insert(r);
+  }
+  ASSERT_EQ(all.size(), static_cast<size_t>(kRecords));
+  Dataset ds = Dataset::FromTensorSlices({records}).Shuffle(100, uint64_t{5});
+  auto it = ds.base()->MakeIteratorBase();
+  ASSERT_TRUE(it.ok());
+  std::set<std::string> seen;
+  auto take = [&](const TensorTuple& t) {
+    for (int64_t i = 0; i < t[0].dim(0); ++i) {
+      const std::string r(t[0].string(i));
+      EXPECT_TRUE(all.count(r)) << "unexpected bytes: " << r;
+      EXPECT_TRUE(seen.insert(r).second) << "twice: " << r;
+    }
+  };
+  TensorTuple a, b, c;
+  bool end = false;
+  DeferredWork wa, wb, wc;
+  ASSERT_TRUE((*it)->GetNextManyDeferred(30, &a, &end, &wa).ok());
+  ASSERT_TRUE((*it)->GetNextManyDeferred(30, &b, &end, &wb).ok());
+  EXPECT_FALSE(wa.empty());
+  wb.Run();  // completes (does) a's copies too: b's picks may be in them
+  take(b);
+  wa.Run();
+  take(a);
+  ASSERT_TRUE((*it)->GetNextManyDeferred(30, &c, &end, &wc).ok());
+  const int64_t dropped = c[0].dim(0);
+  c.clear();  // freed unread, before its work ran
+  wc.Run();
+  while (true) {
+    TensorTuple rest;
+    ASSERT_TRUE((*it)->GetNextMany(40, &rest, &end).ok());
+    if (end) break;
+    take(rest);
+  }
+  EXPECT_EQ(static_cast<int64_t>(seen.size()) + dropped, kRecords);
 }
 
 TEST(DatasetShuffleTest, ReshuffleEachIterationGivesNewButReproducibleEpochs) {

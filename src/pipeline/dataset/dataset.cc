@@ -75,6 +75,15 @@ absl::StatusOr<TensorTuple> ConcatBatches(const std::vector<TensorTuple>& batche
 
 }  // namespace internal
 
+void DeferredWork::Run() {
+  // Work added while running (none today) runs too.
+  while (!fns_.empty()) {
+    std::vector<std::function<void()>> fns = std::move(fns_);
+    fns_.clear();
+    for (auto& fn : fns) fn();
+  }
+}
+
 absl::Status IteratorBase::GetNextMany(int64_t n, TensorTuple* out, bool* end_of_sequence) {
   *end_of_sequence = false;
   if (!pending_.ok()) return std::exchange(pending_, absl::OkStatus());

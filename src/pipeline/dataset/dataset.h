@@ -44,6 +44,30 @@
 
 namespace sluice {
 
+// Work an element still needs after the call that produced it returned
+// (IteratorBase::GetNextDeferred): e.g. the copy of the records a Shuffle
+// took into its buffer during the call. A caller that serialises its calls
+// to an iterator (a parallel Map's input lock) runs it after leaving that
+// critical section, so that several threads do such work at once.
+// Contract: Run() before the element's data is read; it may run on any
+// thread, never fails, and may wait for (or do) work that other calls left
+// behind. Whatever was not run runs in the destructor. Move-only; one
+// thread at a time.
+class DeferredWork {
+ public:
+  DeferredWork() = default;
+  DeferredWork(DeferredWork&&) = default;
+  DeferredWork& operator=(DeferredWork&&) = delete;
+  ~DeferredWork() { Run(); }
+  void Add(std::function<void()> fn) { fns_.push_back(std::move(fn)); }
+  // Runs the work in the order added, then forgets it.
+  void Run();
+  bool empty() const { return fns_.empty(); }
+
+ private:
+  std::vector<std::function<void()>> fns_;
+};
+
 class IteratorBase {
  public:
   virtual ~IteratorBase() = default;
@@ -53,6 +77,22 @@ class IteratorBase {
   // *end_of_sequence). May return fewer than n before the end. An error met
   // after some elements is held back and returned by the next call.
   virtual absl::Status GetNextMany(int64_t n, TensorTuple* out, bool* end_of_sequence);
+  // GetNext / GetNextMany that may leave part of the element's work to
+  // *work (appended; see DeferredWork): the same elements, ends and errors
+  // as GetNext / GetNextMany, which run the work before returning. An
+  // iterator whose calls do copying (Shuffle) or pass such work on
+  // (Batch, Repeat) overrides these; the default defers nothing.
+  virtual absl::Status GetNextDeferred(TensorTuple* out, bool* end_of_sequence,
+                                       DeferredWork* work) {
+    (void)work;
+    return GetNext(out, end_of_sequence);
+  }
+  virtual absl::Status GetNextManyDeferred(int64_t n, TensorTuple* out,
+                                           bool* end_of_sequence,
+                                           DeferredWork* work) {
+    (void)work;
+    return GetNextMany(n, out, end_of_sequence);
+  }
   // Called by a Prefetch(n) stacked on this iterator before its first
   // GetNext. An iterator that already computes ahead of its consumer on
   // other threads (a parallel Map) may take on n more results of buffer

@@ -1,6 +1,8 @@
 // Map (§5.6). Sequential, or parallel on the WorkerPool: each call pulls
 // its own input (under an input lock, which fixes the element's position)
-// and then runs the function, on a pool thread or on the consumer. At most
+// and then, outside the lock, runs the work the input deferred
+// (DeferredWork: a Shuffle's copies, passed on by Batch) and the function,
+// on a pool thread or on the consumer. At most
 // `limit` calls are in flight and at most `limit` + `extra` results wait to
 // be taken (`extra`: the buffer of a Prefetch absorbed above it); a thread
 // that finishes a call goes on with the next one while that bound allows,
@@ -395,6 +397,7 @@ class MapDataset final : public DatasetBase {
       bool pulled = false;
       TensorTuple e;
       int64_t t1 = 0;
+      DeferredWork work;  // the input's, run outside the input lock
       {
         LockSpinning(sh->in_mu);
         std::lock_guard<std::mutex> lock(sh->in_mu, std::adopt_lock);
@@ -403,7 +406,7 @@ class MapDataset final : public DatasetBase {
           pos = sh->next_pos++;
           bool end = false;
           const int64_t p0 = MonotonicNanos();
-          r.status = in->GetNext(&e, &end);
+          r.status = in->GetNextDeferred(&e, &end, &work);
           t1 = MonotonicNanos();
           r.pull_ns = t1 - p0;
           if (r.status.ok() && end) {
@@ -412,6 +415,7 @@ class MapDataset final : public DatasetBase {
           }
         }
       }
+      work.Run();  // counted with the function: it runs in parallel too
       int64_t fn_ns = 0;
       if (pulled && r.status.ok() && !r.end) {
         r.status = d->Apply(std::move(e), &r.out, &r.end);
@@ -419,6 +423,7 @@ class MapDataset final : public DatasetBase {
         fn_ns = MonotonicNanos() - t1;
       }
       std::lock_guard<std::mutex> lock(sh->mu);
+      const bool at_head = pulled && pos == sh->head;
       if (pulled) {
         r.done = true;
         // Every position before an end has been pulled: no call is needed
@@ -434,7 +439,15 @@ class MapDataset final : public DatasetBase {
         ++sh->buffered;
       }
       --sh->running;
-      if (sh->waiting > 0) sh->cv.notify_all();
+      // Wake the waiters only for what they wait for: the head result
+      // (deterministic), any result (sloppy), no call running (the
+      // destructor; the consumer then runs queued calls itself). A result
+      // behind the head used to wake the consumer for nothing: on 2 cores
+      // that wake-up preempted the other call.
+      if (sh->waiting > 0 && (at_head || !d->o_.deterministic ||
+                              sh->running == 0 || sh->cancelled)) {
+        sh->cv.notify_all();
+      }
     }
 
     const MapDataset* d_;

@@ -82,6 +82,20 @@ class RepeatDataset final : public DatasetBase {
     absl::Status GetNextMany(int64_t n, TensorTuple* out, bool* end) override {
       return Step([&](IteratorBase* in, bool* e) { return in->GetNextMany(n, out, e); }, end);
     }
+    absl::Status GetNextDeferred(TensorTuple* out, bool* end,
+                                 DeferredWork* work) override {
+      return Step([&](IteratorBase* in,
+                      bool* e) { return in->GetNextDeferred(out, e, work); },
+                  end);
+    }
+    absl::Status GetNextManyDeferred(int64_t n, TensorTuple* out, bool* end,
+                                     DeferredWork* work) override {
+      return Step(
+          [&](IteratorBase* in, bool* e) {
+            return in->GetNextManyDeferred(n, out, e, work);
+          },
+          end);
+    }
 
    private:
     template <typename Fn>
@@ -139,6 +153,18 @@ class BatchDataset final : public DatasetBase {
    public:
     It(const BatchDataset* d, std::unique_ptr<IteratorBase> in) : d_(d), in_(std::move(in)) {}
     absl::Status GetNext(TensorTuple* out, bool* end) override {
+      return Next(out, end, nullptr);
+    }
+    // The input's deferred work (a Shuffle's copies) is passed on, so a
+    // parallel Map above runs it outside its input lock.
+    absl::Status GetNextDeferred(TensorTuple* out, bool* end,
+                                 DeferredWork* work) override {
+      return Next(out, end, work);
+    }
+
+   private:
+    // GetNext, or GetNextDeferred when `work` is set.
+    absl::Status Next(TensorTuple* out, bool* end, DeferredWork* work) {
       *end = false;
       if (input_ended_) {
         *end = true;
@@ -150,7 +176,10 @@ class BatchDataset final : public DatasetBase {
         TensorTuple part;
         bool e = false;
         // An input error loses the elements read for this batch (§5.5).
-        SLUICE_RETURN_IF_ERROR(in_->GetNextMany(d_->b_ - have, &part, &e));
+        SLUICE_RETURN_IF_ERROR(
+            work != nullptr
+                ? in_->GetNextManyDeferred(d_->b_ - have, &part, &e, work)
+                : in_->GetNextMany(d_->b_ - have, &part, &e));
         if (e) {
           input_ended_ = true;
           break;
@@ -162,11 +191,13 @@ class BatchDataset final : public DatasetBase {
         *end = true;
         return absl::OkStatus();
       }
+      // Concatenating may copy element bytes: the parts must be complete
+      // (more than one part happens only at the end of the input).
+      if (parts.size() > 1 && work != nullptr) work->Run();
       SLUICE_ASSIGN_OR_RETURN(*out, internal::ConcatBatches(parts));
       return absl::OkStatus();
     }
 
-   private:
     const BatchDataset* d_;
     std::unique_ptr<IteratorBase> in_;
     bool input_ended_ = false;
