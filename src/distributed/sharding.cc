@@ -25,7 +25,7 @@ uint64_t ShuffleSeed(uint64_t seed, int64_t epoch, int rank) {
 }
 
 ShardPlan PlanEpochShard(const std::vector<std::string>& files, int rank, int size, int64_t epoch,
-                         uint64_t seed) {
+                         uint64_t seed, std::string_view holder) {
   std::vector<size_t> perm(files.size());
   std::iota(perm.begin(), perm.end(), 0);
   // Fisher-Yates with the mixer (std::shuffle's use of the engine is
@@ -45,9 +45,10 @@ ShardPlan PlanEpochShard(const std::vector<std::string>& files, int rank, int si
   p.record_sharding = size > 1;
   for (size_t i : perm) p.files.push_back(files[i]);
   if (p.record_sharding) {
-    p.note = absl::StrCat(files.size(), " file", files.size() == 1 ? "" : "s", " for ", size,
-                          " ranks: sharding by record (every rank reads every file and keeps "
-                          "1 record in ", size, ")");
+    const std::string who(holder);  // this absl's StrCat takes no std::string_view
+    p.note = absl::StrCat(files.size(), " file", files.size() == 1 ? "" : "s", " for ", size, " ",
+                          who, "s: sharding by record (every ", who,
+                          " reads every file and keeps 1 record in ", size, ")");
   }
   return p;
 }

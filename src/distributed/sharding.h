@@ -7,7 +7,9 @@
 //     (file sharding: which files a rank reads changes every epoch);
 //   * with fewer files than ranks, every rank reads all files in the
 //     permuted order and keeps records r, r+n, r+2n, ... (record sharding;
-//     the plan says so in `note`, which callers log once);
+//     the plan says so in `note`, which callers log once; `holder` names
+//     who holds a share there: "rank", or "worker" where only some ranks
+//     read input, as in parameter-server mode);
 //   * every record is in exactly one rank's share per epoch; shares may be
 //     uneven (nothing is padded or dropped): the training step's
 //     agreement (GradientAllreducer) ends the epoch when all ranks are out.
@@ -17,6 +19,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pipeline/dataset/dataset.h"
@@ -33,7 +36,7 @@ struct ShardPlan {
 };
 
 ShardPlan PlanEpochShard(const std::vector<std::string>& files, int rank, int size, int64_t epoch,
-                         uint64_t seed);
+                         uint64_t seed, std::string_view holder = "rank");
 
 // The rank's shuffle seed in epoch e (never 0: 0 means "nondeterministic").
 uint64_t ShuffleSeed(uint64_t seed, int64_t epoch, int rank);

@@ -89,12 +89,13 @@ absl::StatusOr<TrainInputs> TrainInputs::Create(const TrainOptions& o,
   if (log != nullptr && shares.train_sharded) {
     const distributed::ShardPlan plan = distributed::PlanEpochShard(
         o.train.files, shares.train_index, shares.train_count, first_epoch,
-        static_cast<uint64_t>(o.seed));
+        static_cast<uint64_t>(o.seed), shares.holder);
     if (!plan.note.empty()) *log << "training input: " << plan.note << "\n";
   }
   if (log != nullptr && shares.test_sharded) {
-    const distributed::ShardPlan plan = distributed::PlanEpochShard(
-        o.test.files, shares.test_index, shares.test_count, 0, 0);
+    const distributed::ShardPlan plan =
+        distributed::PlanEpochShard(o.test.files, shares.test_index,
+                                    shares.test_count, 0, 0, shares.holder);
     if (!plan.note.empty()) *log << "test input: " << plan.note << "\n";
   }
   std::shared_ptr<BufferPool> pinned;

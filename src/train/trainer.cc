@@ -97,7 +97,8 @@ absl::StatusOr<std::unique_ptr<TrainJob>> TrainJob::Create(
                                 .train_count = roles->shard_size,
                                 .test_sharded = sum_test,
                                 .test_index = roles->rank,
-                                .test_count = roles->world_size},
+                                .test_count = roles->world_size,
+                                .holder = roles->ps_mode ? "worker" : "rank"},
           roles->shard_rank == 0 && o.notices != nullptr ? o.notices
                                                          : roles->log,
           job->first_epoch_));

@@ -57,6 +57,9 @@ TEST(PlanEpochShardTest, FewerFilesThanRanksShardsByRecordAndSaysSo) {
   EXPECT_EQ(p.num_shards, 4);
   EXPECT_EQ(p.index, 3);
   EXPECT_THAT(p.note, ::testing::HasSubstr("2 files for 4 ranks: sharding by record"));
+  // Parameter-server mode names the shares' holders workers.
+  EXPECT_THAT(PlanEpochShard(Files(1), 0, 2, 0, 1, "worker").note,
+              ::testing::StartsWith("1 file for 2 workers: sharding by record (every worker "));
   // Every rank reads the files in the same order (the record stride needs it).
   EXPECT_EQ(PlanEpochShard(Files(2), 0, 4, 5, 1).files, PlanEpochShard(Files(2), 2, 4, 5, 1).files);
 }

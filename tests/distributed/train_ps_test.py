@@ -13,6 +13,8 @@ untrained one ~0.1), checks that
   * the ps's global_step counts every push (async) or one per 2 (sync);
   * a stop (SIGUSR1 to mpirun, forwarded to every rank) ends the job
     promptly, exit 0, every line saying stopped;
+  * one training file for 2 workers (3 ranks): record sharding, said once
+    on stderr, naming workers (not ranks);
   * bad combinations are refused with a message.
 
 usage: train_ps_test.py --sluice PATH --mpirun PATH
@@ -110,9 +112,17 @@ def main():
             else:
                 check(steps == batches // 2 and len({p["global_step"] for p in ps}) == 1,
                       f"sync: one update per 2 gradients on every ps task ({steps} == {batches} / 2)")
-        # A stop mid-training: mpirun forwards SIGUSR1 to every rank.
+        # A stop mid-training: mpirun forwards SIGUSR1 to every rank. Its
+        # input is one training file, so the 2 workers shard it by record.
+        one = os.path.join(tmp, "one")
+        for idx, prefix in (("train", "train"), ("t10k", "test")):
+            run([args.sluice, "convert", "idx", "--images",
+                 os.path.join(tmp, "idx", idx + "-images-idx3-ubyte"), "--labels",
+                 os.path.join(tmp, "idx", idx + "-labels-idx1-ubyte"), "--out", one,
+                 "--prefix", prefix, "--shards", "1"])
         cmd = [args.mpirun, "-np", "3"] + train_cmd(args, tmp, ["--ps-tasks", "1", "--sync-replicas", "2"])
         cmd[cmd.index("--epochs") + 1] = "500"
+        cmd[cmd.index("--data") + 1] = one
         cmd.remove("--quiet")
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 60
@@ -132,6 +142,9 @@ def main():
               all(x["stopped"] for x in r),
               f"stop: every rank ended, exit 0, stopped, {took:.1f} s after the signal "
               f"(rc {p.returncode}, {len(r)} lines)\n{err[-2000:]}")
+        note = "training input: 1 file for 2 workers: sharding by record (every worker reads"
+        check(err.count(note) == 1 and "ranks" not in err,
+              f"1 file, 2 workers: the chief says '{note}' once, no 'ranks':\n{err[-2000:]}")
         p = run([args.sluice, "train", "--ps-tasks", "1"], expect_ok=False)
         check(p.returncode == 2 and "mpirun" in p.stderr, "--ps-tasks without mpirun is refused")
         p = run([args.mpirun, "-np", "3"] + train_cmd(args, tmp, ["--ps-tasks", "1", "--sync-replicas", "3"]),

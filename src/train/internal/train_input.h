@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <ostream>
+#include <string_view>
 
 #include "core/buffer_pool.h"
 #include "core/status.h"
@@ -56,6 +57,9 @@ struct InputShares {
   bool test_sharded = false;
   int test_index = 0;
   int test_count = 1;
+  // Who holds a share, in the record-sharding notes: "rank", or "worker"
+  // in parameter-server mode (where ps ranks read no input).
+  std::string_view holder = "rank";
 };
 
 class TrainInputs {
