@@ -11,7 +11,8 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       dataset-fashion-mnist    # the main job's default data set (IDX files)
       python3-dev pybind11-dev python3-numpy python3-pytest python3-torch  # import sluice + its tests
       libturbojpeg0-dev libpng-dev   # src/image codecs
-      python3-pil python3-torchvision)  # image test references, bench peer
+      python3-pil python3-torchvision  # image test references, bench peer
+      python3-protobuf python3-crcmod)  # event files decoded in the mpirun tests
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -95,7 +95,7 @@ absl::StatusOr<bool> EpochTrainer::Step() {
   // Fetching the loss waits for the step; do it only now and then so that
   // the host runs ahead of an asynchronous device. Summaries every
   // kSummarySteps global steps and at each epoch's first step (short
-  // epochs get a loss point too).
+  // epochs get a loss point too); a ps worker counts its own steps here.
   const int64_t global_step = epoch_ * loop_.steps_per_epoch + steps_ + 1;
   const bool summarize = loop_.events != nullptr &&
                          (global_step % kSummarySteps == 0 || steps_ == 0);
@@ -112,8 +112,11 @@ absl::StatusOr<bool> EpochTrainer::Step() {
   ++totals_->steps;
   totals_->records_seen += rows;
   SLUICE_RETURN_IF_ERROR(Measure(t0, t1, t2, input_wait));
+  // A ps worker's summary carries the ps's step, as its epoch summaries
+  // and checkpoints do (this worker's count is only its share of it).
   if (fetch_loss)
-    SLUICE_RETURN_IF_ERROR(RecordLoss(summarize, fill, global_step));
+    SLUICE_RETURN_IF_ERROR(RecordLoss(
+        summarize, fill, ran.global_step >= 0 ? ran.global_step : global_step));
   ReportProgress();
   if (o_.max_steps > 0 && totals_->steps >= o_.max_steps) return false;
   return !stopped_;

@@ -110,6 +110,7 @@ absl::StatusOr<StepRunner::Outcome> StepRunner::Run(const TensorTuple* batch,
         ps_->Step({{gr.images, (*batch)[0]}, {gr.labels, (*batch)[1]}}, rows,
                   fetches, stop_here, out));
     outcome.stop = r.stop;
+    outcome.global_step = r.step;
   } else if (dp_) {
     const FeedList feeds =
         batch == nullptr

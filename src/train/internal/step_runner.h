@@ -42,6 +42,10 @@ class StepRunner {
     // ended on every rank.
     bool all_out = false;
     bool stop = false;  // a stop was asked on some rank; the step ran
+    // Parameter-server worker: the ps's global step after this step's
+    // update (TF1's global_step, counting every worker's pushes); -1 in the
+    // other modes, where the job's own step count is the global step.
+    int64_t global_step = -1;
   };
 
   // `*first_epoch`: the epoch this rank resumes at; distributed ranks
