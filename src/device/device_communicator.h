@@ -5,13 +5,15 @@
 // code in the tree that calls NCCL. Who the processes are and how the id
 // reaches them is the caller's business (distributed/ sends it over MPI).
 //
-//   std::string id;                       // kCommunicatorIdBytes bytes
+//   std::string id;  // kCommunicatorIdBytes bytes
 //   if (rank == 0) SLUICE_ASSIGN_OR_RETURN(id, NewCommunicatorId());
 //   ... every rank gets rank 0's id ...
-//   SLUICE_ASSIGN_OR_RETURN(auto comm, NewDeviceCommunicator(gpu, id, rank, n,
-//   timeout)); SLUICE_RETURN_IF_ERROR(comm->AllReduceSum(grad, count));   //
-//   queued SLUICE_RETURN_IF_ERROR(comm->Wait(timeout, "step 3", {}));  //
-//   bounded
+//   SLUICE_ASSIGN_OR_RETURN(
+//       auto comm, NewDeviceCommunicator(gpu, id, rank, n, timeout));
+//   // Queued on the compute stream; returns at once:
+//   SLUICE_RETURN_IF_ERROR(comm->AllReduceSum(grad, count));
+//   // Blocks at most `timeout`:
+//   SLUICE_RETURN_IF_ERROR(comm->Wait(timeout, "step 3", {}));
 //
 // Nothing here blocks without a bound: the communicator is NCCL's
 // nonblocking kind, so creating it and queueing work return at once or

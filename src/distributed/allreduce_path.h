@@ -23,7 +23,8 @@ std::string_view AllreducePathName(AllreducePath path);
 //   mpi:  MPI (GPU gradients are copied to the host);
 //   nccl: NCCL, or an error saying why it cannot be: InvalidArgument when
 //         not training on a GPU, FailedPrecondition when NCCL is not
-//         available (`nccl_built`: CommunicatorsAvailable()). Anything else is InvalidArgument naming it.
+//         available (`nccl_built`: CommunicatorsAvailable()).
+// Any other `requested` is InvalidArgument naming it.
 absl::StatusOr<AllreducePath> ChooseAllreducePath(std::string_view requested,
                                                   bool gpu, bool nccl_built);
 

@@ -1,6 +1,5 @@
 #include "distributed/nccl_allreducer.h"
 
-#include <chrono>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -9,15 +8,6 @@
 #include "distributed/allreduce_path.h"
 
 namespace sluice::distributed {
-namespace {
-
-double Since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
-      .count();
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<NcclGradientAllreducer>>
 NcclGradientAllreducer::Create(World* world, DeviceContext* gpu,
                                AllreduceOptions options) {
@@ -123,17 +113,16 @@ absl::Status NcclGradientAllreducer::Sum(const std::vector<TensorShape>& shapes,
   }
   buckets_ = static_cast<int64_t>(buckets.size());
   last_bytes_ = floats_ * static_cast<int64_t>(sizeof(float));
-  const auto t0 = std::chrono::steady_clock::now();
   absl::Status waited = comm_->Wait(world_->stall_timeout(), what, {});
   if (absl::IsDeadlineExceeded(waited)) {
     // NCCL cannot say which rank it waited for; MPI can. A rank that
     // stalled after the agreement does not reach this barrier, and the
     // watchdog names it (ending the job). If every rank arrives, NCCL
     // itself hung: its error is returned.
-    (void)world_->Barrier(absl::StrCat(Sv(what), " (NCCL timed out; which ranks are here?)"));
+    (void)world_->Barrier(
+        absl::StrCat(Sv(what), " (NCCL timed out; which ranks are here?)"));
   }
   SLUICE_RETURN_IF_ERROR(waited);
-  last_wait_seconds_ = Since(t0);
   grads->assign(slots_.begin(), slots_.end());
   return absl::OkStatus();
 }

@@ -81,10 +81,8 @@ class NcclGradientAllreducer {
   absl::Status BroadcastVariables(Session* session,
                                   const std::vector<Variable>& vars);
 
-  // Bytes of the arena (gradients and padding) reduced by the last Sum,
-  // and the seconds it waited for the GPU (backward pass + allreduce).
+  // Bytes of the arena (gradients and padding) reduced by the last Sum.
   int64_t last_bytes() const { return last_bytes_; }
-  double last_wait_seconds() const { return last_wait_seconds_; }
   int num_buckets() const { return static_cast<int>(buckets_); }
   DeviceContext* gpu() const { return gpu_; }
 
@@ -111,7 +109,6 @@ class NcclGradientAllreducer {
   int64_t floats_ = 0;
   int64_t buckets_ = 0;
   int64_t last_bytes_ = 0;
-  double last_wait_seconds_ = 0;
 };
 
 }  // namespace sluice::distributed
