@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -47,6 +48,86 @@ void U8ToUnitFloat(const uint8_t* src, int64_t n, float* dst) {
     std::memcpy(dst + j, f, sizeof(f));
   }
   for (; j < n; ++j) dst[j] = static_cast<float>(src[j]) * kScale;
+}
+
+// Decodes `image` to `channels` uint8 channels: a JPEG into `scratch`
+// (reused), a PNG into `png`. *px points at the pixels, *h x *w.
+absl::Status DecodeForAugment(std::string_view image, int64_t channels,
+                              std::vector<uint8_t>* scratch, Tensor* png,
+                              const uint8_t** px, int64_t* h, int64_t* w) {
+  if (image::SniffImageFormat(image) == image::ImageFormat::kJpeg) {
+    SLUICE_ASSIGN_OR_RETURN(image::JpegHeader hdr,
+                            image::ReadJpegHeader(image));
+    scratch->resize(static_cast<size_t>(hdr.height * hdr.width * channels));
+    image::DecodeJpegOptions jo;
+    jo.channels = static_cast<int>(channels);
+    int ch = 0;
+    SLUICE_RETURN_IF_ERROR(
+        image::DecodeJpegInto(image, jo, scratch->data(), 0, h, w, &ch));
+    *px = scratch->data();
+    return absl::OkStatus();
+  }
+  SLUICE_ASSIGN_OR_RETURN(
+      *png,
+      image::DecodeImage(image, {.channels = static_cast<int>(channels)}));
+  *h = png->dim(0);
+  *w = png->dim(1);
+  *px = png->data<uint8_t>();
+  return absl::OkStatus();
+}
+
+// One output row whose `ow` source pixels (of C bytes, from `src`) all lie
+// inside the image: copied (uint8) or converted whole (float), reversed
+// first into `flipped` (ow * C bytes) when `flip`.
+void CopyInsideRow(const uint8_t* src, int64_t ow, int64_t C, bool flip,
+                   DType dtype, uint8_t* flipped, void* dst) {
+  if (flip) {
+    // Pixels in reverse order, byte by byte (a memcpy of C bytes per
+    // pixel was a libc call: 9% of the pipeline's samples).
+    uint8_t* f = flipped;
+    const uint8_t* last = src + (ow - 1) * C;
+    if (C == 3) {
+      for (int64_t x = 0; x < ow; ++x, f += 3, last -= 3) {
+        f[0] = last[0];
+        f[1] = last[1];
+        f[2] = last[2];
+      }
+    } else {
+      for (int64_t x = 0; x < ow; ++x, f += C, last -= C) {
+        for (int64_t c = 0; c < C; ++c) f[c] = last[c];
+      }
+    }
+    src = flipped;
+  }
+  if (dtype == DType::kFloat32) {
+    U8ToUnitFloat(src, ow * C, static_cast<float*>(dst));
+  } else {
+    std::memcpy(dst, src, static_cast<size_t>(ow * C));
+  }
+}
+
+// One output row pixel by pixel: output column x reads source byte
+// cols[x] of `row` (-1, or `row` null: padding, zero). uint8 -> float goes
+// through a table (the same v * (1 / 255.0f) as ConvertImageDtype).
+template <typename T>
+void CopyPaddedRow(const uint8_t* row, const std::vector<int64_t>& cols,
+                   int64_t C, T* d) {
+  static const auto* kToFloat = [] {
+    auto* t = new float[256];
+    for (int v = 0; v < 256; ++v)
+      t[v] = static_cast<float>(v) * (1.0f / 255.0f);
+    return t;
+  }();
+  for (size_t x = 0; x < cols.size(); ++x, d += C) {
+    const int64_t c0 = cols[x];
+    if (row == nullptr || c0 < 0) {
+      for (int64_t c = 0; c < C; ++c) d[c] = T{0};
+    } else if constexpr (std::is_same_v<T, float>) {
+      for (int64_t c = 0; c < C; ++c) d[c] = kToFloat[row[c0 + c]];
+    } else {
+      for (int64_t c = 0; c < C; ++c) d[c] = row[c0 + c];
+    }
+  }
 }
 
 // Stacks same-shaped images on a new dimension 0.
@@ -146,31 +227,8 @@ absl::Status ImageAugmenter::RunInto(absl::Span<const std::string_view> images,
     const uint8_t* px = nullptr;
     int64_t H = 0, W = 0;
     Tensor png;
-    const image::ImageFormat format = image::SniffImageFormat(images[i]);
-    absl::Status st;
-    if (format == image::ImageFormat::kJpeg) {
-      absl::StatusOr<image::JpegHeader> hdr = image::ReadJpegHeader(images[i]);
-      st = hdr.status();
-      if (st.ok()) {
-        scratch.resize(static_cast<size_t>(hdr->height * hdr->width * C));
-        image::DecodeJpegOptions jo;
-        jo.channels = static_cast<int>(C);
-        int ch = 0;
-        st = image::DecodeJpegInto(images[i], jo, scratch.data(), 0, &H, &W,
-                                   &ch);
-        px = scratch.data();
-      }
-    } else {
-      absl::StatusOr<Tensor> d =
-          image::DecodeImage(images[i], {.channels = static_cast<int>(C)});
-      st = d.status();
-      if (st.ok()) {
-        png = *std::move(d);
-        H = png.dim(0);
-        W = png.dim(1);
-        px = png.data<uint8_t>();
-      }
-    }
+    absl::Status st =
+        DecodeForAugment(images[i], C, &scratch, &png, &px, &H, &W);
     if (!st.ok())
       return absl::Status(st.code(),
                           absl::StrCat("image ", i, ": ", st.message()));
@@ -190,78 +248,34 @@ absl::Status ImageAugmenter::RunInto(absl::Span<const std::string_view> images,
     // Output (y, x) reads padded (oy + y, ox + x') with x' mirrored when
     // flipping; padded (py, px) is source (py - pad, px - pad) or zero. The
     // source column of each output column is computed once per image (-1:
-    // padding), and uint8 -> float goes through a table (the same
-    // v * (1 / 255.0f) as ConvertImageDtype).
+    // padding).
     thread_local std::vector<int64_t> cols;
     cols.resize(static_cast<size_t>(ow));
     for (int64_t x = 0; x < ow; ++x) {
       const int64_t sx = ox + (flip ? ow - 1 - x : x) - o_.pad;
       cols[x] = (sx >= 0 && sx < W) ? sx * C : -1;
     }
-    static const auto* kToFloat = [] {
-      auto* t = new float[256];
-      for (int v = 0; v < 256; ++v)
-        t[v] = static_cast<float>(v) * (1.0f / 255.0f);
-      return t;
-    }();
     // The window's columns all inside the image (no padding on this side):
     // rows are copied or converted whole, flipped rows through `flipped`.
     const int64_t sx0 = ox - o_.pad;
     const bool inside = sx0 >= 0 && sx0 + ow <= W;
     thread_local std::vector<uint8_t> flipped;
     if (inside && flip) flipped.resize(static_cast<size_t>(ow * C));
+    const bool to_float = o_.dtype == DType::kFloat32;
     for (int64_t y = 0; y < oh; ++y) {
       const int64_t sy = oy + y - o_.pad;
       const size_t at = i * out_elems + y * ow * C;
       const uint8_t* row = (sy >= 0 && sy < H) ? px + sy * W * C : nullptr;
+      void* dst = to_float
+                      ? static_cast<void*>(static_cast<float*>(out) + at)
+                      : static_cast<void*>(static_cast<uint8_t*>(out) + at);
       if (inside && row != nullptr) {
-        const uint8_t* src = row + sx0 * C;
-        if (flip) {
-          // Pixels in reverse order, byte by byte (a memcpy of C bytes per
-          // pixel was a libc call: 9% of the pipeline's samples).
-          uint8_t* f = flipped.data();
-          const uint8_t* last = src + (ow - 1) * C;
-          if (C == 3) {
-            for (int64_t x = 0; x < ow; ++x, f += 3, last -= 3) {
-              f[0] = last[0];
-              f[1] = last[1];
-              f[2] = last[2];
-            }
-          } else {
-            for (int64_t x = 0; x < ow; ++x, f += C, last -= C) {
-              for (int64_t c = 0; c < C; ++c) f[c] = last[c];
-            }
-          }
-          src = flipped.data();
-        }
-        if (o_.dtype == DType::kFloat32) {
-          U8ToUnitFloat(src, ow * C, static_cast<float*>(out) + at);
-        } else {
-          std::memcpy(static_cast<uint8_t*>(out) + at, src,
-                      static_cast<size_t>(ow * C));
-        }
-        continue;
-      }
-      if (o_.dtype == DType::kFloat32) {
-        float* d = static_cast<float*>(out) + at;
-        for (int64_t x = 0; x < ow; ++x, d += C) {
-          const int64_t c0 = cols[x];
-          if (row == nullptr || c0 < 0) {
-            for (int64_t c = 0; c < C; ++c) d[c] = 0.0f;
-          } else {
-            for (int64_t c = 0; c < C; ++c) d[c] = kToFloat[row[c0 + c]];
-          }
-        }
+        CopyInsideRow(row + sx0 * C, ow, C, flip, o_.dtype, flipped.data(),
+                      dst);
+      } else if (to_float) {
+        CopyPaddedRow(row, cols, C, static_cast<float*>(dst));
       } else {
-        uint8_t* d = static_cast<uint8_t*>(out) + at;
-        for (int64_t x = 0; x < ow; ++x, d += C) {
-          const int64_t c0 = cols[x];
-          if (row == nullptr || c0 < 0) {
-            for (int64_t c = 0; c < C; ++c) d[c] = 0;
-          } else {
-            for (int64_t c = 0; c < C; ++c) d[c] = row[c0 + c];
-          }
-        }
+        CopyPaddedRow(row, cols, C, static_cast<uint8_t*>(dst));
       }
     }
   }
