@@ -1,7 +1,10 @@
 #include "train/internal/job_setup.h"
 
+#include <string>
 #include <string_view>
 #include <utility>
+
+#include "absl/strings/str_cat.h"
 
 #include "graph/scope.h"
 #if SLUICE_TRAIN_HAVE_GPU
@@ -83,7 +86,11 @@ absl::StatusOr<int64_t> StepsPerEpoch(const TrainOptions& o,
                             ? (o.train.records + per_step - 1) / per_step
                             : o.train.records / o.batch_size;
   if (steps < 1)
-    return absl::InvalidArgumentError("fewer records than one batch");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fewer records than one batch: ", o.train.records,
+        " training records, batch size ", o.batch_size,
+        roles.world ? absl::StrCat(" on ", roles.shard_size, " ranks")
+                    : std::string()));
   return steps;
 }
 

@@ -147,7 +147,8 @@ absl::StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(
     case OptimizerKind::kFtrl:
       return std::make_unique<FtrlOptimizer>(lr);
   }
-  return absl::InvalidArgumentError("unknown optimizer");
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown optimizer kind ", static_cast<int>(kind)));
 }
 
 }  // namespace sluice::train

@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 #include "distributed/variable_sync.h"
@@ -218,7 +219,8 @@ absl::StatusOr<TrainResult> TrainJob::Finish() {
 
 absl::StatusOr<TrainResult> Train(const TrainOptions& o) {
   if (o.batch_size < 1)
-    return absl::InvalidArgumentError("batch size must be positive");
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch size must be positive, got ", o.batch_size));
   if (o.train.files.empty())
     return absl::InvalidArgumentError("no training files");
   SLUICE_ASSIGN_OR_RETURN(const int gpu_index, internal::RankGpuIndex(o));
