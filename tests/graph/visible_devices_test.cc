@@ -13,7 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "../support/simulated_device.h"
+#include "../support/counting_platform.h"
 #include "device/device_registry.h"
 #include "graph/device.h"
 #include "graph/kernel_registry.h"
@@ -28,39 +28,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// `n` simulated GPUs; setups[i] counts the requests for GPU i's context
-// (the registry's first request is what sets a real GPU up).
-class CountingPlatform final : public DevicePlatform {
- public:
-  explicit CountingPlatform(int n) : setups(n) {
-    for (int i = 0; i < n; ++i) {
-      devices_.push_back(
-          std::make_unique<testing_sim::SimDevice>(/*threaded=*/false, i));
-    }
-    for (auto& s : setups) s.store(0);
-    old_ = SetGpuPlatformForTesting(this);
-  }
-  ~CountingPlatform() override { SetGpuPlatformForTesting(old_); }
-  int device_count() const override {
-    return static_cast<int>(devices_.size());
-  }
-  absl::StatusOr<DeviceContext*> Context(int index) override {
-    setups[index].fetch_add(1);
-    return devices_[index].get();
-  }
-  Allocator* pinned_host_allocator() override { return HostAllocator(); }
-  std::vector<int> SetUpCounts() const {
-    std::vector<int> v;
-    for (const auto& s : setups) v.push_back(s.load());
-    return v;
-  }
-
-  std::vector<std::atomic<int>> setups;
-
- private:
-  std::vector<std::unique_ptr<testing_sim::SimDevice>> devices_;
-  DevicePlatform* old_;
-};
+using testing_sim::CountingPlatform;
 
 // Per device: kernels of VisTriple run (index 0: CPU, 1 + N: GPU:N).
 std::atomic<int> g_ran[4];
@@ -157,8 +125,8 @@ TEST(VisibleDevicesTest, SlashGpu1RunsOnGpu1AndGpu0IsNeverSetUp) {
   EXPECT_EQ(g_ran[2].load(), 1);  // GPU:1
   EXPECT_THAT(s.placement_log(),
               Contains(absl::StrCat("y: (VisTriple): ", kGpu1)));
-  EXPECT_EQ(two.setups[0].load(), 0);
-  EXPECT_GE(two.setups[1].load(), 1);
+  EXPECT_EQ(two.SetUpCounts()[0], 0);
+  EXPECT_GE(two.SetUpCounts()[1], 1);
 }
 
 TEST(VisibleDevicesTest, UnrequestedNodesGoToTheFirstListedGpu) {
@@ -168,7 +136,7 @@ TEST(VisibleDevicesTest, UnrequestedNodesGoToTheFirstListedGpu) {
   auto v = p.Run(&s);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(g_ran[2].load(), 1);  // GPU:1, the one TensorFlow would call /gpu:0
-  EXPECT_EQ(two.setups[0].load(), 0);
+  EXPECT_EQ(two.SetUpCounts()[0], 0);
 }
 
 TEST(VisibleDevicesTest, AnUnlistedGpuIsAMissingDeviceUnlessSoftPlacement) {
@@ -192,7 +160,7 @@ TEST(VisibleDevicesTest, AnUnlistedGpuIsAMissingDeviceUnlessSoftPlacement) {
   EXPECT_EQ(g_ran[0].load(), 1);  // on the CPU, as TensorFlow's soft placement
   EXPECT_THAT(s.placement_log(),
               Contains(absl::StrCat("y: (VisTriple): ", kCpu)));
-  EXPECT_EQ(two.setups[0].load(), 0);
+  EXPECT_EQ(two.SetUpCounts()[0], 0);
 }
 
 TEST(VisibleDevicesTest, AListNamingAMissingGpuIsInvalidArgumentNamingIt) {

@@ -2,14 +2,13 @@
 // TrainingDeviceSet), on a simulated platform of two GPUs that counts how
 // often each GPU's context is asked for: under mpirun each rank requests
 // its local rank's GPU and no other; `--device gpu:N` requests N alone.
-#include <atomic>
 #include <memory>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-#include "../support/simulated_device.h"
+#include "../support/counting_platform.h"
 #include "device/device_registry.h"
 #include "train/trainer.h"
 
@@ -19,36 +18,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class CountingPlatform final : public DevicePlatform {
- public:
-  explicit CountingPlatform(int n) : setups_(n) {
-    for (int i = 0; i < n; ++i) {
-      devices_.push_back(
-          std::make_unique<testing_sim::SimDevice>(/*threaded=*/false, i));
-    }
-    for (auto& s : setups_) s.store(0);
-    old_ = SetGpuPlatformForTesting(this);
-  }
-  ~CountingPlatform() override { SetGpuPlatformForTesting(old_); }
-  int device_count() const override {
-    return static_cast<int>(devices_.size());
-  }
-  absl::StatusOr<DeviceContext*> Context(int index) override {
-    setups_[index].fetch_add(1);
-    return devices_[index].get();
-  }
-  Allocator* pinned_host_allocator() override { return HostAllocator(); }
-  std::vector<int> SetUpCounts() const {
-    std::vector<int> v;
-    for (const auto& s : setups_) v.push_back(s.load());
-    return v;
-  }
-
- private:
-  std::vector<std::atomic<int>> setups_;
-  std::vector<std::unique_ptr<testing_sim::SimDevice>> devices_;
-  DevicePlatform* old_;
-};
+using testing_sim::CountingPlatform;
 
 // A build without CUDA trains on the CPU whatever the platform says.
 bool BuildUsesGpus() {
