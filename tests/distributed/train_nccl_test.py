@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_mpirun_test import write_idx  # noqa: E402
+from train_mpirun_test import check, write_idx  # noqa: E402
 
 SKIP = 77
 
@@ -39,12 +39,6 @@ def train(args, tmp, allreduce):
     if len(lines) != 1:
         sys.exit(f"FAIL: want one JSON line, got {lines}\n{out}")
     return lines[0], out
-
-
-def check(ok, what):
-    if not ok:
-        sys.exit("FAIL: " + what)
-    print("ok:", what)
 
 
 def main():
