@@ -185,6 +185,48 @@ train::TrainOptions BenchTrainOptions(distributed::World* w,
   return o;
 }
 
+// --ps-tasks: one run with parameter servers; rank 0 prints the workers'
+// figures (a ps rank contributes 0).
+int PsTrainBench(distributed::World* w, const cli::ConvertedDataset& split,
+                 const TrainFlags& f, bool json) {
+  const std::string model = train::ModelKindName(f.model);
+  train::TrainOptions o = BenchTrainOptions(w, split, f);
+  o.ps_tasks = f.ps_tasks;
+  o.replicas_to_aggregate = f.replicas;
+  auto r = train::Train(o);
+  if (!r.ok()) w->Abort(1, r.status().ToString());
+  double sum[2] = {r->samples_per_second,
+                   r->comm_seconds / std::max(1e-9, r->seconds)};
+  if (!w->AllreduceSum(sum, 2, "gather").ok()) return 1;
+  if (w->rank() == 0) {
+    const int workers = w->size() - f.ps_tasks;
+    const char* mode = f.replicas > 0 ? "sync" : "async";
+    if (json) {
+      std::printf(
+          "{\"name\":\"dist.train.%s.cpu.ps_%s\",\"world_size\":%d,"
+          "\"ps_tasks\":%d,\"replicas_to_aggregate\":%d,"
+          "\"samples_per_second_per_worker\":%.0f,"
+          "\"samples_per_second_total\":%.0f,\"comm_wait_fraction\":%.3f,"
+          "\"steps\":%ld,\"batch_size\":%ld}\n",
+          model.c_str(), mode, w->size(), f.ps_tasks, f.replicas,
+          sum[0] / workers, sum[0], sum[1] / workers,
+          static_cast<long>(r->steps), static_cast<long>(o.batch_size));
+    } else {
+      std::printf(
+          "dist.train.%s.cpu.ps_%s N=%d (%d ps, %d workers%s): %.0f "
+          "samples/s per worker, %.0f in total, %.1f%% of a worker's time "
+          "in push/pull (%ld updates on ps task 0, batch %ld)\n",
+          model.c_str(), mode, w->size(), f.ps_tasks, workers,
+          f.replicas > 0
+              ? absl::StrCat(", ", f.replicas, " replicas per update").c_str()
+              : "",
+          sum[0] / workers, sum[0], 100 * sum[1] / workers,
+          static_cast<long>(r->steps), static_cast<long>(o.batch_size));
+    }
+  }
+  return 0;
+}
+
 int TrainBench(distributed::World* w, const std::string& data,
                const TrainFlags& f, bool json) {
   auto split = cli::ReadConvertManifest(data, "train");
@@ -197,45 +239,8 @@ int TrainBench(distributed::World* w, const std::string& data,
     }
     return 1;
   }
+  if (f.ps_tasks > 0) return PsTrainBench(w, *split, f, json);
   const std::string model = train::ModelKindName(f.model);
-  if (f.ps_tasks > 0) {
-    train::TrainOptions o = BenchTrainOptions(w, *split, f);
-    o.ps_tasks = f.ps_tasks;
-    o.replicas_to_aggregate = f.replicas;
-    auto r = train::Train(o);
-    if (!r.ok()) w->Abort(1, r.status().ToString());
-    double sum[2] = {r->samples_per_second,
-                     r->comm_seconds / std::max(1e-9, r->seconds)};
-    if (!w->AllreduceSum(sum, 2, "gather").ok()) return 1;
-    if (w->rank() == 0) {
-      // Parameter servers: the workers' figures (a ps rank contributes 0).
-      const int workers = w->size() - f.ps_tasks;
-      const char* mode = f.replicas > 0 ? "sync" : "async";
-      if (json) {
-        std::printf(
-            "{\"name\":\"dist.train.%s.cpu.ps_%s\",\"world_size\":%d,"
-            "\"ps_tasks\":%d,\"replicas_to_aggregate\":%d,"
-            "\"samples_per_second_per_worker\":%.0f,"
-            "\"samples_per_second_total\":%.0f,\"comm_wait_fraction\":%.3f,"
-            "\"steps\":%ld,\"batch_size\":%ld}\n",
-            model.c_str(), mode, w->size(), f.ps_tasks, f.replicas,
-            sum[0] / workers, sum[0], sum[1] / workers,
-            static_cast<long>(r->steps), static_cast<long>(o.batch_size));
-      } else {
-        std::printf(
-            "dist.train.%s.cpu.ps_%s N=%d (%d ps, %d workers%s): %.0f "
-            "samples/s per worker, %.0f in total, %.1f%% of a worker's time "
-            "in push/pull (%ld updates on ps task 0, batch %ld)\n",
-            model.c_str(), mode, w->size(), f.ps_tasks, workers,
-            f.replicas > 0
-                ? absl::StrCat(", ", f.replicas, " replicas per update").c_str()
-                : "",
-            sum[0] / workers, sum[0], 100 * sum[1] / workers,
-            static_cast<long>(r->steps), static_cast<long>(o.batch_size));
-      }
-    }
-    return 0;
-  }
   // The same training up to three ways: "average" (gradients fetched,
   // then copied into the arena weighted and scaled after: the path before
   // the gradients were weighted in the graph), "after" (weighted in the
@@ -303,13 +308,14 @@ int main(int argc, char** argv) {
           "               reduced after the backward pass), overlap (reduced "
           "during it);\n"
           "               default average,after,overlap\n"
-          "  --steps N    measured steps per rank (default 300), after\n"
+          "  --steps N    measured steps per rank (default 300), after the\n"
+          "               warm-up\n"
           "  --warmup N   steps left out of the figures (default 0)\n"
           "  --batch-size B  per rank (default: the model's CPU default)\n"
           "  --smoke      tiny sizes (ctest)\n"
           "  --ps-tasks K [--sync-replicas R]  --train with K parameter "
           "servers\n"
-          "               (dist.train.mlp.cpu.ps_async / .ps_sync), figures "
+          "               (dist.train.MODEL.cpu.ps_async / .ps_sync), figures "
           "per worker\n");
       return 0;
     }
@@ -358,7 +364,8 @@ int main(int argc, char** argv) {
       ++i;
     else {
       std::fprintf(stderr,
-                   "sluice-dist-bench: unknown option '%s' (see --help)\n",
+                   "sluice-dist-bench: unknown option '%s', or a missing or "
+                   "bad value after it (see --help)\n",
                    a.c_str());
       return 2;
     }
