@@ -28,7 +28,12 @@ double MapProducerTime(const MapRates& r, int p) {
 
 double ReorderStall(const MapRates& r, int p, int64_t buffer) {
   if (p <= 1 || r.fn_sd_s <= 0) return 0;
-  const double sd = std::sqrt(2.0) * r.fn_sd_s;  // of the head's lag D
+  // The spread counts at most the mean call time: wider spreads come from
+  // rare long stalls (a thread preempted by another process, a page fault)
+  // that no small buffer covers; sized for them, the buffer reached 36
+  // batches on pipeline.dataset.
+  const double spread = std::min(r.fn_sd_s, r.fn_s);
+  const double sd = std::sqrt(2.0) * spread;  // of the head's lag D
   const double t = static_cast<double>(std::max<int64_t>(buffer, 0)) * r.fn_s /
                    static_cast<double>(p - 1);
   const double z = t / sd;

@@ -33,8 +33,8 @@
 // per element grows by the reorder stall
 //   stall(p, b) = (p - 1) / p * E[(D - t_b)+]
 //              = (p - 1) / p * (sd * phi(t_b / sd) - t_b * (1 - Phi(t_b / sd)))
-// with sd = sqrt(2) s (0 for p = 1 or s = 0). Without it a consumer that
-// takes no time gains nothing from a buffer in the M/M/1/n wait, and the
+// with sd = sqrt(2) min(s, m) (0 for p = 1 or s = 0). Without it a consumer
+// that takes no time gains nothing from a buffer in the M/M/1/n wait, and the
 // climb left the buffer at 0: on pipeline.image.jpeg (2 calls of ~27 ms on
 // 2 CPUs) each thread then stopped whenever its batch was done before the
 // other's, and whenever the other was preempted.
