@@ -232,6 +232,45 @@ absl::Status ParameterServer::Stop(State* s) {
   return absl::OkStatus();
 }
 
+// A push: applied at once (asynchronous) or answered stale or at a stop
+// (false: replied), or added to this step's average, its reply held until
+// the update (true); InvalidArgument when it does not fit.
+absl::StatusOr<bool> ParameterServer::Push(State* s, int worker,
+                                           const internal::RequestHeader& h,
+                                           const float* g) {
+  const int32_t stop_flag = s->stop ? internal::kStop : 0;
+  if (h.count != total_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ps task ", ps_task_, ": ", WorkerName(worker), " pushed ",
+                     h.count, " gradient values, this task keeps ", total_));
+  }
+  ++s->stats.pushes;
+  if (options_.replicas_to_aggregate == 0) {  // asynchronous: on arrival
+    SLUICE_RETURN_IF_ERROR(ApplyFlat(session_, shard_, sizes_, g));
+    ++s->step;
+    ++s->stats.applied;
+    SLUICE_RETURN_IF_ERROR(Reply(worker, stop_flag, s->step));
+    return false;
+  }
+  if (s->stop || h.token < s->step) {
+    if (!s->stop) ++s->stats.stale_dropped;
+    SLUICE_RETURN_IF_ERROR(
+        Reply(worker, s->stop ? stop_flag : internal::kStale, s->step));
+    return false;
+  }
+  if (h.token > s->step) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ps task ", ps_task_, ": ", WorkerName(worker), " pushed for step ",
+        h.token, " ahead of this task's step ", s->step));
+  }
+  const double n = static_cast<double>(std::max<int64_t>(h.samples, 0));
+  for (int64_t i = 0; i < total_; ++i) s->accum[i] += n * g[i];
+  s->accum_samples += n;
+  s->pending.push_back(worker);
+  s->held[worker] = true;
+  return true;
+}
+
 absl::Status ParameterServer::Handle(State* s, int worker,
                                      const std::vector<char>& bytes) {
   RequestHeader h;
@@ -270,33 +309,8 @@ absl::Status ParameterServer::Handle(State* s, int worker,
                                           .step = s->step},
                               {}));
     case internal::kPush: {
-      if (h.count != total_) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "ps task ", ps_task_, ": ", WorkerName(worker), " pushed ", h.count,
-            " gradient values, this task keeps ", total_));
-      }
-      ++s->stats.pushes;
-      if (R == 0) {  // asynchronous: applied on arrival
-        SLUICE_RETURN_IF_ERROR(ApplyFlat(session_, shard_, sizes_, g));
-        ++s->step;
-        ++s->stats.applied;
-        return Reply(worker, stop_flag, s->step);
-      }
-      if (s->stop) return Reply(worker, stop_flag, s->step);
-      if (h.token < s->step) {
-        ++s->stats.stale_dropped;
-        return Reply(worker, internal::kStale, s->step);
-      }
-      if (h.token > s->step) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "ps task ", ps_task_, ": ", WorkerName(worker), " pushed for step ",
-            h.token, " ahead of this task's step ", s->step));
-      }
-      const double n = static_cast<double>(std::max<int64_t>(h.samples, 0));
-      for (int64_t i = 0; i < total_; ++i) s->accum[i] += n * g[i];
-      s->accum_samples += n;
-      s->pending.push_back(worker);
-      s->held[worker] = true;
+      SLUICE_ASSIGN_OR_RETURN(const bool held, Push(s, worker, h, g));
+      if (!held) return absl::OkStatus();  // answered at once
       break;
     }
     case internal::kFinish:
@@ -315,6 +329,32 @@ absl::Status ParameterServer::Handle(State* s, int worker,
     if (static_cast<int>(s->pending.size()) >= std::min(R, unfinished)) {
       SLUICE_RETURN_IF_ERROR(ApplyAverage(s));
     }
+  }
+  return absl::OkStatus();
+}
+
+// DeadlineExceeded naming a worker that is neither finished nor waiting
+// for a reply and sent nothing for the stall timeout (and the workers
+// whose replies wait on it).
+absl::Status ParameterServer::CheckSilentWorkers(const State& s,
+                                                 Clock::time_point now) const {
+  const auto stall = absl::ToChronoNanoseconds(options_.stall_timeout);
+  const int workers = static_cast<int>(worker_ranks_.size());
+  for (int w = 0; w < workers; ++w) {
+    if (s.finished[w] || s.held[w] || now - s.last_heard[w] <= stall) continue;
+    std::vector<int> waiting;
+    for (int k = 0; k < workers; ++k) {
+      if (s.held[k]) waiting.push_back(k);
+    }
+    return absl::DeadlineExceededError(absl::StrCat(
+        "ps task ", ps_task_, " (rank ", channel_->rank(), "): ", WorkerName(w),
+        " sent nothing for ", absl::FormatDuration(options_.stall_timeout),
+        " (stalled or dead",
+        waiting.empty() ? ""
+                        : absl::StrCat("; waiting for it: worker task",
+                                       waiting.size() > 1 ? "s " : " ",
+                                       absl::StrJoin(waiting, ", ")),
+        ")"));
   }
   return absl::OkStatus();
 }
@@ -379,23 +419,7 @@ absl::StatusOr<PsServeStats> ParameterServer::Serve() {
           SLUICE_RETURN_IF_ERROR(Reply(w, internal::kHeartbeat, s.step));
       }
     }
-    for (int w = 0; w < workers; ++w) {
-      if (s.finished[w] || s.held[w] || now - s.last_heard[w] <= stall)
-        continue;
-      std::vector<int> waiting;
-      for (int k = 0; k < workers; ++k) {
-        if (s.held[k]) waiting.push_back(k);
-      }
-      return absl::DeadlineExceededError(absl::StrCat(
-          "ps task ", ps_task_, " (rank ", channel_->rank(),
-          "): ", WorkerName(w), " sent nothing for ",
-          absl::FormatDuration(options_.stall_timeout), " (stalled or dead",
-          waiting.empty() ? ""
-                          : absl::StrCat("; waiting for it: worker task",
-                                         waiting.size() > 1 ? "s " : " ",
-                                         absl::StrJoin(waiting, ", ")),
-          ")"));
-    }
+    SLUICE_RETURN_IF_ERROR(CheckSilentWorkers(s, now));
     if (got) continue;
     if (++idle < 1000) {
       std::this_thread::yield();

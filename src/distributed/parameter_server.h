@@ -58,6 +58,7 @@
 // above; the session's. Not thread-safe: Serve runs on one thread.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -73,6 +74,9 @@
 #include "graph/variables.h"
 
 namespace sluice::distributed {
+namespace internal {
+struct RequestHeader;  // distributed/internal/ps_protocol.h
+}  // namespace internal
 
 // What one ps task keeps: its variables (in placement order, the order
 // gradients arrive in), a float32 placeholder per variable for its
@@ -124,6 +128,10 @@ class ParameterServer {
  private:
   struct State;
   absl::Status Handle(State* s, int worker, const std::vector<char>& bytes);
+  absl::StatusOr<bool> Push(State* s, int worker,
+                            const internal::RequestHeader& h, const float* g);
+  absl::Status CheckSilentWorkers(
+      const State& s, std::chrono::steady_clock::time_point now) const;
   absl::Status ApplyAverage(State* s);
   absl::Status Stop(State* s);
   absl::Status Reply(int worker, int32_t flags, int64_t step);
