@@ -105,6 +105,12 @@ class DeviceContext {
   virtual absl::StatusOr<Tensor> CopyToHost(const Tensor& device_tensor) const = 0;
   // Blocks until the work queued on compute_stream() is finished (CPU: no-op).
   virtual absl::Status Sync() const { return absl::OkStatus(); }
+  // Makes this device the calling thread's current one before a kernel
+  // runs on it (a GPU: cudaSetDevice, skipped when already current), so
+  // the work it queues goes to this device and a fresh thread does not
+  // make a context on GPU 0 first. Cheap (a thread-local read); no-op for
+  // the CPU and simulated devices.
+  virtual absl::Status BindToThread() const { return absl::OkStatus(); }
   // Makes work queued on compute_stream() from now on wait for `event`
   // (e.g. a prefetched batch's copy); the host does not wait. CPU: nothing
   // to wait for.

@@ -142,6 +142,9 @@ absl::Status Session::Executor::Execute(int i) {
   OpKernelContext::Env e = env_;
   e.device = ctx;
   OpKernelContext kctx(step.node, std::move(inputs), std::move(f_.values[i]), e);
+  if (ctx->type() != DeviceType::kCPU) {
+    SLUICE_RETURN_IF_ERROR(Annotate(ctx->BindToThread(), *step.node));
+  }
   absl::Status st = step.kernel->fn(&kctx);
   // Keep the input vector for the next run, without this run's tensors.
   inputs = kctx.TakeInputs();

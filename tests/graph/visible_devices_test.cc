@@ -127,6 +127,8 @@ TEST(VisibleDevicesTest, SlashGpu1RunsOnGpu1AndGpu0IsNeverSetUp) {
               Contains(absl::StrCat("y: (VisTriple): ", kGpu1)));
   EXPECT_EQ(two.SetUpCounts()[0], 0);
   EXPECT_GE(two.SetUpCounts()[1], 1);
+  // The kernel's device was made the thread's current one; GPU 0 never.
+  EXPECT_THAT(two.Binds(), ElementsAre(0, 1));
 }
 
 TEST(VisibleDevicesTest, UnrequestedNodesGoToTheFirstListedGpu) {

@@ -19,12 +19,12 @@ build=${SLUICE_GPU_BUILD:-$root/build-gpu}
 case "$build" in /*) ;; *) build=$root/$build ;; esac
 out=$root/gpu_bundle
 SLUICE_CMAKE_ARGS="${SLUICE_CMAKE_ARGS:-} -DCMAKE_CUDA_ARCHITECTURES=90" \
-  "$root/tools/build.sh" "$build" -- --target gpu_kernels_test gpu_step_capture_test pipeline_device_prefetch_gpu_test gpu_nccl_allreduce_test sluice sluice-bench
+  "$root/tools/build.sh" "$build" -- --target gpu_kernels_test gpu_step_capture_test pipeline_device_prefetch_gpu_test gpu_nccl_allreduce_test gpu_visible_devices_test sluice sluice-bench
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib" "$out/data"
 cp "$build/tests/gpu/gpu_kernels_test" "$build/tests/gpu/gpu_step_capture_test" \
    "$build/tests/pipeline/pipeline_device_prefetch_gpu_test" \
-   "$build/tests/gpu/gpu_nccl_allreduce_test" \
+   "$build/tests/gpu/gpu_nccl_allreduce_test" "$build/tests/gpu/gpu_visible_devices_test" \
    "$build/src/cli/sluice" "$out/bin/"
 [ -x "$build/bench/sluice-bench" ] && cp "$build/bench/sluice-bench" "$out/bin/" || true
 strip --strip-all "$out"/bin/* 2>/dev/null || true  # symbols too: the bundle must stay small
@@ -76,7 +76,7 @@ export LD_LIBRARY_PATH="$pkg/lib${cublas:+:$cublas}${nccl:+:$nccl}${LD_LIBRARY_P
   echo "nccl from: ${nccl:-not found (the NCCL tests skip)}"
 } > "$OUT/summary.txt"
 rc=0
-for t in gpu_kernels_test gpu_step_capture_test pipeline_device_prefetch_gpu_test gpu_nccl_allreduce_test; do
+for t in gpu_kernels_test gpu_step_capture_test pipeline_device_prefetch_gpu_test gpu_nccl_allreduce_test gpu_visible_devices_test; do
   echo "== $t" | tee -a "$OUT/summary.txt"
   if timeout 300 "$pkg/bin/$t" > "$OUT/$t.log" 2>&1; then ok=1; else ok=0; rc=1; fi
   grep -E "^\[ *(OK|FAILED|SKIPPED|PASSED) *\]|tests ran|^adam:|Failure|Expected|Which is|actual" "$OUT/$t.log" | head -40 >> "$OUT/summary.txt"

@@ -363,6 +363,14 @@ absl::StatusOr<Tensor> GpuDeviceContext::CopyToHost(const Tensor& t) const {
   return h;
 }
 
+absl::Status GpuDeviceContext::BindToThread() const {
+  int current = -1;
+  if (cudaGetDevice(&current) != cudaSuccess) (void)cudaGetLastError();
+  if (current == device_) return absl::OkStatus();  // as PyTorch's device guard
+  SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");
+  return absl::OkStatus();
+}
+
 absl::Status GpuDeviceContext::Sync() const {
   if (capturing()) return absl::FailedPreconditionError("a device sync inside a captured step");
   SLUICE_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_), "cudaSetDevice");

@@ -103,6 +103,7 @@ class GpuDeviceContext final : public DeviceContext {
   absl::StatusOr<Tensor> CopyToDevice(const Tensor& host) const override;
   absl::StatusOr<Tensor> CopyToHost(const Tensor& t) const override;
   absl::Status Sync() const override;
+  absl::Status BindToThread() const override;
   absl::Status WaitFor(const DeviceEvent& event) const override;
   absl::Status CopyInto(const Tensor& src, const Tensor& dst) const override;
   absl::StatusOr<std::unique_ptr<DeviceCapture>> BeginCapture(size_t arena_bytes) const override;
