@@ -279,6 +279,35 @@ int TrainBench(distributed::World* w, const std::string& data,
   return 0;
 }
 
+// --help's text.
+void PrintHelp() {
+  std::printf(
+      "usage: mpirun -np N sluice-dist-bench [--allreduce] [--train] "
+      "[--smoke] [--json]\n"
+      "       [--data DIR] [--steps N] [--bucket-mb MB] [--model M]\n"
+      "       [--modes LIST] [--warmup N] [--batch-size B]\n"
+      "  --allreduce  bucketed gradient allreduce vs bare MPI_Allreduce, 4 "
+      "KiB..64 MiB\n"
+      "  --train      dist.train.MODEL.cpu: samples/s per rank and total, "
+      "comm fraction\n"
+      "  --model M    mlp (default), cnn or softmax\n"
+      "  --modes L    comma-separated ways of averaging the gradients:\n"
+      "               average (after the run, copied in), after (weighted "
+      "in the graph,\n"
+      "               reduced after the backward pass), overlap (reduced "
+      "during it);\n"
+      "               default average,after,overlap\n"
+      "  --steps N    measured steps per rank (default 300), after the\n"
+      "               warm-up\n"
+      "  --warmup N   steps left out of the figures (default 0)\n"
+      "  --batch-size B  per rank (default: the model's CPU default)\n"
+      "  --smoke      tiny sizes (ctest)\n"
+      "  --ps-tasks K [--sync-replicas R]  --train with K parameter "
+      "servers\n"
+      "               (dist.train.MODEL.cpu.ps_async / .ps_sync), figures "
+      "per worker\n");
+}
+
 }  // namespace
 }  // namespace sluice
 
@@ -292,31 +321,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h") {
-      std::printf(
-          "usage: mpirun -np N sluice-dist-bench [--allreduce] [--train] "
-          "[--smoke] [--json]\n"
-          "       [--data DIR] [--steps N] [--bucket-mb MB] [--model M]\n"
-          "       [--modes LIST] [--warmup N] [--batch-size B]\n"
-          "  --allreduce  bucketed gradient allreduce vs bare MPI_Allreduce, 4 "
-          "KiB..64 MiB\n"
-          "  --train      dist.train.MODEL.cpu: samples/s per rank and total, "
-          "comm fraction\n"
-          "  --model M    mlp (default), cnn or softmax\n"
-          "  --modes L    comma-separated ways of averaging the gradients:\n"
-          "               average (after the run, copied in), after (weighted "
-          "in the graph,\n"
-          "               reduced after the backward pass), overlap (reduced "
-          "during it);\n"
-          "               default average,after,overlap\n"
-          "  --steps N    measured steps per rank (default 300), after the\n"
-          "               warm-up\n"
-          "  --warmup N   steps left out of the figures (default 0)\n"
-          "  --batch-size B  per rank (default: the model's CPU default)\n"
-          "  --smoke      tiny sizes (ctest)\n"
-          "  --ps-tasks K [--sync-replicas R]  --train with K parameter "
-          "servers\n"
-          "               (dist.train.MODEL.cpu.ps_async / .ps_sync), figures "
-          "per worker\n");
+      sluice::PrintHelp();
       return 0;
     }
     if (a == "--allreduce")
