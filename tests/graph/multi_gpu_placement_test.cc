@@ -2,17 +2,19 @@
 // (SetGpuPlatformForTesting, device/device_registry.h): what a default
 // Session does on a machine with GPUs, "/gpu:N" on device N, soft
 // placement and its error, and log_device_placement's lines, all without
-// a GPU. The op TestTriple has a CPU and a GPU kernel; Add has only a CPU
+// a GPU. The op Triple has a CPU and a GPU kernel; Add has only a CPU
 // kernel in this binary.
 #include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "absl/strings/str_cat.h"
+
 #include "../support/simulated_device.h"
+#include "../support/triple_op.h"
 #include "device/device_registry.h"
 #include "graph/kernel_registry.h"
 #include "graph/op_registry.h"
@@ -52,45 +54,21 @@ class ScopedPlatform {
   DevicePlatform* old_;
 };
 
-// Per device: kernels of TestTriple run (index 0: CPU, 1 + N: GPU:N).
-std::atomic<int> g_ran[8];
-
-void RegisterTestTriple() {
-  static bool once = [] {
-    (void)OpRegistry::Global()->Register(OpDef{"TestTriple", shape_fns::UnchangedShape});
-    for (DeviceType type : {DeviceType::kCPU, DeviceType::kGPU}) {
-      KernelDef k;
-      k.op = "TestTriple";
-      k.device = type;
-      k.fn = [](OpKernelContext* ctx) -> absl::Status {
-        const DeviceContext* d = ctx->device();
-        g_ran[d->type() == DeviceType::kCPU ? 0 : 1 + d->index()].fetch_add(1);
-        SLUICE_ASSIGN_OR_RETURN(Tensor in, d->CopyToDevice(ctx->input(0)));
-        Tensor out(DType::kFloat32, in.shape(), d->allocator());
-        for (int64_t i = 0; i < out.NumElements(); ++i) {
-          out.data<float>()[i] = 3 * in.data<float>()[i];
-        }
-        ctx->set_output(0, out);
-        return absl::OkStatus();
-      };
-      KernelRegistry::Global()->Register(std::move(k));
-    }
-    return true;
-  }();
-  (void)once;
-}
+using testing_sim::RegisterTripleOp;
+using testing_sim::ResetTripleRuns;
+using testing_sim::TripleRuns;
 
 struct Program {
   Graph g;
   Output x, y, z;
   std::vector<std::string> log;
-  // y = TestTriple(x) on `device`; z = y + 1 (CPU kernel only).
+  // y = Triple(x) on `device`; z = y + 1 (CPU kernel only).
   explicit Program(const std::string& device) {
-    RegisterTestTriple();
-    for (auto& r : g_ran) r.store(0);
+    RegisterTripleOp();
+    ResetTripleRuns();
     Scope root = Scope::Root(&g);
     x = ops::Placeholder(root.WithOpName("x"), DType::kFloat32, TensorShape{2});
-    y = Output(root.WithDevice(device).AddNode("TestTriple", "y", {x}), 0);
+    y = Output(root.WithDevice(device).AddNode("Triple", "y", {x}), 0);
     z = ops::Add(root.WithOpName("z"), y, 1.0f);
     EXPECT_TRUE(root.ok()) << root.status();
   }
@@ -117,8 +95,8 @@ TEST(MultiGpuPlacementTest, WithoutGpusADefaultSessionIsCpuOnly) {
   auto v = p.Run(&s);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(*v, (std::vector<float>{4, 7}));
-  EXPECT_EQ(g_ran[0].load(), 1);
-  EXPECT_THAT(s.placement_log(), Contains(absl::StrCat("y: (TestTriple): ", kCpu)));
+  EXPECT_EQ(TripleRuns()[0].load(), 1);
+  EXPECT_THAT(s.placement_log(), Contains(absl::StrCat("y: (Triple): ", kCpu)));
 }
 
 TEST(MultiGpuPlacementTest, ADefaultSessionPlacesOpsWithAGpuKernelOnGpu0) {
@@ -128,10 +106,12 @@ TEST(MultiGpuPlacementTest, ADefaultSessionPlacesOpsWithAGpuKernelOnGpu0) {
   auto v = p.Run(&s);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(*v, (std::vector<float>{4, 7}));
-  EXPECT_EQ(g_ran[1].load(), 1);  // GPU:0
-  EXPECT_EQ(g_ran[0].load(), 0);
+  EXPECT_EQ(TripleRuns()[1].load(), 1);  // GPU:0
+  EXPECT_EQ(TripleRuns()[0].load(), 0);
   // TensorFlow's log_device_placement lines, on the sink and in the log.
-  EXPECT_THAT(p.log, Contains("y: (TestTriple): /job:localhost/replica:0/task:0/device:GPU:0"));
+  EXPECT_THAT(
+      p.log,
+      Contains("y: (Triple): /job:localhost/replica:0/task:0/device:GPU:0"));
   EXPECT_THAT(p.log, Contains(absl::StrCat("z: (Add): ", kCpu)));  // no GPU kernel
 }
 
@@ -142,9 +122,11 @@ TEST(MultiGpuPlacementTest, SlashGpuNPlacesOnDeviceN) {
   auto v = p.Run(&s);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(*v, (std::vector<float>{4, 7}));
-  EXPECT_EQ(g_ran[2].load(), 1);  // GPU:1
-  EXPECT_EQ(g_ran[1].load(), 0);
-  EXPECT_THAT(p.log, Contains("y: (TestTriple): /job:localhost/replica:0/task:0/device:GPU:1"));
+  EXPECT_EQ(TripleRuns()[2].load(), 1);  // GPU:1
+  EXPECT_EQ(TripleRuns()[1].load(), 0);
+  EXPECT_THAT(
+      p.log,
+      Contains("y: (Triple): /job:localhost/replica:0/task:0/device:GPU:1"));
 }
 
 TEST(MultiGpuPlacementTest, AMissingGpuFailsNamingOpAndDeviceUnlessSoftPlacement) {
@@ -163,8 +145,8 @@ TEST(MultiGpuPlacementTest, AMissingGpuFailsNamingOpAndDeviceUnlessSoftPlacement
   auto v = p.Run(&s);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(*v, (std::vector<float>{4, 7}));
-  EXPECT_EQ(g_ran[0].load(), 1);  // fell back to the CPU
-  EXPECT_THAT(p.log, Contains(absl::StrCat("y: (TestTriple): ", kCpu)));
+  EXPECT_EQ(TripleRuns()[0].load(), 1);  // fell back to the CPU
+  EXPECT_THAT(p.log, Contains(absl::StrCat("y: (Triple): ", kCpu)));
 }
 
 TEST(MultiGpuPlacementTest, TheDeviceRegistryNamesAGpuThatDoesNotExist) {

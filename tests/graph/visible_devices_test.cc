@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 
 #include "../support/counting_platform.h"
+#include "../support/triple_op.h"
 #include "device/device_registry.h"
 #include "graph/device.h"
 #include "graph/kernel_registry.h"
@@ -30,45 +31,20 @@ using ::testing::HasSubstr;
 
 using testing_sim::CountingPlatform;
 
-// Per device: kernels of VisTriple run (index 0: CPU, 1 + N: GPU:N).
-std::atomic<int> g_ran[4];
+using testing_sim::RegisterTripleOp;
+using testing_sim::ResetTripleRuns;
+using testing_sim::TripleRuns;
 
-void RegisterVisTriple() {
-  static bool once = [] {
-    (void)OpRegistry::Global()->Register(
-        OpDef{"VisTriple", shape_fns::UnchangedShape});
-    for (DeviceType type : {DeviceType::kCPU, DeviceType::kGPU}) {
-      KernelDef k;
-      k.op = "VisTriple";
-      k.device = type;
-      k.fn = [](OpKernelContext* ctx) -> absl::Status {
-        const DeviceContext* d = ctx->device();
-        g_ran[d->type() == DeviceType::kCPU ? 0 : 1 + d->index()].fetch_add(1);
-        SLUICE_ASSIGN_OR_RETURN(Tensor in, d->CopyToDevice(ctx->input(0)));
-        Tensor out(DType::kFloat32, in.shape(), d->allocator());
-        for (int64_t i = 0; i < out.NumElements(); ++i) {
-          out.data<float>()[i] = 3 * in.data<float>()[i];
-        }
-        ctx->set_output(0, out);
-        return absl::OkStatus();
-      };
-      KernelRegistry::Global()->Register(std::move(k));
-    }
-    return true;
-  }();
-  (void)once;
-}
-
-// y = VisTriple(x) requested on `device`.
+// y = Triple(x) requested on `device`.
 struct Program {
   Graph g;
   Output x, y;
   explicit Program(const std::string& device) {
-    RegisterVisTriple();
-    for (auto& r : g_ran) r.store(0);
+    RegisterTripleOp();
+    ResetTripleRuns();
     Scope root = Scope::Root(&g);
     x = ops::Placeholder(root.WithOpName("x"), DType::kFloat32, TensorShape{2});
-    y = Output(root.WithDevice(device).AddNode("VisTriple", "y", {x}), 0);
+    y = Output(root.WithDevice(device).AddNode("Triple", "y", {x}), 0);
     EXPECT_TRUE(root.ok()) << root.status();
   }
   absl::StatusOr<std::vector<float>> Run(Session* s) {
@@ -111,7 +87,7 @@ TEST(VisibleDevicesTest, ADefaultSessionStillSetsUpEveryGpu) {
   Session s(&p.g, SessionOptions{});
   auto v = p.Run(&s);
   ASSERT_TRUE(v.ok()) << v.status();
-  EXPECT_EQ(g_ran[1].load(), 1);  // GPU:0
+  EXPECT_EQ(TripleRuns()[1].load(), 1);  // GPU:0
   for (int n : two.SetUpCounts()) EXPECT_GE(n, 1);
 }
 
@@ -122,9 +98,9 @@ TEST(VisibleDevicesTest, SlashGpu1RunsOnGpu1AndGpu0IsNeverSetUp) {
   auto v = p.Run(&s);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(*v, (std::vector<float>{3, 6}));
-  EXPECT_EQ(g_ran[2].load(), 1);  // GPU:1
+  EXPECT_EQ(TripleRuns()[2].load(), 1);  // GPU:1
   EXPECT_THAT(s.placement_log(),
-              Contains(absl::StrCat("y: (VisTriple): ", kGpu1)));
+              Contains(absl::StrCat("y: (Triple): ", kGpu1)));
   EXPECT_EQ(two.SetUpCounts()[0], 0);
   EXPECT_GE(two.SetUpCounts()[1], 1);
   // The kernel's device was made the thread's current one; GPU 0 never.
@@ -137,7 +113,8 @@ TEST(VisibleDevicesTest, UnrequestedNodesGoToTheFirstListedGpu) {
   Session s(&p.g, Visible("1"));
   auto v = p.Run(&s);
   ASSERT_TRUE(v.ok()) << v.status();
-  EXPECT_EQ(g_ran[2].load(), 1);  // GPU:1, the one TensorFlow would call /gpu:0
+  EXPECT_EQ(TripleRuns()[2].load(),
+            1);  // GPU:1, the one TensorFlow would call /gpu:0
   EXPECT_EQ(two.SetUpCounts()[0], 0);
 }
 
@@ -159,9 +136,9 @@ TEST(VisibleDevicesTest, AnUnlistedGpuIsAMissingDeviceUnlessSoftPlacement) {
   auto v = p.Run(&s);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(*v, (std::vector<float>{3, 6}));
-  EXPECT_EQ(g_ran[0].load(), 1);  // on the CPU, as TensorFlow's soft placement
-  EXPECT_THAT(s.placement_log(),
-              Contains(absl::StrCat("y: (VisTriple): ", kCpu)));
+  EXPECT_EQ(TripleRuns()[0].load(),
+            1);  // on the CPU, as TensorFlow's soft placement
+  EXPECT_THAT(s.placement_log(), Contains(absl::StrCat("y: (Triple): ", kCpu)));
   EXPECT_EQ(two.SetUpCounts()[0], 0);
 }
 
@@ -181,7 +158,9 @@ TEST(VisibleDevicesTest, AListNamingAMissingGpuIsInvalidArgumentNamingIt) {
   ASSERT_TRUE(absl::IsInvalidArgument(v.status())) << v.status();
   EXPECT_THAT(v.status().message(), HasSubstr("visible_device_list '2'"));
   EXPECT_THAT(v.status().message(), HasSubstr("GPU 2"));
-  EXPECT_EQ(g_ran[0].load() + g_ran[1].load() + g_ran[2].load(), 0);
+  EXPECT_EQ(
+      TripleRuns()[0].load() + TripleRuns()[1].load() + TripleRuns()[2].load(),
+      0);
 
   EXPECT_TRUE(absl::IsInvalidArgument(DeviceSet::WithGpus({-1}).status()));
   absl::Status twice = DeviceSet::WithGpus({1, 1}).status();
@@ -213,7 +192,7 @@ TEST(VisibleDevicesTest, ListOrderChoosesTheDefaultGpu) {
   Program p("");
   Session s(&p.g, Visible("1,0"));
   ASSERT_TRUE(p.Run(&s).ok());
-  EXPECT_EQ(g_ran[2].load(), 1);  // GPU:1 first
+  EXPECT_EQ(TripleRuns()[2].load(), 1);  // GPU:1 first
 }
 
 }  // namespace
