@@ -24,23 +24,35 @@
 //              with K parameter servers (dist.train.mlp.cpu.ps_async or
 //              .ps_sync), samples/s per worker and in total, and the
 //              fraction of a worker's time in push/pull.
+// --smoke      tiny sizes for ctest: --allreduce up to 64 KiB; --train on
+//              256 synthetic 28x28 records (bar images, written and
+//              converted into a temporary directory by each rank, unless
+//              --data is given), 4 steps of batch 32 unless --steps /
+//              --batch-size say otherwise.
 // Rank 0 prints; --json prints one JSON line per figure.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <string>
+#include <system_error>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include <unistd.h>
 
 #include "cli/convert.h"
 #include "distributed/gradient_allreducer.h"
 #include "distributed/world.h"
+#include "readers/idx.h"
 #include "train/models.h"
 #include "train/trainer.h"
 
@@ -279,6 +291,40 @@ int TrainBench(distributed::World* w, const std::string& data,
   return 0;
 }
 
+// --train --smoke's data: `n` learnable 28x28 images (class c is a bright
+// bar on rows 2c+4..2c+6 over noise), converted as the "train" split into
+// `dir` as `sluice convert idx` would. Returns the error naming the file.
+absl::Status WriteSyntheticSplit(const std::filesystem::path& dir, int64_t n) {
+  std::filesystem::create_directories(dir);
+  std::mt19937 rng(7);
+  IdxArray images{IdxType::kUInt8, {n, 28, 28}, std::string(n * 28 * 28, 0)};
+  IdxArray labels{IdxType::kUInt8, {n}, std::string(n, 0)};
+  for (int64_t i = 0; i < n; ++i) {
+    const int c = static_cast<int>(rng() % 10);
+    labels.data[i] = static_cast<char>(c);
+    char* img = images.data.data() + i * 28 * 28;
+    for (int p = 0; p < 28 * 28; ++p) img[p] = static_cast<char>(rng() % 60);
+    for (int r = 2 * c + 4; r < 2 * c + 7; ++r) {
+      for (int col = 3; col < 25; ++col)
+        img[r * 28 + col] = static_cast<char>(180 + rng() % 70);
+    }
+  }
+  cli::ConvertIdxOptions o;
+  o.images = (dir / "train-images-idx3-ubyte").string();
+  o.labels = (dir / "train-labels-idx1-ubyte").string();
+  o.out_dir = dir.string();
+  o.compression = Compression::kNone;
+  o.prefix = "train";
+  for (const auto& [path, array] :
+       {std::pair{o.images, &images}, std::pair{o.labels, &labels}}) {
+    std::ofstream f(path, std::ios::binary);
+    f << EncodeIdx(*array);
+    if (!f.flush())
+      return absl::InternalError(absl::StrCat("cannot write ", path));
+  }
+  return cli::ConvertIdx(o).status();
+}
+
 // --help's text.
 void PrintHelp() {
   std::printf(
@@ -301,7 +347,9 @@ void PrintHelp() {
       "               warm-up\n"
       "  --warmup N   steps left out of the figures (default 0)\n"
       "  --batch-size B  per rank (default: the model's CPU default)\n"
-      "  --smoke      tiny sizes (ctest)\n"
+      "  --smoke      tiny sizes (ctest); with --train: 256 synthetic "
+      "records\n"
+      "               (unless --data), 4 steps of batch 32\n"
       "  --ps-tasks K [--sync-replicas R]  --train with K parameter "
       "servers\n"
       "               (dist.train.MODEL.cpu.ps_async / .ps_sync), figures "
@@ -316,6 +364,7 @@ int main(int argc, char** argv) {
   sluice::TrainFlags flags;
   double bucket_mb = 8;
   std::string data;
+  bool data_given = false, steps_given = false, batch_given = false;
   if (const char* h = std::getenv("HOME"))
     data = std::string(h) + "/.cache/sluice/fashion-mnist";
   for (int i = 1; i < argc; ++i) {
@@ -332,20 +381,24 @@ int main(int argc, char** argv) {
       smoke = true;
     else if (a == "--json")
       json = true;
-    else if (a == "--data" && i + 1 < argc)
+    else if (a == "--data" && i + 1 < argc) {
       data = argv[++i];
-    else if (a == "--steps" && i + 1 < argc &&
-             absl::SimpleAtoi(argv[i + 1], &flags.steps) && flags.steps > 0)
+      data_given = true;
+    } else if (a == "--steps" && i + 1 < argc &&
+               absl::SimpleAtoi(argv[i + 1], &flags.steps) && flags.steps > 0) {
       ++i;
-    else if (a == "--warmup" && i + 1 < argc &&
-             absl::SimpleAtoi(argv[i + 1], &flags.warmup) && flags.warmup >= 0)
+      steps_given = true;
+    } else if (a == "--warmup" && i + 1 < argc &&
+               absl::SimpleAtoi(argv[i + 1], &flags.warmup) &&
+               flags.warmup >= 0)
       ++i;
     else if (a == "--batch-size" && i + 1 < argc &&
              absl::SimpleAtoi(argv[i + 1], &flags.batch_size) &&
-             flags.batch_size > 0)
+             flags.batch_size > 0) {
       ++i;
-    else if (a == "--model" && i + 1 < argc &&
-             sluice::train::ParseModelKind(argv[i + 1]).ok())
+      batch_given = true;
+    } else if (a == "--model" && i + 1 < argc &&
+               sluice::train::ParseModelKind(argv[i + 1]).ok())
       flags.model = *sluice::train::ParseModelKind(argv[++i]);
     else if (a == "--modes" && i + 1 < argc) {
       flags.modes = absl::StrSplit(argv[++i], ',');
@@ -386,6 +439,25 @@ int main(int argc, char** argv) {
     rc |= sluice::Allreduce(*w, smoke, json,
                             static_cast<int64_t>(bucket_mb * (1 << 20)));
   }
-  if (train && !smoke) rc |= sluice::TrainBench(*w, data, flags, json);
+  if (train && smoke) {
+    if (!steps_given) flags.steps = 4;
+    if (!batch_given) flags.batch_size = 32;
+  }
+  std::filesystem::path synthetic;
+  if (train && smoke && !data_given) {
+    synthetic = std::filesystem::temp_directory_path() /
+                absl::StrCat("sluice-dist-bench-", getpid());
+    data = synthetic.string();
+    if (absl::Status s = sluice::WriteSyntheticSplit(synthetic, 256); !s.ok()) {
+      std::fprintf(stderr, "sluice-dist-bench: synthetic data in %s: %s\n",
+                   data.c_str(), s.ToString().c_str());
+      (*w)->Abort(1, "no synthetic data");
+    }
+  }
+  if (train) rc |= sluice::TrainBench(*w, data, flags, json);
+  if (!synthetic.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(synthetic, ec);
+  }
   return rc;
 }
