@@ -35,8 +35,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <random>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -53,6 +51,7 @@
 #include "distributed/gradient_allreducer.h"
 #include "distributed/world.h"
 #include "readers/idx.h"
+#include "tests/support/synthetic_idx.h"
 #include "train/models.h"
 #include "train/trainer.h"
 
@@ -291,37 +290,18 @@ int TrainBench(distributed::World* w, const std::string& data,
   return 0;
 }
 
-// --train --smoke's data: `n` learnable 28x28 images (class c is a bright
-// bar on rows 2c+4..2c+6 over noise), converted as the "train" split into
-// `dir` as `sluice convert idx` would. Returns the error naming the file.
+// --train --smoke's data: `n` learnable 28x28 images (the training tests'
+// bar images, tests/support/synthetic_idx.h), converted as the "train"
+// split into `dir` as `sluice convert idx` would. Returns the error naming
+// the file.
 absl::Status WriteSyntheticSplit(const std::filesystem::path& dir, int64_t n) {
-  std::filesystem::create_directories(dir);
-  std::mt19937 rng(7);
-  IdxArray images{IdxType::kUInt8, {n, 28, 28}, std::string(n * 28 * 28, 0)};
-  IdxArray labels{IdxType::kUInt8, {n}, std::string(n, 0)};
-  for (int64_t i = 0; i < n; ++i) {
-    const int c = static_cast<int>(rng() % 10);
-    labels.data[i] = static_cast<char>(c);
-    char* img = images.data.data() + i * 28 * 28;
-    for (int p = 0; p < 28 * 28; ++p) img[p] = static_cast<char>(rng() % 60);
-    for (int r = 2 * c + 4; r < 2 * c + 7; ++r) {
-      for (int col = 3; col < 25; ++col)
-        img[r * 28 + col] = static_cast<char>(180 + rng() % 70);
-    }
-  }
+  const testing::IdxPair idx = testing::WriteBarIdx(dir.string(), "train", n, /*seed=*/7);
   cli::ConvertIdxOptions o;
-  o.images = (dir / "train-images-idx3-ubyte").string();
-  o.labels = (dir / "train-labels-idx1-ubyte").string();
+  o.images = idx.images;
+  o.labels = idx.labels;
   o.out_dir = dir.string();
   o.compression = Compression::kNone;
   o.prefix = "train";
-  for (const auto& [path, array] :
-       {std::pair{o.images, &images}, std::pair{o.labels, &labels}}) {
-    std::ofstream f(path, std::ios::binary);
-    f << EncodeIdx(*array);
-    if (!f.flush())
-      return absl::InternalError(absl::StrCat("cannot write ", path));
-  }
   return cli::ConvertIdx(o).status();
 }
 

@@ -14,7 +14,7 @@
 #include "gmock/gmock.h"
 #include "graph_training/test_tmpdir.h"
 #include "gtest/gtest.h"
-#include "synthetic_idx.h"
+#include "support/synthetic_idx.h"
 
 namespace sluice::cli {
 namespace {

@@ -22,7 +22,7 @@
 #include "image/png.h"
 #include "readers/parse_example.h"
 #include "readers/record_reader.h"
-#include "synthetic_idx.h"
+#include "support/synthetic_idx.h"
 
 namespace sluice::cli {
 namespace {

@@ -20,7 +20,7 @@
 #include "graph_training/test_tmpdir.h"
 #include "gtest/gtest.h"
 #include "readers/record_reader.h"
-#include "synthetic_idx.h"
+#include "support/synthetic_idx.h"
 
 namespace sluice::train {
 namespace {
