@@ -28,9 +28,10 @@ if("graph" IN_LIST _areas)  # TensorFlow's file formats
   set(_with_tf_formats ON)
   string(APPEND SLUICE_CONFIG_DEPENDENCIES "find_dependency(Protobuf)\nfind_dependency(leveldb CONFIG)\n")
 endif()
-if("image" IN_LIST _areas)  # libturbojpeg (pkg-config only) and libpng
+if("image" IN_LIST _areas)  # libturbojpeg, libjpeg (pkg-config only) and libpng
   string(APPEND SLUICE_CONFIG_DEPENDENCIES "find_dependency(PNG)\nfind_dependency(PkgConfig)\n"
-         "pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)\n")
+         "pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)\n"
+         "pkg_check_modules(LIBJPEG REQUIRED IMPORTED_TARGET libjpeg)\n")
 endif()
 if("distributed" IN_LIST _areas)  # Open MPI (the static archives link MPI::MPI_C)
   # FindMPI's C component needs the C language, which a C++ user's project
@@ -76,7 +77,7 @@ if(_with_tf_formats)
   string(APPEND SLUICE_PC_LIBS_PRIVATE " -lprotobuf -lleveldb")
 endif()
 if(TARGET sluice_image)
-  string(APPEND SLUICE_PC_LIBS_PRIVATE " -lturbojpeg -lpng16")
+  string(APPEND SLUICE_PC_LIBS_PRIVATE " -lturbojpeg -ljpeg -lpng16")
 endif()
 if(MPI_C_FOUND)
   foreach(_lib IN LISTS MPI_C_LIBRARIES)

@@ -11,6 +11,7 @@ pkgs=(build-essential cmake ninja-build ccache pkg-config
       dataset-fashion-mnist    # the main job's default data set (IDX files)
       python3-dev pybind11-dev python3-numpy python3-pytest python3-torch  # import sluice + its tests
       libturbojpeg0-dev libpng-dev   # src/image codecs
+      libjpeg62-turbo-dev   # src/image: libjpeg API (scanline crop/skip) for DecodeAndCropJpeg
       python3-pil python3-torchvision  # image test references, bench peer
       python3-protobuf python3-crcmod)  # event files decoded in the mpirun tests
 missing=()

@@ -9,6 +9,8 @@
 
 #include "core/absl_compat.h"
 #include "image/internal/image_dims.h"
+#include "image/internal/jpeg_cmyk.h"
+#include "image/internal/jpeg_crop.h"
 
 namespace sluice::image {
 namespace {
@@ -44,12 +46,25 @@ const unsigned char* Bytes(std::string_view s) {
 }
 
 // What TurboJPEG's header reader does not say: whether the file carries an
-// Adobe APP14 marker (its CMYK samples are then stored inverted) and whether
-// its frame is progressive. Walks the marker segments before the first scan;
-// malformed lengths just end the walk (the decoder reports those).
+// Adobe APP14 marker (its CMYK samples are then stored inverted), whether
+// its frame is progressive, where its first scan starts, and whether it
+// defines the tables it uses before that scan. Walks the marker segments
+// before the first scan; malformed lengths just end the walk (the decoder
+// reports those).
 struct MarkerScan {
   bool adobe = false;
   bool progressive = false;
+  size_t first_scan = 0;       // offset of the first SOS marker; 0: not reached
+  uint32_t defined_quant = 0;  // bit t: DQT table t defined
+  uint32_t used_quant = 0;     // bit t: a frame component uses table t
+  bool huffman = false;        // a DHT segment
+  // libjpeg keeps the tables of earlier images for abbreviated streams, so
+  // a reused TurboJPEG handle would decode a stream that leaves one out
+  // with the previous image's table (where a fresh decoder refuses it or,
+  // for Huffman tables, uses the standard ones).
+  bool self_contained() const {
+    return huffman && (used_quant & ~defined_quant) == 0;
+  }
 };
 MarkerScan ScanMarkers(std::string_view s) {
   MarkerScan m;
@@ -61,7 +76,11 @@ MarkerScan ScanMarkers(std::string_view s) {
       ++i;
       continue;
     }
-    if (marker == 0xDA || marker == 0xD9) break;  // start of scan, end of image
+    if (marker == 0xDA) {  // start of scan
+      m.first_scan = i;
+      break;
+    }
+    if (marker == 0xD9) break;  // end of image
     const size_t len =
         (static_cast<uint8_t>(s[i + 2]) << 8) | static_cast<uint8_t>(s[i + 3]);
     if (len < 2 || i + 2 + len > s.size()) break;
@@ -69,6 +88,21 @@ MarkerScan ScanMarkers(std::string_view s) {
       m.adobe = true;
     if (marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE)
       m.progressive = true;
+    if (marker == 0xC4) m.huffman = true;
+    if (marker == 0xDB) {  // (Pq:4 Tq:4, 64 or 128 bytes) ...
+      for (size_t t = i + 4; t < i + 2 + len;) {
+        const uint8_t pq_tq = static_cast<uint8_t>(s[t]);
+        m.defined_quant |= 1u << (pq_tq & 0x0F);
+        t += 1 + ((pq_tq >> 4) != 0 ? 128 : 64);
+      }
+    }
+    const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 &&
+                     marker != 0xC8 && marker != 0xCC;
+    if (sof && len >= 8) {  // P, Y, X, Nf, then Nf x (C, H:V, Tq)
+      const size_t nf = static_cast<uint8_t>(s[i + 9]);
+      for (size_t c = 0; c < nf && i + 12 + 3 * c < i + 2 + len; ++c)
+        m.used_quant |= 1u << (static_cast<uint8_t>(s[i + 12 + 3 * c]) & 0x0F);
+    }
     i += 2 + len;
   }
   return m;
@@ -80,12 +114,6 @@ absl::Status TjError(tjhandle h, const char* what) {
       absl::StrCat("Invalid JPEG data: ", what, ": ", tjGetErrorStr2(h)));
   if (h == Decompressor()) ResetDecompressor();
   return s;
-}
-
-// Pillow's MULDIV255: a * b / 255, rounded.
-inline uint8_t MulDiv255(int a, int b) {
-  const int t = a * b + 128;
-  return static_cast<uint8_t>(((t >> 8) + t) >> 8);
 }
 
 }  // namespace
@@ -127,10 +155,14 @@ absl::StatusOr<JpegHeader> ReadJpegHeader(std::string_view contents) {
   return hdr;
 }
 
-absl::Status DecodeJpegInto(std::string_view contents,
-                            const DecodeJpegOptions& o, uint8_t* out,
-                            int64_t stride, int64_t* height_out,
-                            int64_t* width_out, int* channels_out) {
+namespace {
+
+// The checks every JPEG decode makes before touching pixels: the options,
+// the header, the pixel limit, CMYK to one channel. *channels receives
+// the output's channel count.
+absl::StatusOr<JpegHeader> CheckDecode(std::string_view contents,
+                                       const DecodeJpegOptions& o,
+                                       int* channels) {
   if (o.channels != 0 && o.channels != 1 && o.channels != 3) {
     return absl::InvalidArgumentError(absl::StrCat(
         "DecodeJpeg: channels must be 0, 1 or 3, got ", o.channels));
@@ -145,16 +177,31 @@ absl::Status DecodeJpegInto(std::string_view contents,
         absl::StrCat("JPEG of ", hdr.height, "x", hdr.width,
                      " exceeds the limit of ", o.max_pixels, " pixels"));
   }
-  const int channels = o.channels == 0 ? hdr.channels : o.channels;
-  if (hdr.cmyk && channels == 1) {
+  *channels = o.channels == 0 ? hdr.channels : o.channels;
+  if (hdr.cmyk && *channels == 1) {
     return absl::InvalidArgumentError(
         "DecodeJpeg: a CMYK JPEG cannot be decoded to 1 channel");
   }
+  return hdr;
+}
+
+}  // namespace
+
+absl::Status DecodeJpegInto(std::string_view contents,
+                            const DecodeJpegOptions& o, uint8_t* out,
+                            int64_t stride, int64_t* height_out,
+                            int64_t* width_out, int* channels_out) {
+  int channels = 0;
+  SLUICE_ASSIGN_OR_RETURN(JpegHeader hdr, CheckDecode(contents, o, &channels));
   const int64_t height = ScaledJpegDim(hdr.height, o.ratio);
   const int64_t width = ScaledJpegDim(hdr.width, o.ratio);
   if (stride == 0) stride = width * channels;
   int flags = TJFLAG_LIMITSCANS;
   if (o.dct_method == DctMethod::kIntegerFast) flags |= TJFLAG_FASTDCT;
+  const MarkerScan markers = ScanMarkers(contents);
+  // A fresh decoder for a stream that leaves out a table it uses, so no
+  // earlier image's table stands in (what the libjpeg window path sees).
+  if (!markers.self_contained()) ResetDecompressor();
   tjhandle h = Decompressor();
   if (!hdr.cmyk) {
     const int format = channels == 1 ? TJPF_GRAY : TJPF_RGB;
@@ -170,18 +217,9 @@ absl::Status DecodeJpegInto(std::string_view contents,
                       TJPF_CMYK, flags) != 0) {
       return TjError(h, "decode");
     }
-    const bool inverted = ScanMarkers(contents).adobe;
     for (int64_t y = 0; y < height; ++y) {
-      const uint8_t* src = cmyk.data() + y * width * 4;
-      uint8_t* dst = out + y * stride;
-      for (int64_t x = 0; x < width; ++x, src += 4, dst += 3) {
-        int c = src[0], m = src[1], yy = src[2], k = src[3];
-        if (inverted) c = 255 - c, m = 255 - m, yy = 255 - yy, k = 255 - k;
-        const int nk = 255 - k;
-        dst[0] = static_cast<uint8_t>(nk - MulDiv255(c, nk));
-        dst[1] = static_cast<uint8_t>(nk - MulDiv255(m, nk));
-        dst[2] = static_cast<uint8_t>(nk - MulDiv255(yy, nk));
-      }
+      internal::CmykToRgb(cmyk.data() + y * width * 4, width, markers.adobe,
+                          out + y * stride);
     }
   }
   *height_out = height;
@@ -214,24 +252,94 @@ absl::StatusOr<Tensor> DecodeJpeg(std::string_view contents,
   return out;
 }
 
-absl::StatusOr<Tensor> DecodeAndCropJpeg(std::string_view contents,
-                                         const CropWindow& crop,
-                                         const DecodeJpegOptions& o) {
-  SLUICE_ASSIGN_OR_RETURN(Tensor full, DecodeJpeg(contents, o));
-  const int64_t H = full.dim(0), W = full.dim(1), C = full.dim(2);
+namespace {
+
+// InvalidArgument naming the window and the (scaled) size unless `crop`
+// lies inside the image.
+absl::Status CheckWindow(const CropWindow& crop, int64_t H, int64_t W) {
   if (crop.y < 0 || crop.x < 0 || crop.height <= 0 || crop.width <= 0 ||
-      crop.y + crop.height > H || crop.x + crop.width > W) {
+      crop.y > H - crop.height || crop.x > W - crop.width) {
     return absl::InvalidArgumentError(
         absl::StrCat("Invalid JPEG data or crop window: window [y=", crop.y,
                      ", x=", crop.x, ", h=", crop.height, ", w=", crop.width,
                      "] is outside the ", H, "x", W, " image"));
   }
-  Tensor out(DType::kUInt8, TensorShape{crop.height, crop.width, C});
-  for (int64_t y = 0; y < crop.height; ++y) {
-    std::memcpy(out.data<uint8_t>() + y * crop.width * C,
-                full.data<uint8_t>() + ((crop.y + y) * W + crop.x) * C,
-                crop.width * C);
+  return absl::OkStatus();
+}
+
+// DecodeAndCropJpegInto after CheckDecode and CheckWindow.
+absl::Status DecodeCheckedWindow(std::string_view contents,
+                                 const JpegHeader& hdr, int channels,
+                                 const CropWindow& crop,
+                                 const DecodeJpegOptions& o, uint8_t* out,
+                                 int64_t stride) {
+  // The window decode stops after its last row, so a stream cut short below
+  // it would go unnoticed: refuse one without an end-of-image marker after
+  // the first scan (0xFF 0xD9 cannot occur inside entropy-coded data), as a
+  // full decode refuses it.
+  const MarkerScan markers = ScanMarkers(contents);
+  const size_t eoi = contents.rfind("\xFF\xD9");
+  if (eoi == std::string_view::npos || eoi < markers.first_scan) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Invalid JPEG data: no end-of-image marker after the first scan (",
+        contents.size(), " bytes; truncated?)"));
   }
+  internal::JpegWindowRequest r;
+  r.image_height = ScaledJpegDim(hdr.height, o.ratio);
+  r.image_width = ScaledJpegDim(hdr.width, o.ratio);
+  r.y = crop.y;
+  r.x = crop.x;
+  r.height = crop.height;
+  r.width = crop.width;
+  // The scaling factor TurboJPEG's tjDecompress2 picks for that output
+  // size (the first of its list that fits), so the IDCT is the same.
+  int num_factors = 0;
+  const tjscalingfactor* factors = tjGetScalingFactors(&num_factors);
+  for (int i = 0; factors != nullptr && i < num_factors; ++i) {
+    if (TJSCALED(hdr.width, factors[i]) <= r.image_width &&
+        TJSCALED(hdr.height, factors[i]) <= r.image_height) {
+      r.scale_num = factors[i].num;
+      r.scale_denom = factors[i].denom;
+      break;
+    }
+  }
+  r.fast_dct = o.dct_method == DctMethod::kIntegerFast;
+  r.color = hdr.cmyk        ? internal::JpegOutColor::kCmykToRgb
+            : channels == 1 ? internal::JpegOutColor::kGray
+                            : internal::JpegOutColor::kRgb;
+  r.cmyk_inverted = hdr.cmyk && markers.adobe;
+  if (stride == 0) stride = crop.width * channels;
+  return internal::DecodeJpegWindow(contents, r, out, stride);
+}
+
+}  // namespace
+
+absl::Status DecodeAndCropJpegInto(std::string_view contents,
+                                   const CropWindow& crop,
+                                   const DecodeJpegOptions& o, uint8_t* out,
+                                   int64_t stride, int* channels_out) {
+  int channels = 0;
+  SLUICE_ASSIGN_OR_RETURN(JpegHeader hdr, CheckDecode(contents, o, &channels));
+  SLUICE_RETURN_IF_ERROR(CheckWindow(crop, ScaledJpegDim(hdr.height, o.ratio),
+                                     ScaledJpegDim(hdr.width, o.ratio)));
+  SLUICE_RETURN_IF_ERROR(
+      DecodeCheckedWindow(contents, hdr, channels, crop, o, out, stride));
+  *channels_out = channels;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Tensor> DecodeAndCropJpeg(std::string_view contents,
+                                         const CropWindow& crop,
+                                         const DecodeJpegOptions& o) {
+  int channels = 0;
+  SLUICE_ASSIGN_OR_RETURN(JpegHeader hdr, CheckDecode(contents, o, &channels));
+  SLUICE_RETURN_IF_ERROR(CheckWindow(crop, ScaledJpegDim(hdr.height, o.ratio),
+                                     ScaledJpegDim(hdr.width, o.ratio)));
+  Tensor out(DType::kUInt8, TensorShape{crop.height, crop.width, channels});
+  if (!out.IsInitialized())
+    return absl::ResourceExhaustedError("DecodeAndCropJpeg: out of memory");
+  SLUICE_RETURN_IF_ERROR(DecodeCheckedWindow(contents, hdr, channels, crop, o,
+                                             out.data<uint8_t>(), 0));
   return out;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // JPEG decoding and encoding with tf.image's semantics, through
-// libjpeg-turbo's TurboJPEG API (the library Pillow and TensorFlow use, so
-// the decoded pixels equal theirs).
+// libjpeg-turbo (the library Pillow and TensorFlow use, so the decoded
+// pixels equal theirs): its TurboJPEG API for whole images, its libjpeg
+// API (scanline crop and skip) for DecodeAndCropJpeg's window.
 //
 //   DecodeJpeg(contents, {.channels = 3})       -> uint8 [H, W, 3]
 //   DecodeAndCropJpeg(contents, {y, x, h, w})   -> uint8 [h, w, C]
@@ -79,6 +80,14 @@ int64_t ScaledJpegDim(int64_t dim, int ratio);
 
 // tf.image.decode_and_crop_jpeg: the window [y, y+height) x [x, x+width) of
 // the decoded image (ratio applies first; the window is in scaled pixels).
+// Fused: only the iMCU columns covering the window (and its upsampling
+// context) go through the IDCT, the rows above it are only entropy-decoded
+// and decoding stops after its last row; the bytes equal DecodeJpeg's, then
+// cropped. Errors as DecodeJpeg's, and
+// InvalidArgument naming the window and the image size for a window that
+// is empty or not inside the image. Damage below the window that libjpeg
+// only warns about (not a missing end-of-image marker, which is refused)
+// goes unseen, as in TensorFlow.
 struct CropWindow {
   int64_t y = 0;
   int64_t x = 0;
@@ -88,6 +97,14 @@ struct CropWindow {
 absl::StatusOr<Tensor> DecodeAndCropJpeg(std::string_view contents,
                                          const CropWindow& crop,
                                          const DecodeJpegOptions& options = {});
+// The same into caller memory: crop.height rows of crop.width * C bytes,
+// `stride` bytes apart (0: packed), C as DecodeJpeg's (ReadJpegHeader
+// gives it); *channels_out receives C. On error `out` may hold some rows.
+absl::Status DecodeAndCropJpegInto(std::string_view contents,
+                                   const CropWindow& crop,
+                                   const DecodeJpegOptions& options,
+                                   uint8_t* out, int64_t stride,
+                                   int* channels_out);
 
 struct EncodeJpegOptions {
   int quality = 95;  // 0..100 (TensorFlow's default 95)

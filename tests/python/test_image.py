@@ -61,3 +61,36 @@ def test_round_trips_and_transforms():
     assert abs(float(s.mean())) < 1e-4 and abs(float(s.std()) - 1) < 1e-3
     hsv = image.rgb_to_hsv(img.astype(np.float32) / 255)
     np.testing.assert_allclose(image.hsv_to_rgb(hsv), img.astype(np.float32) / 255, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["baseline_420.jpg", "baseline_422.jpg", "baseline_444.jpg",
+                                  "progressive_rgb.jpg", "cmyk.jpg", "gray.jpg"])
+def test_decode_and_crop_jpeg_equals_pillow_decode_then_crop(name):
+    """The fused window decode gives Pillow's full decode, cropped, byte for byte."""
+    data = read(name)
+    pil = Image.open(os.path.join(IMAGES, name))
+    want = np.asarray(pil.convert("RGB"))
+    h, w = want.shape[:2]
+    rng = np.random.default_rng(5)
+    windows = [(0, 0, h, w), (0, 0, 1, 1), (h - 1, w - 1, 1, 1), (0, w - 1, 1, 1),
+               (h - 1, 0, 1, 1), (3, 5, h - 7, w - 9), (16, 16, 17, 33), (15, 17, 2, 31)]
+    for _ in range(40):
+        ch, cw = int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1))
+        windows.append((int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw))
+    for y, x, ch, cw in windows:
+        got = image.decode_and_crop_jpeg(data, [y, x, ch, cw], channels=3)
+        assert got.dtype == np.uint8 and got.shape == (ch, cw, 3)
+        np.testing.assert_array_equal(got, want[y:y + ch, x:x + cw], err_msg=str((y, x, ch, cw)))
+    if pil.mode == "L":
+        gray = np.asarray(pil)
+        got = image.decode_and_crop_jpeg(data, [2, 3, 40, 50], channels=1)
+        np.testing.assert_array_equal(got[:, :, 0], gray[2:42, 3:53])
+
+
+def test_decode_and_crop_jpeg_refuses_bad_windows_and_truncated_streams():
+    data = read("baseline_420.jpg")  # 157x93
+    for window in ([0, 0, 94, 157], [0, 150, 10, 10], [-1, 0, 5, 5], [0, 0, 0, 5]):
+        with pytest.raises(sluice.errors.InvalidArgumentError, match="93x157"):
+            image.decode_and_crop_jpeg(data, window)
+    with pytest.raises(sluice.errors.InvalidArgumentError, match="JPEG"):
+        image.decode_and_crop_jpeg(data[:-40], [0, 0, 4, 4])

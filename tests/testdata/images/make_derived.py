@@ -8,6 +8,7 @@ from PIL import Image
 src = Image.open("rgb.png").convert("RGB").crop((100, 40, 257, 133))  # 157x93, odd sizes
 src.save("baseline_420.jpg", quality=90)
 src.save("baseline_444.jpg", quality=85, subsampling=0)
+src.save("baseline_422.jpg", quality=88, subsampling=1)
 src.convert("L").save("gray.jpg", quality=90)
 src.convert("CMYK").save("cmyk.jpg", quality=90)  # Pillow writes an Adobe APP14 marker
 base = Image.open("rgba_interlaced.png").convert("L")
