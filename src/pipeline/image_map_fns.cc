@@ -208,6 +208,52 @@ absl::StatusOr<ImageAugmenter> ImageAugmenter::Create(
   return ImageAugmenter(o, std::make_shared<State>(o.seed));
 }
 
+ImageAugmenter::Placement ImageAugmenter::Place(const uint64_t* draws,
+                                                int64_t PH, int64_t PW) const {
+  Placement p;
+  p.y = o_.random_crop ? static_cast<int64_t>(draws[0] % (PH - o_.height + 1))
+                       : (PH - o_.height) / 2;
+  p.x = o_.random_crop ? static_cast<int64_t>(draws[1] % (PW - o_.width + 1))
+                       : (PW - o_.width) / 2;
+  p.flip = o_.random_flip && (draws[2] >> 63) != 0;
+  return p;
+}
+
+absl::Status ImageAugmenter::DecodeJpegWindow(
+    std::string_view jpeg, const uint64_t* draws, void* out,
+    std::vector<uint8_t>* scratch) const {
+  const int64_t C = o_.channels, oh = o_.height, ow = o_.width;
+  SLUICE_ASSIGN_OR_RETURN(image::JpegHeader hdr, image::ReadJpegHeader(jpeg));
+  if (oh > hdr.height || ow > hdr.width) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a ", oh, "x", ow, " crop does not fit the padded ",
+                     hdr.height, "x", hdr.width, " image"));
+  }
+  const Placement p = Place(draws, hdr.height, hdr.width);
+  image::DecodeJpegOptions jo;
+  jo.channels = static_cast<int>(C);
+  int channels = 0;
+  const image::CropWindow window{p.y, p.x, oh, ow};
+  if (o_.dtype == DType::kUInt8 && !p.flip) {  // straight into the batch
+    return image::DecodeAndCropJpegInto(
+        jpeg, window, jo, static_cast<uint8_t*>(out), ow * C, &channels);
+  }
+  scratch->resize(static_cast<size_t>(oh * ow * C));
+  SLUICE_RETURN_IF_ERROR(image::DecodeAndCropJpegInto(
+      jpeg, window, jo, scratch->data(), ow * C, &channels));
+  thread_local std::vector<uint8_t> flipped;
+  if (p.flip) flipped.resize(static_cast<size_t>(ow * C));
+  for (int64_t y = 0; y < oh; ++y) {
+    const size_t at = static_cast<size_t>(y * ow * C);
+    void* dst = o_.dtype == DType::kFloat32
+                    ? static_cast<void*>(static_cast<float*>(out) + at)
+                    : static_cast<void*>(static_cast<uint8_t*>(out) + at);
+    CopyInsideRow(scratch->data() + at, ow, C, p.flip, o_.dtype, flipped.data(),
+                  dst);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ImageAugmenter::RunInto(absl::Span<const std::string_view> images,
                                      void* out) const {
   const int64_t k = static_cast<int64_t>(images.size());
@@ -222,7 +268,23 @@ absl::Status ImageAugmenter::RunInto(absl::Span<const std::string_view> images,
   }
   thread_local std::vector<uint8_t> scratch;
   const size_t out_elems = static_cast<size_t>(oh * ow * C);
+  const bool to_float = o_.dtype == DType::kFloat32;
   for (int64_t i = 0; i < k; ++i) {
+    void* image_out =
+        to_float
+            ? static_cast<void*>(static_cast<float*>(out) + i * out_elems)
+            : static_cast<void*>(static_cast<uint8_t*>(out) + i * out_elems);
+    // A JPEG without padding: the window is drawn from the header's size and
+    // only it is decoded (the same pixels as decoding the whole image).
+    if (o_.pad == 0 && o_.fused_jpeg_crop &&
+        image::SniffImageFormat(images[i]) == image::ImageFormat::kJpeg) {
+      absl::Status st =
+          DecodeJpegWindow(images[i], &draws[i * 3], image_out, &scratch);
+      if (!st.ok())
+        return absl::Status(st.code(),
+                            absl::StrCat("image ", i, ": ", st.message()));
+      continue;
+    }
     // Decode (JPEG into reused scratch memory; PNG through DecodeImage).
     const uint8_t* px = nullptr;
     int64_t H = 0, W = 0;
@@ -238,13 +300,9 @@ absl::Status ImageAugmenter::RunInto(absl::Span<const std::string_view> images,
           "image ", i, ": a ", oh, "x", ow, " crop does not fit the padded ",
           PH, "x", PW, " image"));
     }
-    const int64_t oy = o_.random_crop
-                           ? static_cast<int64_t>(draws[i * 3] % (PH - oh + 1))
-                           : (PH - oh) / 2;
-    const int64_t ox =
-        o_.random_crop ? static_cast<int64_t>(draws[i * 3 + 1] % (PW - ow + 1))
-                       : (PW - ow) / 2;
-    const bool flip = o_.random_flip && (draws[i * 3 + 2] >> 63) != 0;
+    const Placement p = Place(&draws[i * 3], PH, PW);
+    const int64_t oy = p.y, ox = p.x;
+    const bool flip = p.flip;
     // Output (y, x) reads padded (oy + y, ox + x') with x' mirrored when
     // flipping; padded (py, px) is source (py - pad, px - pad) or zero. The
     // source column of each output column is computed once per image (-1:
@@ -261,7 +319,6 @@ absl::Status ImageAugmenter::RunInto(absl::Span<const std::string_view> images,
     const bool inside = sx0 >= 0 && sx0 + ow <= W;
     thread_local std::vector<uint8_t> flipped;
     if (inside && flip) flipped.resize(static_cast<size_t>(ow * C));
-    const bool to_float = o_.dtype == DType::kFloat32;
     for (int64_t y = 0; y < oh; ++y) {
       const int64_t sy = oy + y - o_.pad;
       const size_t at = i * out_elems + y * ow * C;

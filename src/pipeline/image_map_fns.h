@@ -7,7 +7,12 @@
 //   ImageAugmenter (and AugmentImagesMapFn): a batch of encoded images ->
 //       decode -> zero-pad -> random (or centred) crop -> random flip ->
 //       uint8 or float32 [k, height, width, C] in one pass per image,
-//       writing straight into the batch: the usual training input.
+//       writing straight into the batch: the usual training input. With
+//       no padding a JPEG's window is drawn from its header's size and
+//       only the window is decoded (image::DecodeAndCropJpegInto; uint8
+//       unflipped windows straight into the batch): the same bytes as
+//       decoding the whole image, except that damage below the window that
+//       libjpeg only warns about is not seen.
 //
 // A component that is a string vector [k] is decoded image by image; all
 // images must then decode to one size (else InvalidArgument naming the
@@ -26,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "absl/types/span.h"
 
@@ -52,6 +58,9 @@ struct ImageAugmentOptions {
   DType dtype =
       DType::kFloat32;  // kFloat32 (x / 255, convert_image_dtype) or kUInt8
   uint64_t seed = 0;
+  // pad == 0: decode only a JPEG's window (fused). false: decode whole
+  // images then crop (the same bytes; for comparison).
+  bool fused_jpeg_crop = true;
 };
 
 class ImageAugmenter {
@@ -69,6 +78,16 @@ class ImageAugmenter {
 
  private:
   struct State;
+  struct Placement {
+    int64_t y = 0, x = 0;  // the window's offset in the padded image
+    bool flip = false;
+  };
+  // The window and flip of an image whose padded size is PH x PW, from its
+  // three draws.
+  Placement Place(const uint64_t* draws, int64_t PH, int64_t PW) const;
+  // The fused path (pad 0, a JPEG): one image's output at `out`.
+  absl::Status DecodeJpegWindow(std::string_view jpeg, const uint64_t* draws,
+                                void* out, std::vector<uint8_t>* scratch) const;
   explicit ImageAugmenter(const ImageAugmentOptions& o,
                           std::shared_ptr<State> s)
       : o_(o), state_(std::move(s)) {}

@@ -179,6 +179,65 @@ TEST(ImageAugmenterTest, UnpaddedWindowsEqualTheKernelsValueForValue) {
   }
 }
 
+TEST(ImageAugmenterTest, FusedJpegCropGivesTheUnfusedBatchBytes) {
+  // pad 0: a JPEG's window is decoded alone (DecodeAndCropJpegInto); with
+  // the same seed the batch must equal, byte for byte, the one decoding
+  // whole images, for every JPEG kind (a PNG rides along unfused), both
+  // dtypes, random and centred windows, with flips; and a second fused
+  // augmenter with the seed repeats it.
+  std::vector<std::string> files = {
+      ReadImage("baseline_420.jpg"), ReadImage("baseline_422.jpg"),
+      ReadImage("baseline_444.jpg"), ReadImage("progressive_rgb.jpg"),
+      ReadImage("gray.jpg"),         ReadImage("palette.png")};
+  const std::string cmyk = ReadImage("cmyk.jpg");
+  for (const int channels : {3, 1}) {
+    std::vector<std::string_view> batch;
+    for (int rep = 0; rep < 6; ++rep) {
+      for (const std::string& f : files) batch.push_back(f);
+      if (channels == 3) batch.push_back(cmyk);
+    }
+    for (const DType dtype : {DType::kFloat32, DType::kUInt8}) {
+      for (const bool random_crop : {true, false}) {
+        SCOPED_TRACE(testing::Message() << "channels " << channels << " float "
+                                        << (dtype == DType::kFloat32)
+                                        << " random " << random_crop);
+        ImageAugmentOptions o{.channels = channels,
+                              .height = 21,
+                              .width = 27,
+                              .random_crop = random_crop,
+                              .random_flip = true,
+                              .dtype = dtype,
+                              .seed = 11};
+        auto fused = ImageAugmenter::Create(o);
+        auto fused_again = ImageAugmenter::Create(o);
+        o.fused_jpeg_crop = false;
+        auto whole = ImageAugmenter::Create(o);
+        ASSERT_TRUE(fused.ok() && fused_again.ok() && whole.ok());
+        for (int call = 0; call < 2; ++call) {  // draws advance per call
+          auto a = fused->Run(batch);
+          auto b = whole->Run(batch);
+          auto c = fused_again->Run(batch);
+          ASSERT_TRUE(a.ok()) << a.status();
+          ASSERT_TRUE(b.ok()) << b.status();
+          ASSERT_TRUE(c.ok()) << c.status();
+          ASSERT_EQ(a->ByteSize(), b->ByteSize());
+          EXPECT_EQ(std::memcmp(a->raw_data(), b->raw_data(), a->ByteSize()),
+                    0);
+          EXPECT_EQ(std::memcmp(a->raw_data(), c->raw_data(), a->ByteSize()),
+                    0);
+        }
+      }
+    }
+  }
+  // A truncated JPEG fails both ways, naming the image.
+  auto fused = ImageAugmenter::Create({.channels = 3, .height = 8, .width = 8});
+  const std::string cut = files[0].substr(0, files[0].size() - 30);
+  auto r = fused->Run({files[0], cut});
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status())) << r.status();
+  EXPECT_NE(r.status().message().find("image 1"), std::string::npos)
+      << r.status();
+}
+
 TEST(ImageAugmenterTest, ErrorsNameTheImage) {
   auto aug = ImageAugmenter::Create({.channels = 1, .height = 28, .width = 28});
   ASSERT_TRUE(aug.ok());
