@@ -13,7 +13,15 @@
 //       one thread (allocating each output tensor, as a Map does).
 //   image.decode.jpeg.turbojpeg   the floor: tjDecompress2 called directly
 //       in a loop on one handle into one reused buffer, one thread.
+//   pipeline.image.decode_and_crop   image::DecodeAndCropJpeg of a 224x224
+//       window (offsets drawn in [0, 32]) of the same 256x256 images: the
+//       fused decode (libjpeg's scanline crop / skip), one thread.
+//   pipeline.image.decode_then_crop  the same windows by DecodeJpeg of the
+//       whole image, then a copy of the window (the unfused way).
 //
+//   pipeline.image.jpeg.unfused   the same pipeline with the augmenter
+//       decoding whole JPEGs, then cropping (before DecodeAndCropJpeg was
+//       fused in: the A/B of the fusion).
 //   pipeline.image.jpeg.autotune   the same pipeline with Map(AUTOTUNE) and
 //       Prefetch(AUTOTUNE), one dataset iterated epoch after epoch.
 //   pipeline.image.jpeg.best_hand_tuned   the best of map calls 1..4 x
@@ -21,13 +29,15 @@
 //
 // Ratios: pipeline.image.jpeg vs the torch peer (target >= 3),
 // image.decode.jpeg vs the TurboJPEG floor (target >= 0.9), and
-// autotune vs best_hand_tuned (target >= 0.9). SLUICE_BENCH_STAGES=1
+// autotune vs best_hand_tuned (target >= 0.9), decode_and_crop vs
+// decode_then_crop (the fusion's speed-up). SLUICE_BENCH_STAGES=1
 // prints the stage report (with AUTOTUNE's choices) after each result.
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -173,21 +183,24 @@ absl::StatusOr<ParseSpec> ImageSpec() {
       {{"image/encoded", DType::kString, {}, std::nullopt},
        {"image/class/label", DType::kInt64, {}, std::nullopt}});
 }
-absl::StatusOr<ImageAugmenter> Augmenter() {
+absl::StatusOr<ImageAugmenter> Augmenter(bool fused = true) {
   return ImageAugmenter::Create({.channels = 3,
                                  .height = kCrop,
                                  .width = kCrop,
                                  .random_crop = true,
                                  .random_flip = true,
                                  .dtype = DType::kFloat32,
-                                 .seed = 7});
+                                 .seed = 7,
+                                 .fused_jpeg_crop = fused});
 }
 
 // `map_parallel` / `prefetch` 0: the hand-set 2 / 2 of pipeline.image.jpeg.
-void RunImagePipeline(benchmark::State& state, int map_parallel, int prefetch) {
+// `fused` false: the augmenter decodes whole images, then crops.
+void RunImagePipeline(benchmark::State& state, int map_parallel, int prefetch,
+                      bool fused = true) {
   const ImageSet& set = Images();
   auto spec = ImageSpec();
-  auto augment = Augmenter();
+  auto augment = Augmenter(fused);
   if (!spec.ok() || !augment.ok()) {
     state.SkipWithError("setup failed");
     return;
@@ -214,6 +227,9 @@ void RunImagePipeline(benchmark::State& state, int map_parallel, int prefetch) {
 }
 
 void BM_ImagePipeline(benchmark::State& state) { RunImagePipeline(state, 2, 2); }
+void BM_ImagePipelineUnfused(benchmark::State& state) {
+  RunImagePipeline(state, 2, 2, /*fused=*/false);
+}
 void BM_ImagePipelineAutotune(benchmark::State& state) {
   RunImagePipeline(state, kAutotune, kAutotune);
 }
@@ -328,8 +344,62 @@ void BM_TurboJpegFloor(benchmark::State& state) {
   state.SetItemsProcessed(images);
 }
 
+// The k-th window of the crop benchmarks: offsets in [0, kSide - kCrop].
+image::CropWindow CropAt(uint64_t k) {
+  const uint64_t r = k * 0x9E3779B97F4A7C15ull;
+  return {static_cast<int64_t>((r >> 20) % (kSide - kCrop + 1)),
+          static_cast<int64_t>((r >> 40) % (kSide - kCrop + 1)), kCrop, kCrop};
+}
+
+void BM_DecodeAndCrop(benchmark::State& state) {
+  const ImageSet& set = Images();
+  int64_t images = 0;
+  uint64_t i = 0;
+  for (auto _ : state) {
+    absl::StatusOr<Tensor> t = image::DecodeAndCropJpeg(
+        set.jpegs[i % set.jpegs.size()], CropAt(i), {.channels = 3});
+    ++i;
+    if (!t.ok()) {
+      state.SkipWithError(std::string(t.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(t->data<uint8_t>()[0]);
+    ++images;
+  }
+  state.SetItemsProcessed(images);
+}
+
+void BM_DecodeThenCrop(benchmark::State& state) {
+  const ImageSet& set = Images();
+  int64_t images = 0;
+  uint64_t i = 0;
+  for (auto _ : state) {
+    const image::CropWindow w = CropAt(i);
+    absl::StatusOr<Tensor> full =
+        image::DecodeJpeg(set.jpegs[i % set.jpegs.size()], {.channels = 3});
+    ++i;
+    if (!full.ok()) {
+      state.SkipWithError(std::string(full.status().message()).c_str());
+      return;
+    }
+    Tensor t(DType::kUInt8, TensorShape{kCrop, kCrop, 3});
+    for (int64_t y = 0; y < kCrop; ++y) {
+      std::memcpy(t.data<uint8_t>() + y * kCrop * 3,
+                  full->data<uint8_t>() + ((w.y + y) * kSide + w.x) * 3,
+                  kCrop * 3);
+    }
+    benchmark::DoNotOptimize(t.data<uint8_t>()[0]);
+    ++images;
+  }
+  state.SetItemsProcessed(images);
+}
+
 BENCHMARK(BM_ImagePipeline)
     ->Name("pipeline.image.jpeg")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ImagePipelineUnfused)
+    ->Name("pipeline.image.jpeg.unfused")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ImagePipelineAutotune)
@@ -350,9 +420,16 @@ BENCHMARK(BM_DecodeJpeg)
 BENCHMARK(BM_TurboJpegFloor)
     ->Name("image.decode.jpeg.turbojpeg")
     ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodeAndCrop)
+    ->Name("pipeline.image.decode_and_crop")
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodeThenCrop)
+    ->Name("pipeline.image.decode_then_crop")
+    ->Unit(benchmark::kMicrosecond);
 
 SLUICE_BENCH_BASELINE("pipeline.image.jpeg", "pipeline.image.jpeg.peer_torch");
 SLUICE_BENCH_BASELINE("image.decode.jpeg", "image.decode.jpeg.turbojpeg");
+SLUICE_BENCH_BASELINE("pipeline.image.decode_and_crop", "pipeline.image.decode_then_crop");
 SLUICE_BENCH_BASELINE("pipeline.image.jpeg.autotune", "pipeline.image.jpeg.best_hand_tuned");
 
 }  // namespace
