@@ -50,7 +50,11 @@ def decode_image(contents, channels=0, dtype=np.uint8):
 
 
 def decode_and_crop_jpeg(contents, crop_window, channels=0):
-    """The [y, x, height, width] window of a JPEG, decoded -> uint8 [height, width, C]."""
+    """The [y, x, height, width] window of a JPEG, decoded -> uint8 [height, width, C].
+
+    Fused: only the window (and its upsampling context) is decoded; the
+    pixels equal decode_jpeg's, cropped. Raises InvalidArgumentError for a
+    window outside the image or a corrupt / truncated stream."""
     return _sluice.image_decode_and_crop_jpeg(contents, [int(v) for v in crop_window],
                                               int(channels))
 
