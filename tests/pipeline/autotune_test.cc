@@ -129,6 +129,40 @@ TEST(AutotuneMapTest, TheClimbComesCloseToTheBestSetting) {
       }
     }
   }
+  // With the CPU share and memory budgets: the climb's choice is within 10%
+  // of the best setting inside both, and is itself inside both.
+  for (const double share : {1.0, 0.7, 0.5, 0.3, 0.1}) {
+    for (const double spread : {0.0, 1.0}) {
+      for (const double consumer : {0.0, 10e-6, 40e-6}) {
+        for (const int64_t budget : {int64_t{0}, int64_t{4} << 20, int64_t{1} << 20}) {
+          MapRates r{.pull_s = 5e-6,
+                     .fn_s = 80e-6,
+                     .fn_sd_s = spread * 80e-6,
+                     .consumer_s = consumer,
+                     .cpu_s = 85e-6 * share + 5e-6,
+                     .cpus = 2,
+                     .call_cpu_fraction = share,
+                     .result_bytes = 200e3};
+          const int cap = ParallelismCap(r, 8);
+          double best = MapOutputTime(r, 1, 0);
+          for (int p = 1; p <= cap; ++p) {
+            for (int64_t b = 0; b <= 16; ++b) {
+              if (budget > 0 && HeldBytes(r, p, b) > static_cast<double>(budget)) continue;
+              best = std::min(best, MapOutputTime(r, p, b));
+            }
+          }
+          const MapChoice c = ChooseMap(r, true, 0, 8, true, 0, 16, budget);
+          EXPECT_LE(c.output_s, 1.10 * best)
+              << "share " << share << " spread " << spread << " consumer " << consumer
+              << " budget " << budget;
+          EXPECT_LE(c.parallelism, cap);
+          if (budget > 0) {
+            EXPECT_LE(HeldBytes(r, c.parallelism, c.buffer), static_cast<double>(budget));
+          }
+        }
+      }
+    }
+  }
   // The spread counts at most the call's own time: a rare long stall does
   // not buy a deep buffer.
   MapRates wide{.pull_s = 5e-6,
@@ -173,11 +207,134 @@ TEST(AutotuneMapTest, SerialPullBoundsTheUsefulParallelism) {
 }
 
 TEST(AutotuneMapTest, WaitingFunctionsGetParallelismBeyondTheirCpuTime) {
-  // A function that sleeps 1 ms on I/O and uses little CPU: the CPU bound
-  // does not hold it back, the cap does.
-  MapRates r{
-      .pull_s = 1e-6, .fn_s = 1e-3, .consumer_s = 0, .cpu_s = 20e-6, .cpus = 2};
+  // A function that sleeps 1 ms on I/O and uses 20 us of CPU (2% of its
+  // time on a CPU): neither the CPU time nor the CPU budget holds it back,
+  // the ceiling does.
+  MapRates r{.pull_s = 1e-6,
+             .fn_s = 1e-3,
+             .consumer_s = 0,
+             .cpu_s = 20e-6,
+             .cpus = 2,
+             .call_cpu_fraction = 0.02};
   EXPECT_EQ(ChooseMap(r, true, 0, 8, false, 0, 64).parallelism, 8);
+  // The same calls with their CPU share unknown count as CPU-bound.
+  r.call_cpu_fraction = 1;
+  EXPECT_EQ(ChooseMap(r, true, 0, 8, false, 0, 64).parallelism, 2);
+}
+
+TEST(AutotuneMapTest, TheCapBoundsCpuUsedNotCalls) {
+  MapRates r{.cpus = 2};
+  EXPECT_EQ(ParallelismCap(r, 8), 2);  // share unknown: one CPU per call
+  r.call_cpu_fraction = 0.97;
+  EXPECT_EQ(ParallelismCap(r, 8), 2);
+  r.call_cpu_fraction = 0.66;  // 3 x 0.66 = 1.98 CPUs
+  EXPECT_EQ(ParallelismCap(r, 8), 3);
+  r.call_cpu_fraction = 0.5;  // exactly 2 CPUs at 4 calls
+  EXPECT_EQ(ParallelismCap(r, 8), 4);
+  r.call_cpu_fraction = 0.01;
+  EXPECT_EQ(ParallelismCap(r, 8), 8);  // the ceiling
+  r.cpus = 1;
+  r.call_cpu_fraction = 1;
+  EXPECT_EQ(ParallelismCap(r, 0), 1);  // never below one call
+}
+
+// pipeline.dataset's Map on 2 CPUs (batches of 128 records): a call takes
+// 100 us of wall time, 10 us of it the serial pull; the process uses
+// 60 us of CPU per batch (calls, readers, consumer).
+MapRates DatasetLikeRates(double call_cpu_fraction) {
+  return MapRates{.pull_s = 10e-6,
+                  .fn_s = 90e-6,
+                  .fn_sd_s = 20e-6,
+                  .consumer_s = 1e-6,
+                  .cpu_s = 60e-6,
+                  .cpus = 2,
+                  .call_cpu_fraction = call_cpu_fraction,
+                  .result_bytes = 128 * 800};
+}
+
+TEST(AutotuneMapTest, InputBoundCallsRunAboveTheCpuBudget) {
+  // Calls on a CPU half of their time (the rest waiting for the input
+  // lock): 4 calls use 2 CPUs, and the climb takes them.
+  const MapRates r = DatasetLikeRates(0.5);
+  const MapChoice c = ChooseMap(r, true, 0, 8, true, 0, 64, 256 << 20);
+  EXPECT_GT(c.parallelism, r.cpus);
+  EXPECT_LE(c.parallelism * r.call_cpu_fraction, r.cpus);
+  EXPECT_LT(c.output_s, MapOutputTime(r, 2, c.buffer) * 0.95);
+  // On a CPU 70% of the time: 2 calls use 1.4 CPUs, 3 would use 2.1.
+  EXPECT_EQ(ChooseMap(DatasetLikeRates(0.7), true, 0, 8, true, 0, 64).parallelism, 2);
+}
+
+TEST(AutotuneMapTest, ACallHoldsItsSlotWhileItWaitsForTheInputLock) {
+  // Little's law: p calls each holding a slot for w give p / w elements per
+  // second; w counts the wait for the input lock beside u + m.
+  MapRates r = DatasetLikeRates(0.4);
+  r.cpu_s = 40e-6;  // 20 us per batch on 2 CPUs
+  EXPECT_DOUBLE_EQ(MapProducerTime(r, 2), 50e-6);  // (u + m) / 2
+  r.call_s = 180e-6;                               // waits 80 us for the lock
+  EXPECT_DOUBLE_EQ(MapProducerTime(r, 2), 90e-6);
+  EXPECT_DOUBLE_EQ(MapProducerTime(r, 5), 36e-6);
+  // w below u + m (not measured yet): u + m.
+  r.call_s = 1e-6;
+  EXPECT_DOUBLE_EQ(MapProducerTime(r, 2), 50e-6);
+  // The climb takes the calls the CPU share allows (5 x 0.4 = 2 CPUs).
+  r.call_s = 180e-6;
+  EXPECT_EQ(ChooseMap(r, true, 0, 8, true, 0, 64).parallelism, 5);
+  // ... and no more than the process's CPU allows: at 60 us of CPU per
+  // batch (30 us on 2 CPUs) a sixth call would gain nothing, a fifth 17%.
+  r.cpu_s = 60e-6;
+  r.call_cpu_fraction = 0.1;
+  const MapChoice c = ChooseMap(r, true, 0, 8, true, 0, 64);
+  EXPECT_GE(c.parallelism, 5);
+  EXPECT_LE(c.parallelism, 6);
+  EXPECT_NEAR(MapProducerTime(r, c.parallelism), 30e-6, 1e-6);
+}
+
+TEST(AutotuneMapTest, CpuBoundCallsStayAtTheCpuBudget) {
+  // The same wall times, but the calls compute all the time (f ~ 1; the
+  // process CPU unknown, so only the cap stops the climb): 2 calls.
+  MapRates r = DatasetLikeRates(0.98);
+  r.cpu_s = 0;
+  const MapChoice c = ChooseMap(r, true, 0, 8, true, 0, 64, 256 << 20);
+  EXPECT_EQ(c.parallelism, 2);
+  // The model alone would have taken more: the cap is what holds.
+  EXPECT_LT(MapOutputTime(r, 4, c.buffer), 0.9 * MapOutputTime(r, 2, c.buffer));
+}
+
+TEST(AutotuneMapTest, TheMemoryBudgetStopsGrowth) {
+  // pipeline.image.jpeg's batches (64 x 224 x 224 x 3 float = 38.5 MB),
+  // calls of 29 ms spread as much as their mean (a loaded machine) and on a
+  // CPU half the time (15 ms of CPU per batch): without a budget the climb
+  // takes 4 calls and a buffer, over 256 MiB.
+  const double batch = 64.0 * 224 * 224 * 3 * 4;
+  MapRates r{.pull_s = 0.7e-3,
+             .fn_s = 29e-3,
+             .fn_sd_s = 29e-3,
+             .consumer_s = 0,
+             .cpu_s = 15e-3,
+             .cpus = 2,
+             .call_cpu_fraction = 0.5,
+             .result_bytes = batch};
+  const MapChoice free = ChooseMap(r, true, 0, 8, true, 0, 64);
+  EXPECT_EQ(free.parallelism, 4);
+  EXPECT_GT(HeldBytes(r, free.parallelism, free.buffer), 256.0 * (1 << 20))
+      << free.parallelism << " calls, buffer " << free.buffer;
+  // 256 MiB: at most 6 batches outstanding.
+  const int64_t budget = int64_t{256} << 20;
+  const MapChoice c = ChooseMap(r, true, 0, 8, true, 0, 64, budget);
+  EXPECT_LE(HeldBytes(r, c.parallelism, c.buffer), static_cast<double>(budget));
+  EXPECT_LE(c.parallelism + c.buffer, 6);
+  EXPECT_GE(c.parallelism, 2);
+  // 100 MB: 2 batches.
+  const MapChoice tight = ChooseMap(r, true, 0, 8, true, 0, 64, 100'000'000);
+  EXPECT_EQ(tight.parallelism + tight.buffer, 2);
+  // Below one result: the climb's start (1 call, no buffer) and no step.
+  const MapChoice none = ChooseMap(r, true, 0, 8, true, 0, 64, 1'000'000);
+  EXPECT_EQ(none.parallelism, 1);
+  EXPECT_EQ(none.buffer, 0);
+  // Settings the caller fixed are kept above the budget.
+  const MapChoice fixed = ChooseMap(r, false, 4, 8, false, 5, 64, 1'000'000);
+  EXPECT_EQ(fixed.parallelism, 4);
+  EXPECT_EQ(fixed.buffer, 5);
 }
 
 TEST(AutotuneMapTest, BufferGrowsWhenProducerAndConsumerAreClose) {

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -396,10 +397,14 @@ TEST(DatasetParallelStressTest, AutotuneChoicesAreInTheStageReport) {
       if (name == "parallelism") parallelism = value;
       if (name == "buffer") buffer = value;
     }
-    EXPECT_GE(parallelism, 1);
-    EXPECT_LE(parallelism, internal::CpuBudget());
+    // Calls that sleep are on a CPU a small share of their time: the CPU
+    // budget allows more of them than CPUs, up to the ceiling (4 per CPU).
+    EXPECT_GT(parallelism, internal::CpuBudget());
+    EXPECT_LE(parallelism, 4 * internal::CpuBudget());
     EXPECT_GE(buffer, 0);
     EXPECT_THAT(map_metrics.SummaryLine(), HasSubstr("parallelism "));
+    EXPECT_THAT(map_metrics.SummaryLine(), HasSubstr("call_cpu_pct "));
+    EXPECT_THAT(map_metrics.SummaryLine(), HasSubstr("memory_budget_mb 256"));
     // A Prefetch(AUTOTUNE) over a sequential input tunes its own buffer.
     StageMetrics alone("prefetch");
     auto it2 = Dataset::Range(5000)
@@ -412,6 +417,42 @@ TEST(DatasetParallelStressTest, AutotuneChoicesAreInTheStageReport) {
     EXPECT_EQ(got2.count, 5000);
     EXPECT_EQ(got2.sum, 5000 * 4999 / 2);
     EXPECT_THAT(alone.SummaryLine(), HasSubstr("buffer "));
+  });
+}
+
+TEST(DatasetParallelStressTest, AutotuneKeepsResultsWithinTheMemoryBudget) {
+  WithDeadline("autotune memory budget", std::chrono::seconds(120), [] {
+    StageMetrics map_metrics("map");
+    // Results of 4 MiB from calls that sleep (so the CPU budget would allow
+    // 4 calls per CPU): a 10 MiB budget holds 2 of them.
+    auto big = [](TensorTuple t) -> absl::StatusOr<TensorTuple> {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      Tensor x(DType::kFloat32, TensorShape{1 << 20});
+      x.data<float>()[0] = static_cast<float>(t[0].scalar<int64_t>());
+      return TensorTuple{std::move(x)};
+    };
+    MapOptions o;
+    o.num_parallel_calls = kAutotune;
+    o.metrics = &map_metrics;
+    o.autotune_memory_budget_bytes = 10 << 20;
+    auto it = Dataset::Range(400).Map(big, o).Prefetch(kAutotune).MakeIterator();
+    ASSERT_TRUE(it.ok());
+    int64_t count = 0, sum = 0;
+    while (true) {
+      absl::StatusOr<TensorTuple> b = (*it)->GetNext();
+      if (absl::IsOutOfRange(b.status())) break;
+      ASSERT_TRUE(b.ok()) << b.status();
+      sum += static_cast<int64_t>((*b)[0].data<float>()[0]);
+      ++count;
+    }
+    EXPECT_EQ(count, 400);
+    EXPECT_EQ(sum, 400 * 399 / 2);
+    const StageSnapshot snap = map_metrics.Snapshot();
+    std::map<std::string, int64_t> p(snap.parameters.begin(), snap.parameters.end());
+    EXPECT_EQ(p["result_kb"], 4096);
+    EXPECT_EQ(p["memory_budget_mb"], 10);
+    EXPECT_GE(p["parallelism"], 1);
+    EXPECT_LE(p["parallelism"] + p["buffer"], 2) << map_metrics.SummaryLine();
   });
 }
 

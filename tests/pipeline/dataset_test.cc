@@ -217,6 +217,12 @@ TEST(DatasetMapTest, ZeroParallelCallsIsInvalidArgument) {
   EXPECT_TRUE(absl::IsInvalidArgument(Dataset::Range(3).Map(id, 0).status()));
   EXPECT_TRUE(absl::IsInvalidArgument(Dataset::Range(3).Map(id, -2).status()));
   EXPECT_TRUE(Dataset::Range(3).Map(id, kAutotune).ok());
+  MapOptions o;
+  o.num_parallel_calls = kAutotune;
+  o.autotune_memory_budget_bytes = -1;
+  const absl::Status s = Dataset::Range(3).Map(id, o).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(s.message(), HasSubstr("autotune_memory_budget_bytes"));
 }
 
 TEST(DatasetMapTest, ParallelMapKeepsInputOrder) {

@@ -176,7 +176,10 @@ def test_autotune_choices_are_in_stats(shards):
     stages = {s["stage"]: s for s in ds.stats()}
     cpus = len(os.sched_getaffinity(0))
     assert stages["read"]["parameters"]["parallelism"] == min(4, max(2, cpus))
-    assert 1 <= stages["map"]["parameters"]["parallelism"] <= cpus
+    # Up to 4 calls per CPU when the calls are on a CPU a small share of
+    # their time (AUTOTUNE bounds the CPU they use, not their number).
+    assert 1 <= stages["map"]["parameters"]["parallelism"] <= 4 * cpus
+    assert stages["map"]["parameters"]["memory_budget_mb"] == 256
     assert stages["map"]["parameters"]["buffer"] >= 0
 
 

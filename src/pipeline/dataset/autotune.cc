@@ -20,8 +20,21 @@ double WaitTime(double y, double x, int64_t n) {
   return std::clamp(p_empty, 0.0, 1.0) * y;
 }
 
+int ParallelismCap(const MapRates& r, int ceiling) {
+  ceiling = std::max(ceiling, 1);
+  const double f = r.call_cpu_fraction;
+  if (!(f > 0) || f >= 1) return std::min(std::max(r.cpus, 1), ceiling);
+  // p * f <= cpus, with a little slack for f measured as cpus / p exactly.
+  const double p = std::floor(static_cast<double>(std::max(r.cpus, 1)) / f + 1e-9);
+  return static_cast<int>(std::clamp(p, 1.0, static_cast<double>(ceiling)));
+}
+
+double HeldBytes(const MapRates& r, int p, int64_t buffer) {
+  return static_cast<double>(p + std::max<int64_t>(buffer, 0)) * std::max(r.result_bytes, 0.0);
+}
+
 double MapProducerTime(const MapRates& r, int p) {
-  const double work = (r.pull_s + r.fn_s) / std::max(p, 1);
+  const double work = std::max(r.call_s, r.pull_s + r.fn_s) / std::max(p, 1);
   const double cpu = r.cpu_s / std::max(r.cpus, 1);
   return std::max({r.pull_s, work, cpu});
 }
@@ -50,7 +63,11 @@ double MapOutputTime(const MapRates& r, int p, int64_t buffer) {
 }
 
 MapChoice ChooseMap(const MapRates& r, bool tune_p, int p, int max_p,
-                    bool tune_b, int64_t b, int64_t max_b) {
+                    bool tune_b, int64_t b, int64_t max_b, int64_t budget) {
+  max_p = ParallelismCap(r, max_p);
+  auto fits = [&](int q, int64_t n) {
+    return budget <= 0 || HeldBytes(r, q, n) <= static_cast<double>(budget);
+  };
   MapChoice c;
   c.parallelism = tune_p ? 1 : std::max(p, 1);
   c.buffer = tune_b ? 0 : std::max<int64_t>(b, 0);
@@ -58,11 +75,11 @@ MapChoice ChooseMap(const MapRates& r, bool tune_p, int p, int max_p,
   while (true) {
     double best = c.output_s;
     int step = 0;  // 1: parallelism, 2: buffer
-    if (tune_p && c.parallelism < max_p) {
+    if (tune_p && c.parallelism < max_p && fits(c.parallelism + 1, c.buffer)) {
       const double t = MapOutputTime(r, c.parallelism + 1, c.buffer);
       if (t < best) best = t, step = 1;
     }
-    if (tune_b && c.buffer < max_b) {
+    if (tune_b && c.buffer < max_b && fits(c.parallelism, c.buffer + 1)) {
       const double t = MapOutputTime(r, c.parallelism, c.buffer + 1);
       if (t < best) best = t, step = 2;
     }

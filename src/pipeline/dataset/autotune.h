@@ -13,14 +13,20 @@
 // most, until no step gains more than 1% or the limits are reached.
 //
 // The Map's producer time with p calls in flight is
-//   y(p) = max(u, (u + m) / p, C / cpus)
-// where u is the serial input pull per element (the input lock), m the
-// function's time per element, C the process's CPU time per element (every
-// stage, the consumer and whatever else the process does) and cpus the CPU
-// budget: calls beyond what the CPUs can run at once do not help, and the
-// input pull is a serial step. All figures are measured while the pipeline
-// runs (wall time for u and m, so that a function that waits on I/O gets
-// the parallelism that hides the wait).
+//   y(p) = max(u, w / p, C / cpus)
+// where u is the serial input pull per element (the input lock), w a
+// call's wall time (from before it waits for the input lock to its end:
+// Little's law, p calls each holding a slot for w give p / w elements per
+// second), at least u + m with m the function's time per element, C the
+// process's CPU time per element (every stage, the consumer and whatever
+// else the process does) and cpus the CPU budget: calls beyond what the
+// CPUs can run at once do not help, and the input pull is a serial step.
+// All figures are measured while the pipeline runs (wall time for u, m and
+// w, so that a function that waits on I/O gets the parallelism that hides
+// the wait). w used to be u + m alone: on pipeline.dataset (2 CPUs) a call
+// waited for the input lock about as long as it worked, the model saw 2
+// calls at ~30 us per batch where they ran at ~34-56 us, and never found a
+// third call worth it.
 //
 // Results leave in input order and at most p + b positions are
 // outstanding (running, or done and not yet taken; b: the buffer). A call
@@ -39,6 +45,28 @@
 // 2 CPUs) each thread then stopped whenever its batch was done before the
 // other's, and whenever the other was preempted.
 //
+// Two budgets bound the climb (tf.data has a CPU and a RAM budget too):
+//
+// CPU: the budget bounds the CPU the calls use, not their number. With f
+// the measured share of a call's wall time its thread is on a CPU or
+// runnable (waiting for one: preempted), i.e. not blocked, over sampled
+// calls, the wait for the input lock included, p calls use p * f CPUs, and
+// p is allowed while p * f <= cpus (ParallelismCap). A call that computes
+// all the time (f ~ 1, however often it is preempted) gets the CPU budget;
+// one that sleeps on its input or on I/O half of the time gets twice as
+// many calls. f unknown counts as 1. (Thread CPU time alone made a
+// CPU-bound JPEG decode look 36-56% busy on a loaded 2-core machine: the
+// rest was preemption, and 5 calls ran.)
+//
+// Memory: at most p + b results are outstanding, each of the measured
+// result size e (bytes of its tensors' payload), so a step is allowed only
+// while (p + b) * e <= the memory budget (HeldBytes). A fixed setting the
+// caller chose is kept even above it; the climb's start (1 call, no
+// buffer) is always allowed. Without it, 2 CPUs' worth of 38.5 MB batches
+// of float images plus buffer reached ~420 MB and ran slower (the
+// allocator keeps only 256 MiB of freed large blocks; beyond that each
+// batch is page-faulted afresh).
+//
 // Pure functions; thread-compatible.
 
 #include <cstdint>
@@ -53,9 +81,14 @@ struct MapRates {
   double pull_s = 0;      // u: input pull per element (serial)
   double fn_s = 0;        // m: function per element
   double fn_sd_s = 0;     // s: standard deviation of the function's time
+  double call_s = 0;      // w: a call's wall time, lock wait included (0: u + m)
   double consumer_s = 0;  // x: the consumer's own time per element
   double cpu_s = 0;       // C: process CPU per element (0: unknown)
   int cpus = 1;           // the CPU budget
+  // f: share of a call's wall time on a CPU or runnable, in (0, 1]
+  // (1: unknown).
+  double call_cpu_fraction = 1;
+  double result_bytes = 0;  // e: bytes of one result (0: unknown)
 };
 
 struct MapChoice {
@@ -63,6 +96,13 @@ struct MapChoice {
   int64_t buffer = 0;   // results buffered beyond `parallelism`
   double output_s = 0;  // modelled time per element at the consumer
 };
+
+// The largest p in [1, ceiling] with p * call_cpu_fraction <= cpus.
+int ParallelismCap(const MapRates& r, int ceiling);
+
+// Bytes held by p calls in flight and `buffer` results: (p + buffer) *
+// result_bytes.
+double HeldBytes(const MapRates& r, int p, int64_t buffer);
 
 // Producer time per element with p calls in flight (no reorder stall).
 double MapProducerTime(const MapRates& r, int p);
@@ -77,9 +117,12 @@ double ReorderStall(const MapRates& r, int p, int64_t buffer);
 double MapOutputTime(const MapRates& r, int p, int64_t buffer);
 
 // Hill climb from (tune_parallelism ? 1 : fixed parallelism,
-// tune_buffer ? 0 : fixed buffer) up to max_parallelism / max_buffer.
+// tune_buffer ? 0 : fixed buffer). A parallelism step stays within
+// ParallelismCap(r, max_parallelism) (max_parallelism: a ceiling on the
+// calls, whatever their CPU share), a buffer step within max_buffer, and
+// either only while HeldBytes stays <= memory_budget_bytes (0: no budget).
 MapChoice ChooseMap(const MapRates& r, bool tune_parallelism, int parallelism,
                     int max_parallelism, bool tune_buffer, int64_t buffer,
-                    int64_t max_buffer);
+                    int64_t max_buffer, int64_t memory_budget_bytes = 0);
 
 }  // namespace sluice::autotune

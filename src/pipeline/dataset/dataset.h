@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/status.h"
 #include "core/tensor.h"
 #include "pipeline/stage_metrics.h"
@@ -148,15 +149,31 @@ struct ShuffleOptions {
 // AUTOTUNE (tf.data.AUTOTUNE): a parallelism or buffer size chosen while
 // the pipeline runs, from measured stage rates (pipeline/dataset/
 // autotune.h has the model). The choices are the stages' StageMetrics
-// parameters ("parallelism", "buffer"), shown in the stage report.
+// parameters ("parallelism", "buffer"), shown in the stage report; a
+// parallel Map adds what they rest on ("call_cpu_pct": its calls' share of
+// time on a CPU, "parallelism_cap", "result_kb", "memory_budget_mb").
 inline constexpr int kAutotune = -1;
+
+// A Map's AUTOTUNE memory budget when MapOptions leaves it at 0: the bytes
+// its calls in flight and buffered results may hold (measured result size
+// x positions). The host allocator's cache of freed large blocks (256 MiB,
+// core/allocator.h): results beyond it are page-faulted afresh.
+inline constexpr int64_t kDefaultAutotuneMemoryBudget =
+    static_cast<int64_t>(kLargeBlockCacheBytes);
 
 struct MapOptions {
   // Unset: sequential. > 0: that many calls at once, on the process's
   // WorkerPool (pipeline threads, one per CPU). kAutotune: starts at the CPU
-  // budget and is tuned every 50 ms (never above the CPU budget). 0 or
-  // below -1: InvalidArgument.
+  // budget and is tuned every 50 ms, with the CPU the calls use (calls x
+  // their measured share of time on a CPU) within the CPU budget, at most 4
+  // calls per CPU, and within the memory budget below. 0 or below -1:
+  // InvalidArgument.
   std::optional<int> num_parallel_calls;
+  // AUTOTUNE (of the calls, or of an absorbed Prefetch's buffer): more calls
+  // or buffer only while (calls + buffer) x the measured result size stays
+  // within this many bytes. 0: kDefaultAutotuneMemoryBudget; below 0:
+  // InvalidArgument. Fixed settings are not bounded by it.
+  int64_t autotune_memory_budget_bytes = 0;
   bool deterministic = true;
   // V1 map: an OutOfRange from the function ends the dataset; false (V2):
   // it becomes InvalidArgument.

@@ -21,17 +21,27 @@
 // Prefetch(kAutotune)): `limit` starts at the CPU budget (or the last
 // iterator's choice) and `extra` at 1; every kTunePeriod the consumer
 // re-chooses them with autotune::ChooseMap from the period's measured pull
-// and function times (mean and spread), the consumer's own time per element
-// and the process's CPU time per element (autotune.h). The choices are set
-// as the stage's "parallelism" and "buffer" parameters (StageMetrics) and
-// kept in the dataset as the start of its next iterator (each epoch of a
-// Repeat).
+// and function times (mean and spread), the consumer's own time per element,
+// the process's CPU time per element, the calls' share of time on a CPU or
+// waiting for one (ThreadSchedTimes of the first kSampledCalls calls of
+// each period: a read costs ~1 us) and the results' size,
+// within the CPU budget, the ceiling of kMaxCallsPerCpu calls per CPU and
+// the memory budget (autotune.h). The choices are set as the stage's
+// "parallelism" and "buffer" parameters (StageMetrics), beside what they
+// rest on ("call_cpu_pct", "parallelism_cap", "result_kb",
+// "memory_budget_mb"), and kept in the dataset as the start of its next
+// iterator (each epoch of a Repeat). With metrics, a call's wait for the
+// input lock and its pull count as the stage's "waiting for input".
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -72,12 +82,55 @@ constexpr auto kClaimAfter = std::chrono::milliseconds(2);
 constexpr int64_t kTunePeriodNs = 50'000'000;  // 50 ms
 constexpr int64_t kTuneMinCalls = 4;           // calls a period needs to count
 constexpr int64_t kMaxAutotuneBuffer = 64;
+// AUTOTUNE's ceiling on calls, whatever their CPU share: per CPU.
+constexpr int kMaxCallsPerCpu = 4;
+constexpr int64_t kSampledCalls = 16;  // per tuning period
 
 double ProcessCpuSeconds() {
   struct rusage u;
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// This thread's time on a CPU (its CPU clock) and its time runnable but
+// waiting for one (ns; the second field of /proc/thread-self/schedstat,
+// complete up to the thread's last switch onto a CPU: the thread reading it
+// is running). A call preempted by other threads (this process's or
+// another's) still wants its CPU; only time blocked (on the input lock,
+// I/O, a condition) is time it leaves to other calls. (schedstat's first
+// field, the CPU time, is only brought up to date at scheduler ticks: for
+// calls of ~40 us it read as a fraction of their real CPU time.) Without
+// schedstat (not Linux, or a kernel without CONFIG_SCHED_INFO): no
+// runnable time.
+struct SchedTimes {
+  int64_t on_cpu_ns = 0;
+  int64_t runnable_ns = 0;
+  int64_t demand() const { return on_cpu_ns + runnable_ns; }
+};
+SchedTimes ThreadSchedTimes() {
+  struct Fd {
+    int fd = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    ~Fd() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  thread_local Fd f;
+  SchedTimes times;
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  times.on_cpu_ns = static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  if (f.fd >= 0) {
+    char buf[96];
+    const ssize_t n = ::pread(f.fd, buf, sizeof(buf) - 1, 0);
+    if (n > 0) {
+      buf[n] = '\0';
+      char* end = nullptr;
+      std::strtoll(buf, &end, 10);  // CPU time, stale (see above)
+      times.runnable_ns = static_cast<int64_t>(std::strtoll(end, nullptr, 10));
+    }
+  }
+  return times;
 }
 
 class MapDataset final : public DatasetBase {
@@ -169,8 +222,19 @@ class MapDataset final : public DatasetBase {
     // Measured for AUTOTUNE: wall time of input pulls and of calls.
     int64_t pull_ns = 0;
     int64_t fn_ns = 0;
+    int64_t call_ns = 0;  // from before the input lock to the call's end (when `measure`)
     double fn_sq_s = 0;  // sum of the squared call times (seconds^2)
     int64_t calls = 0;
+    // Sampled calls' wall time (from before the input lock) and thread CPU
+    // time, and the results' payload bytes (when `measure`).
+    int64_t sample_wall_ns = 0;
+    int64_t sample_cpu_ns = 0;
+    int64_t sample_spin_ns = 0;  // their CPU demand while waiting for the input lock
+    int64_t samples = 0;
+    std::atomic<int64_t> to_sample{kSampledCalls};  // calls left to sample this period
+    int64_t result_bytes = 0;
+    int64_t results_sized = 0;  // results counted in result_bytes
+    bool measure = false;  // AUTOTUNE: set before the first task, then read-only
     // The input side: whoever runs a call pulls its input here, so the
     // input order (and the result's position) is fixed by who pulls first.
     std::mutex in_mu;  // std::mutex: taken by LockSpinning (measured above)
@@ -184,16 +248,18 @@ class MapDataset final : public DatasetBase {
         : d_(d), in_(std::move(in)), sh_(std::make_shared<Shared>()) {
       const MapOptions& o = d->o_;
       tune_parallelism_ = *o.num_parallel_calls == kAutotune;
-      max_parallelism_ = std::max(internal::CpuBudget(), 1);
+      cpus_ = std::max(internal::CpuBudget(), 1);
       if (tune_parallelism_) {
         const int hint = d->tuned_parallelism_.load(std::memory_order_relaxed);
-        sh_->limit = static_cast<size_t>(hint > 0 ? hint : max_parallelism_);
+        sh_->limit = static_cast<size_t>(hint > 0 ? hint : cpus_);
+        sh_->measure = true;
       } else {
         sh_->limit = static_cast<size_t>(*o.num_parallel_calls);
       }
       if (o.metrics != nullptr) {
         o.metrics->AddThreads(static_cast<int>(sh_->limit));
         o.metrics->SetParameter("parallelism", static_cast<int64_t>(sh_->limit));
+        if (tune_parallelism_) o.metrics->SetParameter("memory_budget_mb", MemoryBudget() >> 20);
       }
     }
     ~ParIt() override {
@@ -211,6 +277,7 @@ class MapDataset final : public DatasetBase {
       std::lock_guard<std::mutex> lock(sh_->mu);
       if (n == kAutotune) {
         tune_buffer_ = true;
+        sh_->measure = true;  // no task has started (started_ is false)
         const int64_t hint = d_->tuned_buffer_.load(std::memory_order_relaxed);
         sh_->extra = static_cast<size_t>(hint >= 0 ? hint : 1);
       } else {
@@ -218,6 +285,7 @@ class MapDataset final : public DatasetBase {
       }
       if (d_->o_.metrics != nullptr) {
         d_->o_.metrics->SetParameter("buffer", static_cast<int64_t>(sh_->extra));
+        if (tune_buffer_) d_->o_.metrics->SetParameter("memory_budget_mb", MemoryBudget() >> 20);
       }
       return true;
     }
@@ -312,6 +380,11 @@ class MapDataset final : public DatasetBase {
       lock.lock();
     }
 
+    int64_t MemoryBudget() const {
+      return d_->o_.autotune_memory_budget_bytes > 0 ? d_->o_.autotune_memory_budget_bytes
+                                                     : kDefaultAutotuneMemoryBudget;
+    }
+
     // AUTOTUNE: once per kTunePeriodNs, re-chooses limit / extra from the
     // period's figures (autotune.h). Called by the consumer with sh->mu held.
     void MaybeTune(int64_t now) {
@@ -328,6 +401,7 @@ class MapDataset final : public DatasetBase {
       autotune::MapRates r;
       r.pull_s = 1e-9 * static_cast<double>(sh->pull_ns - period_pull_ns_) / n;
       r.fn_s = 1e-9 * static_cast<double>(sh->fn_ns - period_fn_ns_) / n;
+      r.call_s = 1e-9 * static_cast<double>(sh->call_ns - period_call_ns_) / n;
       // The calls' spread (sample standard deviation; calls >= 2).
       const double mean_sq = (sh->fn_sq_s - period_fn_sq_s_) / n;
       r.fn_sd_s = std::sqrt(std::max(mean_sq - r.fn_s * r.fn_s, 0.0) * n / (n - 1));
@@ -341,10 +415,36 @@ class MapDataset final : public DatasetBase {
         // the climb saw the CPUs full and fell back to 1 call.
         r.cpu_s = (ProcessCpuSeconds() - period_cpu_s_) / std::max(delivered, n);
       }
-      r.cpus = max_parallelism_;
+      r.cpus = cpus_;
+      // The calls' CPU share, from the sampled calls (kept from the last
+      // period that sampled any).
+      const int64_t sample_wall = sh->sample_wall_ns - period_sample_wall_ns_;
+      if (sample_wall > 0) {
+        call_cpu_fraction_ = std::clamp(
+            static_cast<double>(sh->sample_cpu_ns - period_sample_cpu_ns_) /
+                static_cast<double>(sample_wall),
+            0.01, 1.0);
+      }
+      r.call_cpu_fraction = call_cpu_fraction_;
+      // The process's CPU per element less what the calls spent spinning
+      // for the input lock (per call, from the sampled calls).
+      const int64_t samples = sh->samples - period_samples_;
+      if (samples > 0) {
+        spin_s_ = 1e-9 * static_cast<double>(sh->sample_spin_ns - period_sample_spin_ns_) /
+                  static_cast<double>(samples);
+      }
+      if (r.cpu_s > 0) r.cpu_s = std::max(r.cpu_s - spin_s_, 0.1 * r.cpu_s);
+      const int64_t sized = sh->results_sized - period_results_sized_;
+      if (sized > 0) {
+        result_bytes_ =
+            static_cast<double>(sh->result_bytes - period_result_bytes_) / static_cast<double>(sized);
+      }
+      r.result_bytes = result_bytes_;
+      const int ceiling = kMaxCallsPerCpu * cpus_;
+      const int64_t budget = MemoryBudget();
       const autotune::MapChoice c = autotune::ChooseMap(
-          r, tune_parallelism_, static_cast<int>(sh->limit), max_parallelism_, tune_buffer_,
-          static_cast<int64_t>(sh->extra), kMaxAutotuneBuffer);
+          r, tune_parallelism_, static_cast<int>(sh->limit), ceiling, tune_buffer_,
+          static_cast<int64_t>(sh->extra), kMaxAutotuneBuffer, budget);
       sh->limit = static_cast<size_t>(c.parallelism);
       sh->extra = static_cast<size_t>(c.buffer);
       if (tune_parallelism_) {
@@ -354,6 +454,12 @@ class MapDataset final : public DatasetBase {
       if (StageMetrics* m = d_->o_.metrics; m != nullptr) {
         m->SetParameter("parallelism", c.parallelism);
         if (tune_buffer_) m->SetParameter("buffer", c.buffer);
+        m->SetParameter("call_cpu_pct", std::lround(100 * r.call_cpu_fraction));
+        if (tune_parallelism_) {
+          m->SetParameter("parallelism_cap", autotune::ParallelismCap(r, ceiling));
+        }
+        m->SetParameter("result_kb", std::lround(r.result_bytes / 1024));
+        m->SetParameter("memory_budget_mb", budget >> 20);
       }
       StartPeriod(now);
     }
@@ -363,7 +469,15 @@ class MapDataset final : public DatasetBase {
       period_calls_ = sh->calls;
       period_pull_ns_ = sh->pull_ns;
       period_fn_ns_ = sh->fn_ns;
+      period_call_ns_ = sh->call_ns;
       period_fn_sq_s_ = sh->fn_sq_s;
+      period_sample_wall_ns_ = sh->sample_wall_ns;
+      period_sample_cpu_ns_ = sh->sample_cpu_ns;
+      period_sample_spin_ns_ = sh->sample_spin_ns;
+      period_samples_ = sh->samples;
+      sh_->to_sample.store(kSampledCalls, std::memory_order_relaxed);
+      period_result_bytes_ = sh->result_bytes;
+      period_results_sized_ = sh->results_sized;
       period_delivered_ = delivered_;
       period_consumer_ns_ = consumer_ns_;
       period_cpu_s_ = ProcessCpuSeconds();
@@ -398,9 +512,24 @@ class MapDataset final : public DatasetBase {
       TensorTuple e;
       int64_t t1 = 0;
       DeferredWork work;  // the input's, run outside the input lock
+      StageMetrics* const metrics = d->o_.metrics;
+      const int64_t t0 = (sh->measure || metrics != nullptr) ? MonotonicNanos() : 0;
+      // AUTOTUNE samples the first kSampledCalls calls of each period: a
+      // call's CPU demand (on a CPU or runnable) from when it holds the
+      // input lock to its end, over its wall time from before the lock. The
+      // wait for the lock is waiting for input even while it spins (the
+      // spin yields to any runnable thread every 64 rounds); counted as
+      // CPU, it made pipeline.dataset's calls ~70% busy where they are
+      // ~20-50%. The CPU spent spinning is measured too: the process's CPU
+      // per element counts it, and more calls do not need it.
+      const bool sample = sh->measure && sh->to_sample.load(std::memory_order_relaxed) > 0 &&
+                          sh->to_sample.fetch_sub(1, std::memory_order_relaxed) > 0;
+      const SchedTimes before_lock = sample ? ThreadSchedTimes() : SchedTimes{};
+      SchedTimes locked;
       {
         LockSpinning(sh->in_mu);
         std::lock_guard<std::mutex> lock(sh->in_mu, std::adopt_lock);
+        if (sample) locked = ThreadSchedTimes();
         if (!sh->input_ended) {
           pulled = true;
           pos = sh->next_pos++;
@@ -415,12 +544,22 @@ class MapDataset final : public DatasetBase {
           }
         }
       }
+      if (metrics != nullptr && t1 != 0) metrics->AddTime(StagePhase::kInputWait, t1 - t0);
       work.Run();  // counted with the function: it runs in parallel too
       int64_t fn_ns = 0;
+      int64_t bytes = 0;
       if (pulled && r.status.ok() && !r.end) {
         r.status = d->Apply(std::move(e), &r.out, &r.end);
         if (!r.status.ok()) r.end = false;
         fn_ns = MonotonicNanos() - t1;
+        if (sh->measure && r.status.ok()) bytes = static_cast<int64_t>(TuplePayloadBytes(r.out));
+      }
+      const int64_t call_ns = sh->measure && pulled ? MonotonicNanos() - t0 : 0;
+      int64_t cpu_ns = 0, wall_ns = 0, spin_ns = 0;
+      if (sample && pulled) {
+        cpu_ns = ThreadSchedTimes().demand() - locked.demand();
+        wall_ns = std::max<int64_t>(call_ns, 1);
+        spin_ns = locked.on_cpu_ns - before_lock.on_cpu_ns;
       }
       std::lock_guard<std::mutex> lock(sh->mu);
       const bool at_head = pulled && pos == sh->head;
@@ -431,8 +570,17 @@ class MapDataset final : public DatasetBase {
         if (r.end) sh->ended = true;
         sh->pull_ns += r.pull_ns;
         sh->fn_ns += fn_ns;
+        sh->call_ns += call_ns;
         sh->fn_sq_s += 1e-18 * static_cast<double>(fn_ns) * static_cast<double>(fn_ns);
         ++sh->calls;
+        sh->sample_cpu_ns += cpu_ns;
+        sh->sample_wall_ns += wall_ns;
+        sh->sample_spin_ns += spin_ns;
+        if (wall_ns > 0) ++sh->samples;
+        if (bytes > 0) {
+          sh->result_bytes += bytes;
+          ++sh->results_sized;
+        }
         const size_t i = static_cast<size_t>(pos - sh->head);
         if (sh->results.size() <= i) sh->results.resize(i + 1);
         sh->results[i] = std::move(r);
@@ -457,13 +605,19 @@ class MapDataset final : public DatasetBase {
     // AUTOTUNE (consumer thread only).
     bool tune_parallelism_ = false;
     bool tune_buffer_ = false;
-    int max_parallelism_ = 1;
+    int cpus_ = 1;                     // the CPU budget
+    double call_cpu_fraction_ = 1.0;   // last measured (1: none yet)
+    double result_bytes_ = 0;          // last measured (0: none yet)
     int64_t delivered_ = 0;     // results returned
     int64_t left_ns_ = 0;       // when GetNext last returned
     int64_t consumer_ns_ = 0;   // time between GetNext calls (the consumer's own)
     int64_t period_start_ns_ = 0, period_calls_ = 0, period_pull_ns_ = 0, period_fn_ns_ = 0;
     int64_t period_delivered_ = 0, period_consumer_ns_ = 0;
     double period_cpu_s_ = 0, period_fn_sq_s_ = 0;
+    int64_t period_sample_wall_ns_ = 0, period_sample_cpu_ns_ = 0, period_result_bytes_ = 0;
+    int64_t period_call_ns_ = 0;
+    int64_t period_results_sized_ = 0, period_sample_spin_ns_ = 0, period_samples_ = 0;
+    double spin_s_ = 0;  // CPU spent spinning for the input lock per call (last measured)
   };
 
   std::shared_ptr<const DatasetBase> in_;
@@ -484,6 +638,11 @@ Dataset Dataset::Map(MapFn fn, MapOptions options) const {
     return Dataset(absl::InvalidArgumentError(absl::StrCat(
         "num_parallel_calls must be greater than zero or AUTOTUNE, got ",
         *options.num_parallel_calls)));
+  }
+  if (options.autotune_memory_budget_bytes < 0) {
+    return Dataset(absl::InvalidArgumentError(absl::StrCat(
+        "Map: autotune_memory_budget_bytes must be >= 0 (0: the default), got ",
+        options.autotune_memory_budget_bytes)));
   }
   return Dataset(std::make_shared<const MapDataset>(base(), std::move(fn), options));
 }
