@@ -4,10 +4,13 @@
 // progressive, grayscale, CMYK) and larger 4:2:0 baseline / progressive
 // encodes of rgb.png, over windows at every column and row offset (so at,
 // inside and across iMCU boundaries), corners, 1x1 and the full image, for
-// every channel count, ratio and DCT method. Bad windows, truncated and
-// corrupt streams give InvalidArgument.
+// every channel count, ratio and DCT method. Restart markers (which
+// jpeg_skip_scanlines must step over) come from encodes of rgb.png by
+// libjpeg's own compressor (no installed tool or Pillow 9.4 writes them).
+// Bad windows, truncated and corrupt streams give InvalidArgument.
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -19,6 +22,8 @@
 
 #include "absl/strings/str_cat.h"
 #include <gtest/gtest.h>
+// jpeglib.h needs size_t and FILE declared first.
+#include <jpeglib.h>
 
 #include "image/jpeg.h"
 #include "image/png.h"
@@ -42,8 +47,47 @@ struct Named {
   std::string name, bytes;
 };
 
+// `rgb` (uint8 [H, W, 3]) encoded by libjpeg with restart markers: every
+// `restart_rows` MCU rows, or every `restart_mcus` MCUs (mid-row), 4:2:0
+// (libjpeg's default) or 4:4:4, baseline or progressive. libjpeg's default
+// error handler exits, which fails the test.
+std::string EncodeWithRestarts(const Tensor& rgb, int restart_rows,
+                               int restart_mcus, bool yuv444,
+                               bool progressive) {
+  jpeg_compress_struct c;
+  jpeg_error_mgr err;
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  unsigned char* buf = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&c, &buf, &size);
+  c.image_height = static_cast<JDIMENSION>(rgb.dim(0));
+  c.image_width = static_cast<JDIMENSION>(rgb.dim(1));
+  c.input_components = 3;
+  c.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, 90, TRUE);
+  if (yuv444) c.comp_info[0].h_samp_factor = c.comp_info[0].v_samp_factor = 1;
+  if (progressive) jpeg_simple_progression(&c);
+  c.restart_in_rows = restart_rows;
+  c.restart_interval = static_cast<unsigned>(restart_mcus);
+  jpeg_start_compress(&c, TRUE);
+  const int64_t row_bytes = rgb.dim(1) * 3;
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row =
+        const_cast<JSAMPROW>(rgb.data<uint8_t>() + c.next_scanline * row_bytes);
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  std::string out(reinterpret_cast<const char*>(buf), size);
+  jpeg_destroy_compress(&c);
+  std::free(buf);
+  return out;
+}
+
 // The real files, and rgb.png (854x302) encoded as 4:2:0 baseline and
-// progressive JPEGs (several iMCU rows and columns of real content).
+// progressive JPEGs (several iMCU rows and columns of real content) and,
+// by libjpeg, with restart markers.
 const std::vector<Named>& Jpegs() {
   static const auto* v = [] {
     auto* v = new std::vector<Named>;
@@ -64,6 +108,12 @@ const std::vector<Named>& Jpegs() {
               {progressive ? "rgb_progressive_420" : "rgb_420", *std::move(j)});
         }
       }
+      v->push_back({"rgb_420_restart_every_row",
+                    EncodeWithRestarts(*png, 1, 0, false, false)});
+      v->push_back({"rgb_444_restart_every_7_mcus",
+                    EncodeWithRestarts(*png, 0, 7, true, false)});
+      v->push_back({"rgb_progressive_420_restart_every_5_mcus",
+                    EncodeWithRestarts(*png, 0, 5, false, true)});
     }
     return v;
   }();
@@ -131,11 +181,15 @@ std::vector<CropWindow> Windows(int64_t H, int64_t W, int64_t step, int random,
 }
 
 TEST(DecodeAndCropJpegTest, EveryWindowEqualsDecodeThenCrop) {
-  ASSERT_EQ(Jpegs().size(), 8u) << "a test image is missing";
+  ASSERT_EQ(Jpegs().size(), 11u) << "a test image is missing";
   int64_t checked = 0;
   for (const Named& jpeg : Jpegs()) {
     absl::StatusOr<JpegHeader> hdr = ReadJpegHeader(jpeg.bytes);
     ASSERT_TRUE(hdr.ok()) << jpeg.name << ": " << hdr.status();
+    if (jpeg.name.find("restart") != std::string::npos) {
+      ASSERT_NE(jpeg.bytes.find("\xFF\xD0"), std::string::npos)
+          << jpeg.name << " has no RST0 marker";
+    }
     for (int channels : {0, 1, 3}) {
       if (hdr->cmyk && channels == 1) continue;
       for (int ratio : {1, 2, 4, 8}) {
