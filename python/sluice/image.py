@@ -49,14 +49,16 @@ def decode_image(contents, channels=0, dtype=np.uint8):
     return _sluice.image_decode_image(contents, int(channels), np.dtype(dtype))
 
 
-def decode_and_crop_jpeg(contents, crop_window, channels=0):
+def decode_and_crop_jpeg(contents, crop_window, channels=0, ratio=1, dct_method=""):
     """The [y, x, height, width] window of a JPEG, decoded -> uint8 [height, width, C].
 
     Fused: only the window (and its upsampling context) is decoded; the
-    pixels equal decode_jpeg's, cropped. Raises InvalidArgumentError for a
-    window outside the image or a corrupt / truncated stream."""
+    pixels equal decode_jpeg's with the same channels, ratio and dct_method,
+    cropped (the window is in the 1/ratio-scaled image's pixels). Raises
+    InvalidArgumentError for a window outside the image or a corrupt /
+    truncated stream."""
     return _sluice.image_decode_and_crop_jpeg(contents, [int(v) for v in crop_window],
-                                              int(channels))
+                                              int(channels), int(ratio), str(dct_method))
 
 
 def encode_jpeg(image, quality=95, progressive=False, chroma_downsampling=True):

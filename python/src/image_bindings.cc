@@ -84,19 +84,22 @@ void RegisterImage(py::module_& m) {
           o.dtype = ToDType(dtype);
           return Run([&] { return image::DecodeImage(bytes, o); });
         });
-  m.def("image_decode_and_crop_jpeg", [](const py::handle& contents,
-                                         std::vector<int64_t> window,
-                                         int channels) {
-    const std::string bytes = BytesArg(contents);
-    if (window.size() != 4)
-      ThrowStatus(absl::InvalidArgumentError("crop_window needs 4 values"));
-    image::DecodeJpegOptions o;
-    o.channels = channels;
-    return Run([&] {
-      return image::DecodeAndCropJpeg(
-          bytes, {window[0], window[1], window[2], window[3]}, o);
-    });
-  });
+  m.def(
+      "image_decode_and_crop_jpeg",
+      [](const py::handle& contents, std::vector<int64_t> window, int channels,
+         int ratio, const std::string& dct_method) {
+        const std::string bytes = BytesArg(contents);
+        if (window.size() != 4)
+          ThrowStatus(absl::InvalidArgumentError("crop_window needs 4 values"));
+        image::DecodeJpegOptions o;
+        o.channels = channels;
+        o.ratio = ratio;
+        o.dct_method = ValueOrThrow(image::ParseDctMethod(dct_method));
+        return Run([&] {
+          return image::DecodeAndCropJpeg(
+              bytes, {window[0], window[1], window[2], window[3]}, o);
+        });
+      });
   m.def("image_encode_jpeg", [](const py::handle& img, int quality,
                                 bool progressive, bool chroma_downsampling) {
     Tensor t = ImageArg(img);

@@ -87,6 +87,22 @@ def test_decode_and_crop_jpeg_equals_pillow_decode_then_crop(name):
         np.testing.assert_array_equal(got[:, :, 0], gray[2:42, 3:53])
 
 
+@pytest.mark.parametrize("ratio", [2, 4, 8])
+@pytest.mark.parametrize("dct_method", ["", "INTEGER_FAST"])
+def test_decode_and_crop_jpeg_ratio_and_dct_equal_decode_jpeg_then_crop(ratio, dct_method):
+    for name in ["baseline_420.jpg", "progressive_rgb.jpg", "cmyk.jpg"]:
+        data = read(name)
+        full = image.decode_jpeg(data, channels=3, ratio=ratio, dct_method=dct_method)
+        h, w = full.shape[:2]
+        for y, x, ch, cw in [(0, 0, h, w), (h - 1, w - 1, 1, 1), (1, 2, h - 1, w - 3),
+                             (h // 2, 1, h - h // 2, w // 2)]:
+            got = image.decode_and_crop_jpeg(data, [y, x, ch, cw], channels=3, ratio=ratio,
+                                             dct_method=dct_method)
+            np.testing.assert_array_equal(got, full[y:y + ch, x:x + cw], err_msg=name)
+    with pytest.raises(sluice.errors.InvalidArgumentError, match="dct_method"):
+        image.decode_and_crop_jpeg(read("gray.jpg"), [0, 0, 1, 1], dct_method="FLOAT")
+
+
 def test_decode_and_crop_jpeg_refuses_bad_windows_and_truncated_streams():
     data = read("baseline_420.jpg")  # 157x93
     for window in ([0, 0, 94, 157], [0, 150, 10, 10], [-1, 0, 5, 5], [0, 0, 0, 5]):
