@@ -180,7 +180,9 @@ bool DecodeWindowC(const unsigned char* data, size_t size,
 absl::Status DecodeJpegWindow(std::string_view contents,
                               const JpegWindowRequest& request, uint8_t* out,
                               int64_t stride) {
-  jpeg_decompress_struct cinfo;
+  // Zeroed: an error inside jpeg_create_decompress (before it zeroes the
+  // struct itself) must leave jpeg_destroy_decompress nothing to free.
+  jpeg_decompress_struct cinfo = {};
   ErrorManager err;
   if (!DecodeWindowC(reinterpret_cast<const unsigned char*>(contents.data()),
                      contents.size(), &request, out,
