@@ -47,63 +47,153 @@ const unsigned char* Bytes(std::string_view s) {
 
 // What TurboJPEG's header reader does not say: whether the file carries an
 // Adobe APP14 marker (its CMYK samples are then stored inverted), whether
-// its frame is progressive, where its first scan starts, and whether it
-// defines the tables it uses before that scan. Walks the marker segments
-// before the first scan; malformed lengths just end the walk (the decoder
+// its frame is progressive, where its first scan starts, and (with
+// `all_scans`) whether every scan finds the tables it uses defined earlier
+// in the same stream. Malformed lengths just end the walk (the decoder
 // reports those).
+//
+// libjpeg keeps the tables of earlier images for abbreviated streams, so
+// a reused TurboJPEG handle would decode a stream that leaves one out with
+// the previous image's table, where a fresh decoder refuses it or, for
+// Huffman DC/AC tables 0 and 1, uses the standard ones. Tables may be
+// (re)defined between scans, so each scan is checked against what the
+// stream defined before it: the walk steps over entropy-coded data to the
+// next marker (a memchr for 0xFF; stuffed 0xFF00 and RSTn are data).
 struct MarkerScan {
   bool adobe = false;
   bool progressive = false;
-  size_t first_scan = 0;       // offset of the first SOS marker; 0: not reached
-  uint32_t defined_quant = 0;  // bit t: DQT table t defined
-  uint32_t used_quant = 0;     // bit t: a frame component uses table t
-  bool huffman = false;        // a DHT segment
-  // libjpeg keeps the tables of earlier images for abbreviated streams, so
-  // a reused TurboJPEG handle would decode a stream that leaves one out
-  // with the previous image's table (where a fresh decoder refuses it or,
-  // for Huffman tables, uses the standard ones).
-  bool self_contained() const {
-    return huffman && (used_quant & ~defined_quant) == 0;
-  }
+  size_t first_scan = 0;  // offset of the first SOS marker; 0: not reached
+  // Set by an all_scans walk: it reached the end-of-image marker, and no
+  // scan uses a Huffman table or a component quantization table that the
+  // stream had not defined before that scan.
+  bool reached_eoi = false;
+  bool missing_table = false;
+  bool self_contained() const { return reached_eoi && !missing_table; }
 };
-MarkerScan ScanMarkers(std::string_view s) {
+
+uint8_t Byte(std::string_view s, size_t i) {
+  return static_cast<uint8_t>(s[i]);
+}
+
+// The offset of the marker that ends the entropy-coded data starting at
+// `i`, or s.size() when the data runs to the end.
+size_t SkipEntropyCoded(std::string_view s, size_t i) {
+  while (i < s.size()) {
+    const void* p = std::memchr(s.data() + i, 0xFF, s.size() - i);
+    if (p == nullptr) return s.size();
+    i = static_cast<size_t>(static_cast<const char*>(p) - s.data());
+    if (i + 1 >= s.size()) return s.size();
+    const uint8_t next = Byte(s, i + 1);
+    if (next == 0x00 || (next >= 0xD0 && next <= 0xD7)) {
+      i += 2;  // a stuffed 0xFF or a restart marker: still data
+    } else if (next == 0xFF) {
+      i += 1;  // fill byte before a marker
+    } else {
+      return i;
+    }
+  }
+  return s.size();
+}
+
+MarkerScan ScanMarkers(std::string_view s, bool all_scans) {
   MarkerScan m;
+  bool arithmetic = false;
+  uint32_t defined_quant = 0;  // bit t: DQT table t defined so far
+  uint32_t defined_huff = 0;   // bit 16 * class + id: DHT table so far
+  struct Component {
+    uint8_t id, quant;
+  };
+  Component components[16];  // the frame's, with their Tq (libjpeg: <= 10)
+  size_t num_components = 0;
   size_t i = 2;
-  while (i + 4 <= s.size()) {
-    if (static_cast<uint8_t>(s[i]) != 0xFF) break;
-    const uint8_t marker = static_cast<uint8_t>(s[i + 1]);
+  while (i + 2 <= s.size()) {
+    if (Byte(s, i) != 0xFF) break;  // libjpeg would skip garbage: unknown
+    const uint8_t marker = Byte(s, i + 1);
     if (marker == 0xFF) {  // fill byte
       ++i;
       continue;
     }
-    if (marker == 0xDA) {  // start of scan
-      m.first_scan = i;
+    if (marker == 0xD9) {  // end of image
+      m.reached_eoi = true;
       break;
     }
-    if (marker == 0xD9) break;  // end of image
-    const size_t len =
-        (static_cast<uint8_t>(s[i + 2]) << 8) | static_cast<uint8_t>(s[i + 3]);
+    if ((marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+      i += 2;  // parameterless (RSTn, TEM)
+      continue;
+    }
+    if (i + 4 > s.size()) break;
+    const size_t len = (Byte(s, i + 2) << 8) | Byte(s, i + 3);
     if (len < 2 || i + 2 + len > s.size()) break;
+    const size_t end = i + 2 + len;
+    // Start of scan: Ns, Ns x (Cs, Td:4 Ta:4), Ss, Se, Ah:4 Al:4.
+    if (marker == 0xDA) {
+      if (m.first_scan == 0) m.first_scan = i;
+      if (!all_scans) break;
+      const size_t ns = len >= 3 ? Byte(s, i + 4) : 0;
+      if (len < 6 + 2 * ns) {
+        m.missing_table = true;  // malformed: the decoder refuses it
+        break;
+      }
+      const uint8_t ss = Byte(s, i + 5 + 2 * ns);
+      const uint8_t ah = Byte(s, i + 7 + 2 * ns) >> 4;
+      // Sequential scans use both tables of each component; progressive
+      // DC scans the DC table (refinements none), AC scans (first and
+      // refinement) the AC table; arithmetic coding no Huffman table.
+      const bool dc = !arithmetic && (!m.progressive || (ss == 0 && ah == 0));
+      const bool ac = !arithmetic && (!m.progressive || ss != 0);
+      for (size_t c = 0; c < ns; ++c) {
+        const uint8_t cs = Byte(s, i + 5 + 2 * c);
+        const uint8_t td_ta = Byte(s, i + 6 + 2 * c);
+        uint32_t used_huff = 0;
+        if (dc) used_huff |= 1u << (td_ta >> 4);
+        if (ac) used_huff |= 1u << (16 + (td_ta & 0x0F));
+        if ((used_huff & ~defined_huff) != 0) m.missing_table = true;
+        bool known = false;
+        for (size_t k = 0; k < num_components; ++k) {
+          if (components[k].id != cs) continue;
+          known = true;
+          if ((defined_quant & (1u << components[k].quant)) == 0)
+            m.missing_table = true;
+        }
+        if (!known) m.missing_table = true;
+      }
+      i = SkipEntropyCoded(s, end);
+      continue;
+    }
     if (marker == 0xEE && len >= 2 + 5 && s.compare(i + 4, 5, "Adobe") == 0)
       m.adobe = true;
     if (marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE)
       m.progressive = true;
-    if (marker == 0xC4) m.huffman = true;
+    if (marker >= 0xC9 && marker <= 0xCF && marker != 0xCC) arithmetic = true;
+    if (marker == 0xC4) {  // (Tc:4 Th:4, 16 counts, sum(counts) values) ...
+      for (size_t t = i + 4; t + 17 <= end;) {
+        const uint8_t tc_th = Byte(s, t);
+        size_t values = 0;
+        for (size_t k = 1; k <= 16; ++k) values += Byte(s, t + k);
+        if (t + 17 + values > end) break;
+        defined_huff |= 1u << (16 * ((tc_th >> 4) & 1) + (tc_th & 0x0F));
+        t += 17 + values;
+      }
+    }
     if (marker == 0xDB) {  // (Pq:4 Tq:4, 64 or 128 bytes) ...
-      for (size_t t = i + 4; t < i + 2 + len;) {
-        const uint8_t pq_tq = static_cast<uint8_t>(s[t]);
-        m.defined_quant |= 1u << (pq_tq & 0x0F);
+      for (size_t t = i + 4; t < end;) {
+        const uint8_t pq_tq = Byte(s, t);
+        defined_quant |= 1u << (pq_tq & 0x0F);
         t += 1 + ((pq_tq >> 4) != 0 ? 128 : 64);
       }
     }
     const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 &&
                      marker != 0xC8 && marker != 0xCC;
     if (sof && len >= 8) {  // P, Y, X, Nf, then Nf x (C, H:V, Tq)
-      const size_t nf = static_cast<uint8_t>(s[i + 9]);
-      for (size_t c = 0; c < nf && i + 12 + 3 * c < i + 2 + len; ++c)
-        m.used_quant |= 1u << (static_cast<uint8_t>(s[i + 12 + 3 * c]) & 0x0F);
+      const size_t nf = Byte(s, i + 9);
+      for (size_t c = 0; c < nf && i + 12 + 3 * c < end && num_components < 16;
+           ++c) {
+        components[num_components++] = {
+            Byte(s, i + 10 + 3 * c),
+            static_cast<uint8_t>(Byte(s, i + 12 + 3 * c) & 0x0F)};
+      }
     }
-    i += 2 + len;
+    i = end;
   }
   return m;
 }
@@ -151,7 +241,7 @@ absl::StatusOr<JpegHeader> ReadJpegHeader(std::string_view contents) {
   hdr.height = height;
   hdr.cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
   hdr.channels = colorspace == TJCS_GRAY ? 1 : 3;
-  hdr.progressive = ScanMarkers(contents).progressive;
+  hdr.progressive = ScanMarkers(contents, /*all_scans=*/false).progressive;
   return hdr;
 }
 
@@ -198,9 +288,10 @@ absl::Status DecodeJpegInto(std::string_view contents,
   if (stride == 0) stride = width * channels;
   int flags = TJFLAG_LIMITSCANS;
   if (o.dct_method == DctMethod::kIntegerFast) flags |= TJFLAG_FASTDCT;
-  const MarkerScan markers = ScanMarkers(contents);
-  // A fresh decoder for a stream that leaves out a table it uses, so no
-  // earlier image's table stands in (what the libjpeg window path sees).
+  const MarkerScan markers = ScanMarkers(contents, /*all_scans=*/true);
+  // A fresh decoder for a stream that leaves out a table it uses (or that
+  // the walk could not follow to its end), so no earlier image's table
+  // stands in: what a fresh decoder and the libjpeg window path see.
   if (!markers.self_contained()) ResetDecompressor();
   tjhandle h = Decompressor();
   if (!hdr.cmyk) {
@@ -277,7 +368,7 @@ absl::Status DecodeCheckedWindow(std::string_view contents,
   // it would go unnoticed: refuse one without an end-of-image marker after
   // the first scan (0xFF 0xD9 cannot occur inside entropy-coded data), as a
   // full decode refuses it.
-  const MarkerScan markers = ScanMarkers(contents);
+  const MarkerScan markers = ScanMarkers(contents, /*all_scans=*/false);
   const size_t eoi = contents.rfind("\xFF\xD9");
   if (eoi == std::string_view::npos || eoi < markers.first_scan) {
     return absl::InvalidArgumentError(absl::StrCat(
