@@ -1,6 +1,7 @@
 """sluice.image against Pillow (the same libjpeg-turbo and libpng) on the
 real test images, and TensorFlow's formulas for the transforms."""
 import glob
+import io
 import os
 
 import numpy as np
@@ -110,3 +111,57 @@ def test_decode_and_crop_jpeg_refuses_bad_windows_and_truncated_streams():
             image.decode_and_crop_jpeg(data, window)
     with pytest.raises(sluice.errors.InvalidArgumentError, match="JPEG"):
         image.decode_and_crop_jpeg(data[:-40], [0, 0, 4, 4])
+
+
+def _without_dht(data, table):
+    """`data` without its DHT segments whose first table is Tc:Th `table`.
+
+    0xFF 0xC4 cannot occur inside entropy-coded data (a data 0xFF is
+    followed by 0x00), and the test files carry no APP payload holding it.
+    """
+    out, i = bytearray(data), len(data)
+    while True:
+        i = data.rfind(b"\xff\xc4", 0, i)
+        if i < 0:
+            return bytes(out)
+        if data[i + 4] == table:
+            del out[i:i + 2 + int.from_bytes(data[i + 2:i + 4], "big")]
+
+
+def _pillow(data):
+    """Pillow's RGB decode (a fresh libjpeg decoder), or the error it raises."""
+    try:
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    except (OSError, SyntaxError) as e:
+        return e
+
+
+def test_abbreviated_streams_decode_as_pillow_after_other_images():
+    """A stream leaving out a Huffman table its scans use decodes as Pillow's
+    fresh decoder decodes it (libjpeg's standard table for a sequential
+    scan; a refusal for a progressive one), never with the table of the
+    image decoded just before on the same thread."""
+    base, prog = read("baseline_420.jpg"), read("progressive_rgb.jpg")
+    renumbered = bytearray(base)
+    at = base.find(b"\xff\xc4\x00\xb5\x11")
+    assert at > 0
+    renumbered[at + 4] = 0x12  # defines AC table 2; the chroma scans use AC 1
+    dht = [i for i in range(len(prog)) if prog.startswith(b"\xff\xc4", i)]
+    assert len(dht) == 7 and prog[dht[5] + 4] == 0x11  # the Cb AC scan's table
+    cb = prog[:dht[5]] + prog[dht[5] + 2 + int.from_bytes(prog[dht[5] + 2:dht[5] + 4], "big"):]
+    variants = {"no chroma AC": _without_dht(base, 0x11), "no chroma DC": _without_dht(base, 0x01),
+                "chroma AC as 2": bytes(renumbered), "progressive Cb AC": cb}
+    for name, data in variants.items():
+        want = _pillow(data)
+        window = [0, 0, 58, 493] if name.startswith("progressive") else [0, 0, 93, 157]
+        for prior in ("progressive_rgb.jpg", "baseline_444.jpg"):
+            for decode in (lambda d: image.decode_jpeg(d, channels=3),
+                           lambda d: image.decode_and_crop_jpeg(d, window, channels=3)):
+                image.decode_jpeg(read(prior))
+                if isinstance(want, Exception):
+                    assert name.startswith("progressive")
+                    with pytest.raises(sluice.errors.InvalidArgumentError, match="not defined"):
+                        decode(data)
+                else:
+                    np.testing.assert_array_equal(decode(data), want,
+                                                  err_msg=f"{name} after {prior}")
