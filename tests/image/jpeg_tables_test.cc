@@ -1,22 +1,27 @@
 // DecodeJpeg keeps one TurboJPEG decompressor per thread, and libjpeg keeps
 // the tables of earlier images for abbreviated streams. A stream that
 // leaves out a Huffman table it uses must still decode as a fresh decoder
-// decodes it (the standard table for DC/AC tables 0 and 1), not with the
-// table of the image decoded before it on the same thread.
+// decodes it (a sequential scan gets libjpeg's standard table for DC/AC
+// tables 0 and 1; a progressive one is refused), not with the table of
+// the image decoded before it on the same thread.
 //
 // The streams are real JPEGs of tests/testdata/images with byte surgery:
 // baseline_420.jpg (written with libjpeg's standard Huffman tables, one
 // DHT segment per table) without its chroma AC or DC table, with its
-// chroma AC table renumbered to an id no scan uses, without any DHT; and
+// chroma AC table renumbered to an id no scan uses, without any DHT;
 // progressive_rgb.jpg (optimized tables, a DHT segment before each scan)
 // without the DHT segment one of its scans uses (defined again only after
-// that scan). Each is decoded right after progressive_rgb.jpg (whose
-// optimized tables then sit in the handle) and other real JPEGs, and must
-// equal a decode on a new thread (a fresh handle) and the fused libjpeg
-// window decode (a fresh libjpeg struct per call), pixels or refusal.
+// that scan); and a sequential stream of one scan per component written by
+// libjpeg (standard tables, the chroma DHTs between the first and the
+// second scan), whole and without its chroma tables. Each is decoded right
+// after progressive_rgb.jpg (whose optimized tables then sit in the
+// handle) and other real JPEGs, and must equal a decode on a new thread (a
+// fresh handle) and the fused libjpeg window decode (a fresh libjpeg
+// struct per call), pixels or refusal.
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -27,6 +32,8 @@
 
 #include "absl/strings/str_cat.h"
 #include <gtest/gtest.h>
+// jpeglib.h needs size_t and FILE declared first.
+#include <jpeglib.h>
 
 #include "image/jpeg.h"
 
@@ -114,6 +121,60 @@ absl::StatusOr<Tensor> FreshDecode(const std::string& jpeg) {
   return f.get();
 }
 
+// `rgb` (uint8 [H, W, 3]) as a sequential JPEG of three scans, one
+// component each, by libjpeg with its standard Huffman tables: libjpeg
+// writes a table's DHT just before the first scan that uses it, so the
+// chroma tables come between the luma and the Cb scan. libjpeg's default
+// error handler exits, which fails the test.
+std::string EncodeOneScanPerComponent(const Tensor& rgb) {
+  jpeg_compress_struct c;
+  std::memset(&c, 0, sizeof(c));
+  jpeg_error_mgr err;
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  unsigned char* buf = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&c, &buf, &size);
+  c.image_height = static_cast<JDIMENSION>(rgb.dim(0));
+  c.image_width = static_cast<JDIMENSION>(rgb.dim(1));
+  c.input_components = 3;
+  c.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, 90, TRUE);
+  static jpeg_scan_info scans[3];
+  for (int i = 0; i < 3; ++i) {
+    scans[i] = {};
+    scans[i].comps_in_scan = 1;
+    scans[i].component_index[0] = i;
+    scans[i].Ss = 0;
+    scans[i].Se = 63;
+  }
+  c.scan_info = scans;
+  c.num_scans = 3;
+  jpeg_start_compress(&c, TRUE);
+  const int64_t row_bytes = rgb.dim(1) * 3;
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row =
+        const_cast<JSAMPROW>(rgb.data<uint8_t>() + c.next_scanline * row_bytes);
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  std::string out(reinterpret_cast<const char*>(buf), size);
+  jpeg_destroy_compress(&c);
+  std::free(buf);
+  return out;
+}
+
+// The number of SOS markers (0xFF 0xDA never occurs in entropy-coded data).
+int Scans(const std::string& jpeg) {
+  int n = 0;
+  for (size_t i = jpeg.find("\xFF\xDA"); i != std::string::npos;
+       i = jpeg.find("\xFF\xDA", i + 2)) {
+    ++n;
+  }
+  return n;
+}
+
 struct Variant {
   std::string name, bytes;
 };
@@ -143,6 +204,13 @@ std::vector<Variant> Variants() {
     dc.erase(dht[0], SegmentSize(prog, dht[0]));
     v.push_back({"progressive luma DC scan without its table", dc});
   }
+  absl::StatusOr<Tensor> pixels = DecodeJpeg(base);
+  if (pixels.ok()) {
+    const std::string multi = EncodeOneScanPerComponent(*pixels);
+    v.push_back({"multi-scan baseline", multi});
+    v.push_back({"multi-scan baseline without chroma tables",
+                 WithoutTable(WithoutTable(multi, 0x01), 0x11)});
+  }
   return v;
 }
 
@@ -154,7 +222,7 @@ TEST(JpegTablesTest, TheVariantsAreWhatTheTestMeans) {
   EXPECT_EQ(static_cast<uint8_t>(prog[DhtSegments(prog)[5] + 4]), 0x11);
   EXPECT_EQ(static_cast<uint8_t>(prog[DhtSegments(prog)[0] + 4]), 0x00);
   const std::vector<Variant> variants = Variants();
-  ASSERT_EQ(variants.size(), 6u);
+  ASSERT_EQ(variants.size(), 8u);
   for (const Variant& v : variants) {
     EXPECT_NE(v.bytes, base) << v.name;
     EXPECT_NE(v.bytes, prog) << v.name;
@@ -167,6 +235,19 @@ TEST(JpegTablesTest, TheVariantsAreWhatTheTestMeans) {
     if (v.name.rfind("baseline", 0) != 0) continue;
     EXPECT_EQ(Difference(want, FreshDecode(v.bytes)), "") << v.name;
   }
+  // The multi-scan stream: three scans, the chroma tables defined between
+  // the first and the second; without them its scans 2 and 3 get the
+  // standard tables it was written with.
+  const std::string& multi = variants[6].bytes;
+  EXPECT_EQ(Scans(multi), 3);
+  const std::vector<size_t> dht = DhtSegments(multi);
+  ASSERT_EQ(dht.size(), 4u);
+  EXPECT_LT(dht[1], multi.find("\xFF\xDA"));
+  EXPECT_GT(dht[2], multi.find("\xFF\xDA"));
+  EXPECT_EQ(DhtSegments(variants[7].bytes).size(), 2u);
+  want = FreshDecode(multi);
+  ASSERT_TRUE(want.ok()) << want.status();
+  EXPECT_EQ(Difference(want, FreshDecode(variants[7].bytes)), "");
 }
 
 TEST(JpegTablesTest, AbbreviatedStreamsDecodeAsOnAFreshDecoder) {
