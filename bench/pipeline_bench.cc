@@ -31,7 +31,9 @@
 //       1 or 4 (the ratio autotune / best_hand_tuned: target >= 0.9)
 //
 // Set SLUICE_BENCH_STAGES=1 to print one line per stage after each run,
-// and the process's CPU time per record and cores used.
+// and the process's CPU time per record and cores used (for the Dataset
+// pipelines also where the epoch's wall time went: to the first batch,
+// which includes the shuffle buffer's fill, to the rest, to the teardown).
 // The Dataset pipeline's shape can be varied for experiments (defaults in
 // brackets): SLUICE_BENCH_DATASET_READERS [2] parallel reads,
 // SLUICE_BENCH_DATASET_MAP_PARALLEL [2] (0: sequential map),
@@ -50,6 +52,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "bench/harness.h"
@@ -235,16 +238,29 @@ Dataset BuildDataset(const Manifest& m, const ImageLabelParser& parser, DatasetS
       .Prefetch(shape.prefetch, metrics->Stage("prefetch"));
 }
 
+// Where the last Dataset epoch's wall time went (SLUICE_BENCH_STAGES):
+// from MakeIterator to the first batch (iterator set-up and the shuffle
+// buffer's fill), the rest of the batches, and the iterator's teardown.
+struct EpochPhases {
+  int64_t first_batch_ns = 0, rest_ns = 0, teardown_ns = 0;
+};
+EpochPhases& LastEpoch() {
+  static EpochPhases phases;
+  return phases;
+}
+
 // One epoch of `ds`; checks that each id arrived once (count and sum).
 absl::StatusOr<int64_t> IterateEpoch(const Dataset& ds, PipelineMetrics* metrics) {
+  const int64_t t0 = MonotonicNanos();
   SLUICE_ASSIGN_OR_RETURN(auto it, ds.MakeIterator());
   StageMetrics* consume = metrics->Stage("consume");
   PhaseClock clock(consume);
-  int64_t records = 0, id_sum = 0;
+  int64_t records = 0, id_sum = 0, t1 = 0;
   while (true) {
     clock.Switch(StagePhase::kInputWait);
     absl::StatusOr<TensorTuple> b = it->GetNext();
     clock.Switch(StagePhase::kBusy);
+    if (t1 == 0) t1 = MonotonicNanos();
     if (absl::IsOutOfRange(b.status())) break;
     SLUICE_RETURN_IF_ERROR(b.status());
     const int64_t k = (*b)[0].dim(0);
@@ -252,6 +268,9 @@ absl::StatusOr<int64_t> IterateEpoch(const Dataset& ds, PipelineMetrics* metrics
     records += k;
     consume->AddItems(k);
   }
+  const int64_t t2 = MonotonicNanos();
+  it.reset();
+  LastEpoch() = {t1 - t0, t2 - t1, MonotonicNanos() - t2};
   if (records != kRecords || id_sum != kIdSum) {
     return absl::DataLossError(absl::StrCat("delivered ", records, " records, id sum ", id_sum));
   }
@@ -292,8 +311,16 @@ void RunPipeline(benchmark::State& state, Compression c, Epoch epoch) {
       const double cpu = ProcessCpuSeconds() - cpu0;
       const double wall =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-      std::fprintf(stderr, "%s\ncpu: %.0f ns per record, %.2f cores\n", metrics.Report().c_str(),
+      std::fprintf(stderr, "%s\ncpu: %.0f ns per record, %.2f cores", metrics.Report().c_str(),
                    1e9 * cpu / static_cast<double>(*n), cpu / wall);
+      const EpochPhases e = std::exchange(LastEpoch(), EpochPhases{});
+      if (e.rest_ns != 0) {  // a Dataset epoch
+        std::fprintf(stderr, "; epoch: first batch %.2f ms, rest %.2f ms, teardown %.2f ms",
+                     1e-6 * static_cast<double>(e.first_batch_ns),
+                     1e-6 * static_cast<double>(e.rest_ns),
+                     1e-6 * static_cast<double>(e.teardown_ns));
+      }
+      std::fprintf(stderr, "\n");
     }
   }
   state.SetItemsProcessed(records);
