@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <numeric>
 #include <set>
 #include <string>
@@ -15,6 +17,8 @@
 #include "gtest/gtest.h"
 #include "tbb/task_arena.h"
 #include "tbb/task_group.h"
+
+#include "pipeline/internal/worker_pool.h"
 
 namespace sluice {
 namespace {
@@ -388,6 +392,65 @@ TEST(DatasetPrefetchTest, OverAParallelMapRunsAheadWithinItsBound) {
   }
   EXPECT_TRUE(absl::IsOutOfRange((*it)->GetNext().status()));
   EXPECT_EQ(calls.load(), 1000);
+}
+
+TEST(DatasetPrefetchTest, OverAParallelMapRunsTwoCallsAtOnceWhileTheConsumerIsAway) {
+  // Map(2).Prefetch(8) with the consumer holding still after one element:
+  // the pool must go on with 2 calls at once (the consumer runs calls
+  // itself only while it is inside GetNext). A call on a pool thread for
+  // element 1 on first waits for the consumer to have left (so it counts
+  // as made while the consumer is away), then (up to 1 s) for another call
+  // to run beside it. The test needs two such calls to have run at once.
+  if (internal::WorkerPool::Default().threads() < 2) {
+    GTEST_SKIP() << "one pool thread (one CPU in the affinity mask)";
+  }
+  const std::thread::id consumer = std::this_thread::get_id();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool away = false;
+  int inside = 0, inside_away = 0;  // calls running; those made while away
+  int64_t done = 0, overlaps = 0, overlaps_away = 0;
+  auto overlap = [&](TensorTuple t) -> absl::StatusOr<TensorTuple> {
+    std::unique_lock<std::mutex> lock(mu);
+    // Element 0 (the first GetNext's) and the consumer's own calls pass.
+    const bool counted =
+        t[0].scalar<int64_t>() > 0 && std::this_thread::get_id() != consumer;
+    if (counted) cv.wait_for(lock, std::chrono::seconds(30), [&] { return away; });
+    const int64_t seen = overlaps;
+    ++inside;
+    if (counted) ++inside_away;
+    if (inside >= 2) {  // another call is running beside this one
+      ++overlaps;
+      if (inside_away >= 2) ++overlaps_away;
+      cv.notify_all();
+    }
+    if (counted) {
+      cv.wait_for(lock, std::chrono::seconds(1), [&] { return overlaps > seen; });
+    }
+    --inside;
+    if (counted) --inside_away;
+    ++done;
+    cv.notify_all();
+    return t;
+  };
+  auto it = Dataset::Range(100).Map(overlap, 2).Prefetch(8).MakeIterator();
+  ASSERT_TRUE(it.ok());
+  auto first = (*it)->GetNext();
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ((*first)[0].scalar<int64_t>(), 0);
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    away = true;
+    cv.notify_all();
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return overlaps_away > 0; }))
+        << "calls done: " << done << ", two at once: " << overlaps;
+  }
+  for (int64_t want = 1; want < 100; ++want) {
+    auto e = (*it)->GetNext();
+    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_EQ((*e)[0].scalar<int64_t>(), want);
+  }
+  EXPECT_TRUE(absl::IsOutOfRange((*it)->GetNext().status()));
 }
 
 TEST(DatasetPrefetchTest, DestroyingAnIteratorMidStreamStopsItsThread) {

@@ -22,9 +22,11 @@
 //  * Pool threads are workers, not calls: a worker claims calls while the
 //    bound allows and then leaves. One is started when the consumer leaves
 //    (or starts a call) with room for calls and no worker about; a worker
-//    that finishes a call while the consumer is away (its own work between
-//    GetNext calls) starts one more, up to `limit` workers (and pool
-//    threads). A worker that wakes the waiting consumer with the head
+//    that starts a call while the consumer is away (its own work between
+//    GetNext calls) and the bound has room for one more starts another, up
+//    to `limit` workers (and pool threads). So while the consumer is away
+//    the calls reach `limit` at once one call after the first worker
+//    started. A worker that wakes the waiting consumer with the head
 //    result leaves when another worker is running, so that the consumer
 //    takes over its share instead of sleeping again.
 // With `limit` 2 on 2 CPUs and a fast consumer this settles on the consumer
@@ -508,9 +510,9 @@ class MapDataset final : public DatasetBase {
 
     // A pool worker: runs calls while the bound allows (running ahead of
     // the consumer without a hand-off per call), starting another worker
-    // when the consumer is away and there is room for more (see the top of
-    // the file). `in` is used only under a claim, which the destructor
-    // waits for.
+    // before a call when the consumer is away and the bound has room for
+    // one more call (see the top of the file). `in` is used only under a
+    // claim, which the destructor waits for.
     static void Work(const MapDataset* d, const std::shared_ptr<Shared>& keep,
                      IteratorBase* in) {
       Shared* sh = keep.get();
@@ -519,24 +521,18 @@ class MapDataset final : public DatasetBase {
       ++sh->workers;
       while (!sh->cancelled && Room(sh)) {
         ++sh->running;
+        if (!sh->consumer_in && sh->workers + sh->pending < sh->max_workers &&
+            Room(sh)) {
+          ++sh->pending;
+          lock.unlock();
+          Submit(d, keep, in);
+          lock.lock();
+        }
         lock.unlock();
         const bool woke_consumer = RunClaimed(d, sh, in);
         lock.lock();
         // The consumer, woken with the head, takes over this share.
         if (woke_consumer && sh->workers > 1) break;
-        if (!sh->consumer_in && sh->workers + sh->pending < sh->max_workers &&
-            !sh->cancelled) {
-          // Room for this worker's next call and another one's.
-          ++sh->running;
-          const bool more = Room(sh);
-          --sh->running;
-          if (more) {
-            ++sh->pending;
-            lock.unlock();
-            Submit(d, keep, in);
-            lock.lock();
-          }
-        }
       }
       --sh->workers;
     }
