@@ -356,5 +356,135 @@ TEST(AutotuneMapTest, BufferGrowsWhenProducerAndConsumerAreClose) {
   EXPECT_EQ(fixed.buffer, 5);
 }
 
+TEST(AutotuneTimeHistogramTest, MeanExcessAndLagsOfSyntheticTimes) {
+  TimeHistogram h;
+  EXPECT_EQ(h.MeanExcess(0), 0);
+  EXPECT_EQ(h.LagTail(0), 0);
+  for (int i = 0; i < 9; ++i) h.Add(10e-6);
+  h.Add(1e-3);
+  EXPECT_DOUBLE_EQ(h.count(), 10);
+  // E[(G - t)+]: (1 ms - 100 us) / 10 when only the long gap exceeds t.
+  EXPECT_NEAR(h.MeanExcess(100e-6), 90e-6, 1e-12);
+  EXPECT_NEAR(h.MeanExcess(0), (9 * 10e-6 + 1e-3) / 10, 1e-12);
+  EXPECT_EQ(h.MeanExcess(2e-3), 0);
+  // T1 - T2 > t only for (1 ms, 10 us): 9 of 100 pairs.
+  EXPECT_NEAR(h.LagTail(0), 0.09, 1e-12);
+  EXPECT_NEAR(h.LagTail(500e-6), 0.09, 1e-12);
+  EXPECT_EQ(h.LagTail(990e-6), 0);
+  EXPECT_NEAR(h.LagExcess(90e-6), 0.09 * 900e-6, 1e-12);
+  // Decay scales counts and sums alike: the same distribution.
+  h.Decay(0.5);
+  EXPECT_DOUBLE_EQ(h.count(), 5);
+  EXPECT_NEAR(h.MeanExcess(100e-6), 90e-6, 1e-12);
+  h.Decay(0);
+  EXPECT_EQ(h.count(), 0);
+  // Negative and NaN durations are not recorded.
+  h.Add(-1);
+  h.Add(std::nan(""));
+  EXPECT_EQ(h.count(), 0);
+}
+
+// pipeline.dataset-like: 2 CPUs, y(2) = 50 us per batch, results of 100 kB.
+MapRates TwoCallRates() {
+  return MapRates{.pull_s = 10e-6,
+                  .fn_s = 90e-6,
+                  .cpu_s = 60e-6,
+                  .cpus = 2,
+                  .call_cpu_fraction = 1.0,
+                  .result_bytes = 100e3};
+}
+
+TEST(AutotuneBufferTest, BurstyConsumerGetsADeeperBuffer) {
+  // Same mean gap (~16 us): steady (every gap alike) against bursty (97%
+  // of the gaps 1 us, 3% 500 us, as a consumer that is now and then
+  // preempted). The bursty one's long gaps outlast small buffers: the
+  // producer idles once its p + b positions are done.
+  TimeHistogram bursty, steady;
+  for (int i = 0; i < 97; ++i) bursty.Add(1e-6);
+  for (int i = 0; i < 3; ++i) bursty.Add(500e-6);
+  const double mean = (97 * 1e-6 + 3 * 500e-6) / 100;
+  for (int i = 0; i < 100; ++i) steady.Add(mean);
+  MapRates r = TwoCallRates();
+  r.consumer_s = mean;
+  const MapChoice plain = ChooseMap(r, true, 0, 8, true, 0, 64);
+  r.consumer_gaps = &steady;
+  const MapChoice s = ChooseMap(r, true, 0, 8, true, 0, 64);
+  r.consumer_gaps = &bursty;
+  const MapChoice b = ChooseMap(r, true, 0, 8, true, 0, 64);
+  // Steady gaps shorter than y stall nothing: the choice without gaps.
+  EXPECT_GT(ConsumerStall(r, 2, 0), 0.03 * 300e-6);  // bursty: 3% x (500 - 2 x 50) us
+  EXPECT_EQ(s.parallelism, plain.parallelism);
+  EXPECT_EQ(s.buffer, plain.buffer);
+  EXPECT_LE(s.buffer, 2);
+  EXPECT_EQ(b.parallelism, 2);
+  EXPECT_GE(b.buffer, s.buffer + 4) << "steady " << s.buffer;
+  // Deep enough that fewer than ~1% of the gaps outlast it, no deeper than
+  // the longest gap needs (500 us / 50 us = 10 positions).
+  EXPECT_LE(b.parallelism + b.buffer, 10);
+  EXPECT_LT(ConsumerStall(r, b.parallelism, b.buffer), 0.02 * MapProducerTime(r, 2));
+}
+
+TEST(AutotuneBufferTest, BurstyCallsGetADeeperBufferSteadyOnesDoNot) {
+  // Call times with the same mean (112 us): all alike, or 90% 80 us and
+  // 10% 400 us (preempted). A slot stopped behind a late head restarts
+  // after the pool's wake-up (20 us).
+  TimeHistogram bursty, steady;
+  for (int i = 0; i < 90; ++i) bursty.Add(80e-6);
+  for (int i = 0; i < 10; ++i) bursty.Add(400e-6);
+  for (int i = 0; i < 100; ++i) steady.Add(112e-6);
+  MapRates r = TwoCallRates();
+  r.pull_s = 0;
+  r.fn_s = 112e-6;
+  r.consumer_s = 1e-6;
+  r.restart_s = 20e-6;
+  r.fn_times = &steady;
+  const MapChoice s = ChooseMap(r, true, 0, 8, true, 0, 64);
+  EXPECT_EQ(ReorderStall(r, 2, 0), 0);
+  r.fn_times = &bursty;
+  const MapChoice b = ChooseMap(r, true, 0, 8, true, 0, 64);
+  EXPECT_EQ(s.parallelism, 2);
+  EXPECT_LE(s.buffer, 1);
+  EXPECT_EQ(b.parallelism, 2);
+  // The head lags by 320 us in 9% of the pairs: 3 positions of 112 us
+  // cover it.
+  EXPECT_GE(b.buffer, 3);
+  EXPECT_LE(b.buffer, 4);
+  EXPECT_EQ(ReorderStall(r, 2, 3), 0);
+  EXPECT_GT(ReorderStall(r, 2, 2), 0.09 * 20e-6 / 2);
+}
+
+TEST(AutotuneBufferTest, TheMemoryBudgetStillStopsTheBuffer) {
+  TimeHistogram bursty;
+  for (int i = 0; i < 90; ++i) bursty.Add(1e-6);
+  for (int i = 0; i < 10; ++i) bursty.Add(2e-3);
+  MapRates r = TwoCallRates();
+  r.consumer_s = (90 * 1e-6 + 10 * 2e-3) / 100;
+  r.consumer_gaps = &bursty;
+  r.result_bytes = 1e6;
+  const MapChoice free = ChooseMap(r, true, 0, 8, true, 0, 64);
+  EXPECT_GT(free.parallelism + free.buffer, 6);
+  const MapChoice c = ChooseMap(r, true, 0, 8, true, 0, 64, 6'000'000);
+  EXPECT_EQ(c.parallelism, 2);
+  EXPECT_EQ(c.parallelism + c.buffer, 6);
+}
+
+TEST(AutotuneBufferTest, ACallAndASlotTogetherEscapeTheRestartTrap) {
+  // A second call without a spare position stops a slot at every second
+  // result and waits 500 us for the pool to restart it: worse than one
+  // call. With one spare position no slot stops: the climb takes both at
+  // once rather than stay at 1 call.
+  TimeHistogram spread;
+  for (int i = 0; i < 50; ++i) spread.Add(60e-6);
+  for (int i = 0; i < 50; ++i) spread.Add(100e-6);
+  MapRates r{.fn_s = 80e-6, .consumer_s = 1e-6, .cpus = 2, .fn_times = &spread,
+             .restart_s = 500e-6};
+  EXPECT_GT(MapOutputTime(r, 2, 0), MapOutputTime(r, 1, 0));
+  EXPECT_GE(MapOutputTime(r, 1, 1), MapOutputTime(r, 1, 0) * 0.99);
+  EXPECT_LT(MapOutputTime(r, 2, 1), 0.6 * MapOutputTime(r, 1, 0));
+  const MapChoice c = ChooseMap(r, true, 0, 8, true, 0, 64);
+  EXPECT_EQ(c.parallelism, 2);
+  EXPECT_GE(c.buffer, 1);
+}
+
 }  // namespace
 }  // namespace sluice::autotune

@@ -5,6 +5,72 @@
 
 namespace sluice::autotune {
 
+namespace {
+constexpr double kGapBucketFloor = 250e-9;  // seconds: the top of bucket 0
+}  // namespace
+
+void TimeHistogram::Add(double seconds) {
+  if (!(seconds >= 0)) return;  // negative or NaN: not a gap
+  int i = 0;
+  if (seconds >= kGapBucketFloor) {
+    i = 1 + static_cast<int>(std::floor(2 * std::log2(seconds / kGapBucketFloor)));
+    i = std::min(i, kBuckets - 1);
+  }
+  count_[i] += 1;
+  sum_[i] += seconds;
+}
+
+void TimeHistogram::Decay(double factor) {
+  factor = std::clamp(factor, 0.0, 1.0);
+  for (int i = 0; i < kBuckets; ++i) {
+    count_[i] *= factor;
+    sum_[i] *= factor;
+  }
+}
+
+double TimeHistogram::count() const {
+  double n = 0;
+  for (double c : count_) n += c;
+  return n;
+}
+
+double TimeHistogram::MeanExcess(double t) const {
+  const double n = count();
+  if (n <= 0) return 0;
+  double excess = 0;
+  for (int i = 0; i < kBuckets; ++i) excess += std::max(sum_[i] - count_[i] * t, 0.0);
+  return excess / n;
+}
+
+// Calls f(a, b, weight) for every pair of non-empty buckets' means.
+template <typename F>
+void TimeHistogram::ForPairs(F f) const {
+  std::array<double, kBuckets> mean, count;
+  int k = 0;
+  for (int i = 0; i < kBuckets; ++i) {
+    if (count_[i] > 0) mean[k] = sum_[i] / count_[i], count[k++] = count_[i];
+  }
+  for (int i = 0; i < k; ++i) {
+    for (int j = 0; j < k; ++j) f(mean[i], mean[j], count[i] * count[j]);
+  }
+}
+
+double TimeHistogram::LagExcess(double t) const {
+  const double n = count();
+  if (n <= 0) return 0;
+  double excess = 0;
+  ForPairs([&](double a, double b, double w) { excess += w * std::max(a - b - t, 0.0); });
+  return excess / (n * n);
+}
+
+double TimeHistogram::LagTail(double t) const {
+  const double n = count();
+  if (n <= 0) return 0;
+  double tail = 0;
+  ForPairs([&](double a, double b, double w) { tail += a - b > t ? w : 0.0; });
+  return tail / (n * n);
+}
+
 double WaitTime(double y, double x, int64_t n) {
   if (y <= 0) return 0;
   if (x <= 0) return y;
@@ -40,7 +106,15 @@ double MapProducerTime(const MapRates& r, int p) {
 }
 
 double ReorderStall(const MapRates& r, int p, int64_t buffer) {
-  if (p <= 1 || r.fn_sd_s <= 0) return 0;
+  if (p <= 1) return 0;
+  const double share = static_cast<double>(p - 1) / static_cast<double>(p);
+  if (r.fn_times != nullptr && r.fn_times->count() > 0) {
+    const double t = static_cast<double>(std::max<int64_t>(buffer, 0)) * r.fn_s /
+                     static_cast<double>(p - 1);
+    return share * (r.fn_times->LagExcess(t) +
+                    std::max(r.restart_s, 0.0) * r.fn_times->LagTail(t));
+  }
+  if (r.fn_sd_s <= 0) return 0;
   // The spread counts at most the mean call time: wider spreads come from
   // rare long stalls (a thread preempted by another process, a page fault)
   // that no small buffer covers; sized for them, the buffer reached 36
@@ -56,9 +130,16 @@ double ReorderStall(const MapRates& r, int p, int64_t buffer) {
   return static_cast<double>(p - 1) / static_cast<double>(p) * lag;
 }
 
+double ConsumerStall(const MapRates& r, int p, int64_t buffer) {
+  if (r.consumer_gaps == nullptr) return 0;
+  const double slots = static_cast<double>(std::max(p, 1) + std::max<int64_t>(buffer, 0));
+  return r.consumer_gaps->MeanExcess(slots * MapProducerTime(r, p));
+}
+
 double MapOutputTime(const MapRates& r, int p, int64_t buffer) {
   // Up to p results are computed ahead plus `buffer` more wait.
-  const double producer = MapProducerTime(r, p) + ReorderStall(r, p, buffer);
+  const double producer =
+      MapProducerTime(r, p) + ReorderStall(r, p, buffer) + ConsumerStall(r, p, buffer);
   return r.consumer_s + WaitTime(producer, r.consumer_s, p + buffer);
 }
 
@@ -83,9 +164,16 @@ MapChoice ChooseMap(const MapRates& r, bool tune_p, int p, int max_p,
       const double t = MapOutputTime(r, c.parallelism, c.buffer + 1);
       if (t < best) best = t, step = 2;
     }
+    // Both at once: a call more pays only with a slot to park its result
+    // when the restarts of stopped slots dominate the reorder stall.
+    if (tune_p && tune_b && c.parallelism < max_p && c.buffer < max_b &&
+        fits(c.parallelism + 1, c.buffer + 1)) {
+      const double t = MapOutputTime(r, c.parallelism + 1, c.buffer + 1);
+      if (t < best * 0.99) best = t, step = 3;
+    }
     if (step == 0 || best > c.output_s * 0.99) break;
-    if (step == 1) ++c.parallelism;
-    if (step == 2) ++c.buffer;
+    if (step & 1) ++c.parallelism;
+    if (step & 2) ++c.buffer;
     c.output_s = best;
   }
   return c;

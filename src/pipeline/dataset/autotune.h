@@ -45,6 +45,32 @@
 // 2 CPUs) each thread then stopped whenever its batch was done before the
 // other's, and whenever the other was preempted.
 //
+// Measured call times are not Normal: most calls are alike and a few are
+// much longer (preempted, a page fault). With the function's times as a
+// histogram (MapRates::fn_times), D = T1 - T2 is taken over pairs of its
+// buckets instead, with no cap on the spread, and a stopped slot costs more
+// than its idle time: its thread has left the Map and starts again only
+// after the pool wakes one up (L, measured from a task's submission to its
+// start: tens of microseconds on a loaded 2-core machine, against ~25-45 us
+// per batch on pipeline.dataset). So with the histogram
+//   stall(p, b) = (p - 1) / p * (E[(D - t_b)+] + L * P(D > t_b)).
+// A buffer step gains about y * P(D > t_b) (plus the restarts it saves), so
+// the climb deepens the buffer while more than ~1% of the lags outlast it;
+// rare long stalls, which no buffer of a few elements covers, do not grow
+// it (the Normal's cap at m was for them).
+//
+// The consumer's takes are bursty too: it usually comes back for the next
+// element within microseconds, but now and then after a long gap G (it was
+// preempted, or did other work). During a gap the producer fills the
+// p + b free positions in about (p + b) * y and then idles, so the producer
+// time per element grows by the consumer stall
+//   consumer_stall(p, b) = E[(G - (p + b) * y(p))+]
+// taken over the measured distribution of the consumer's gaps (a
+// TimeHistogram; the mean alone, which the M/M/1/n wait uses, says nothing
+// about the long gaps). A buffer step gains about y * P(G > (p + b) * y):
+// again the climb deepens the buffer while more than ~1% of the gaps
+// outlast it.
+//
 // Two budgets bound the climb (tf.data has a CPU and a RAM budget too):
 //
 // CPU: the budget bounds the CPU the calls use, not their number. With f
@@ -69,9 +95,35 @@
 //
 // Pure functions; thread-compatible.
 
+#include <array>
 #include <cstdint>
 
 namespace sluice::autotune {
+
+// A measured distribution of durations (seconds): counts and sums in
+// half-octave buckets from 250 ns (bucket i >= 1: [250 ns * 2^((i-1)/2),
+// 250 ns * 2^(i/2))), each bucket standing for its mean. Thread-compatible.
+class TimeHistogram {
+ public:
+  void Add(double seconds);
+  // Scales every count and sum by `factor` in [0, 1] (older periods weigh
+  // less; 0 clears).
+  void Decay(double factor);
+  double count() const;
+  // E[(G - t)+] for G drawn from the histogram, seconds (0 when empty).
+  double MeanExcess(double t) const;
+  // For T1, T2 drawn independently: E[(T1 - T2 - t)+] and P(T1 - T2 > t)
+  // (0 when empty).
+  double LagExcess(double t) const;
+  double LagTail(double t) const;
+
+ private:
+  static constexpr int kBuckets = 64;
+  template <typename F>
+  void ForPairs(F f) const;
+  std::array<double, kBuckets> count_{};
+  std::array<double, kBuckets> sum_{};
+};
 
 // The consumer's expected wait per element (seconds), as above. y <= 0:
 // 0; x <= 0: y.
@@ -89,6 +141,15 @@ struct MapRates {
   // (1: unknown).
   double call_cpu_fraction = 1;
   double result_bytes = 0;  // e: bytes of one result (0: unknown)
+  // G: the consumer's gaps between takes (null or empty: no stall). Not
+  // owned; must outlive the calls it is passed to.
+  const TimeHistogram* consumer_gaps = nullptr;
+  // The function's times per call (null or empty: the Normal with fn_sd_s
+  // above). Not owned.
+  const TimeHistogram* fn_times = nullptr;
+  // L: a stopped call slot's restart latency (the pool's wake-up, from a
+  // task's submission to its start).
+  double restart_s = 0;
 };
 
 struct MapChoice {
@@ -111,9 +172,14 @@ double MapProducerTime(const MapRates& r, int p);
 // slots, as above; never negative, and never larger for a larger buffer.
 double ReorderStall(const MapRates& r, int p, int64_t buffer);
 
+// The consumer stall per element with p calls and `buffer` spare slots:
+// E[(G - (p + buffer) * MapProducerTime(p))+]; never larger for a larger
+// buffer.
+double ConsumerStall(const MapRates& r, int p, int64_t buffer);
+
 // The modelled time per element at the consumer: its own time plus its
-// wait on a producer of MapProducerTime + ReorderStall with p + buffer
-// results ahead.
+// wait on a producer of MapProducerTime + ReorderStall + ConsumerStall with
+// p + buffer results ahead.
 double MapOutputTime(const MapRates& r, int p, int64_t buffer);
 
 // Hill climb from (tune_parallelism ? 1 : fixed parallelism,

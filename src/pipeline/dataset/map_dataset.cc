@@ -42,16 +42,19 @@
 // Prefetch(kAutotune)): `limit` starts at the CPU budget (or the last
 // iterator's choice) and `extra` at 1; every kTunePeriod the consumer
 // re-chooses them with autotune::ChooseMap from the period's measured pull
-// and function times (mean and spread), the consumer's own time per element,
-// the process's CPU time per element, the calls' share of time on a CPU or
+// and function times (mean, spread and distribution), a pool worker's wait
+// from its submission to its start (a stopped slot's restart), the
+// consumer's own time per element and the distribution of its gaps between
+// takes (the distributions halved each period), the process's CPU time per
+// element, the calls' share of time on a CPU or
 // waiting for one (ThreadSchedTimes of the first kSampledCalls calls of
 // each period: a read costs ~1 us) and the results' size,
 // within the CPU budget, the ceiling of kMaxCallsPerCpu calls per CPU and
 // the memory budget (autotune.h). The choices are set as the stage's
 // "parallelism" and "buffer" parameters (StageMetrics), beside what they
 // rest on ("call_cpu_pct", "parallelism_cap", "result_kb",
-// "memory_budget_mb"), and kept in the dataset as the start of its next
-// iterator (each epoch of a Repeat). With metrics, a call's wait for the
+// "memory_budget_mb", "restart_us", "consumer_stall_ns"), and kept in the
+// dataset as the start of its next iterator (each epoch of a Repeat). With metrics, a call's wait for the
 // input lock and its pull count as the stage's "waiting for input".
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -256,6 +259,10 @@ class MapDataset final : public DatasetBase {
     std::atomic<int64_t> to_sample{kSampledCalls};  // calls left to sample this period
     int64_t result_bytes = 0;
     int64_t results_sized = 0;  // results counted in result_bytes
+    autotune::TimeHistogram fn_times;  // the calls' function times
+    // Pool workers' summed wait from submission to start (when `measure`).
+    int64_t restart_ns = 0;
+    int64_t restarts = 0;
     bool measure = false;  // AUTOTUNE: set before the first task, then read-only
     // The input side: whoever runs a call pulls its input here, so the
     // input order (and the result's position) is fixed by who pulls first.
@@ -313,7 +320,10 @@ class MapDataset final : public DatasetBase {
     }
     absl::Status GetNext(TensorTuple* out, bool* end) override {
       const int64_t entered = (tune_parallelism_ || tune_buffer_) ? MonotonicNanos() : 0;
-      if (left_ns_ != 0) consumer_ns_ += entered - left_ns_;
+      if (left_ns_ != 0) {
+        consumer_ns_ += entered - left_ns_;
+        gaps_.Add(1e-9 * static_cast<double>(entered - left_ns_));
+      }
       started_ = true;
       Shared* sh = sh_.get();
       std::unique_lock<std::mutex> lock(sh->mu);
@@ -394,8 +404,9 @@ class MapDataset final : public DatasetBase {
     }
     static void Submit(const MapDataset* d, std::shared_ptr<Shared> sh,
                        IteratorBase* in) {
+      const int64_t at = sh->measure ? MonotonicNanos() : 0;
       internal::WorkerPool::Default().Submit(
-          [keep = std::move(sh), d, in] { Work(d, keep, in); });
+          [keep = std::move(sh), d, in, at] { Work(d, keep, in, at); });
     }
 
     int64_t MemoryBudget() const {
@@ -458,6 +469,13 @@ class MapDataset final : public DatasetBase {
             static_cast<double>(sh->result_bytes - period_result_bytes_) / static_cast<double>(sized);
       }
       r.result_bytes = result_bytes_;
+      r.consumer_gaps = &gaps_;
+      r.fn_times = &sh->fn_times;
+      if (sh->restarts > period_restarts_) {
+        restart_s_ = 1e-9 * static_cast<double>(sh->restart_ns - period_restart_ns_) /
+                     static_cast<double>(sh->restarts - period_restarts_);
+      }
+      r.restart_s = restart_s_;
       const int ceiling = kMaxCallsPerCpu * cpus_;
       const int64_t budget = MemoryBudget();
       const autotune::MapChoice c = autotune::ChooseMap(
@@ -479,7 +497,13 @@ class MapDataset final : public DatasetBase {
         }
         m->SetParameter("result_kb", std::lround(r.result_bytes / 1024));
         m->SetParameter("memory_budget_mb", budget >> 20);
+        m->SetParameter("restart_us", std::lround(1e6 * restart_s_));
+        m->SetParameter("consumer_stall_ns",
+                        std::lround(1e9 * autotune::ConsumerStall(r, c.parallelism, c.buffer)));
       }
+      // The last periods' gaps and call times, the latest weighing most.
+      gaps_.Decay(0.5);
+      sh->fn_times.Decay(0.5);
       StartPeriod(now);
     }
     void StartPeriod(int64_t now) {
@@ -497,6 +521,8 @@ class MapDataset final : public DatasetBase {
       sh_->to_sample.store(kSampledCalls, std::memory_order_relaxed);
       period_result_bytes_ = sh->result_bytes;
       period_results_sized_ = sh->results_sized;
+      period_restart_ns_ = sh->restart_ns;
+      period_restarts_ = sh->restarts;
       period_delivered_ = delivered_;
       period_consumer_ns_ = consumer_ns_;
       period_cpu_s_ = ProcessCpuSeconds();
@@ -512,11 +538,16 @@ class MapDataset final : public DatasetBase {
     // the consumer without a hand-off per call), starting another worker
     // before a call when the consumer is away and the bound has room for
     // one more call (see the top of the file). `in` is used only under a
-    // claim, which the destructor waits for.
+    // claim, which the destructor waits for. `submitted`: when it was
+    // submitted (AUTOTUNE; 0: not measured).
     static void Work(const MapDataset* d, const std::shared_ptr<Shared>& keep,
-                     IteratorBase* in) {
+                     IteratorBase* in, int64_t submitted) {
       Shared* sh = keep.get();
       std::unique_lock<std::mutex> lock(sh->mu);
+      if (submitted != 0) {
+        sh->restart_ns += MonotonicNanos() - submitted;
+        ++sh->restarts;
+      }
       --sh->pending;
       ++sh->workers;
       while (!sh->cancelled && Room(sh)) {
@@ -608,6 +639,7 @@ class MapDataset final : public DatasetBase {
         sh->fn_ns += fn_ns;
         sh->call_ns += call_ns;
         sh->fn_sq_s += 1e-18 * static_cast<double>(fn_ns) * static_cast<double>(fn_ns);
+        if (sh->measure && fn_ns > 0) sh->fn_times.Add(1e-9 * static_cast<double>(fn_ns));
         ++sh->calls;
         sh->sample_cpu_ns += cpu_ns;
         sh->sample_wall_ns += wall_ns;
@@ -657,6 +689,9 @@ class MapDataset final : public DatasetBase {
     int64_t period_call_ns_ = 0;
     int64_t period_results_sized_ = 0, period_sample_spin_ns_ = 0, period_samples_ = 0;
     double spin_s_ = 0;  // CPU spent spinning for the input lock per call (last measured)
+    autotune::TimeHistogram gaps_;  // the consumer's gaps between GetNext calls
+    int64_t period_restart_ns_ = 0, period_restarts_ = 0;
+    double restart_s_ = 0;  // a pool worker's wait to start (last measured)
   };
 
   std::shared_ptr<const DatasetBase> in_;
