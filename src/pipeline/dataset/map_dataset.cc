@@ -40,7 +40,7 @@
 //
 // AUTOTUNE (num_parallel_calls = kAutotune, and/or an absorbed
 // Prefetch(kAutotune)): `limit` starts at the CPU budget (or the last
-// iterator's choice) and `extra` at 1; every kTunePeriod the consumer
+// iterator's choice) and `extra` at 1; every tuning period the consumer
 // re-chooses them with autotune::ChooseMap from the period's measured pull
 // and function times (mean, spread and distribution), a pool worker's wait
 // from its submission to its start (a stopped slot's restart), the
@@ -103,6 +103,12 @@ void LockSpinning(std::mutex& mu) {
 
 constexpr int64_t kTunePeriodNs = 50'000'000;  // 50 ms
 constexpr int64_t kTuneMinCalls = 4;           // calls a period needs to count
+// A period also ends after kTuneShortPeriodNs once it holds
+// kTuneShortPeriodCalls calls: pipeline.dataset's epochs (a new iterator
+// each) take ~40 ms on 2 CPUs, and with 50 ms alone the Map never re-chose
+// anything there (it kept the first iterator's start: 2 calls, buffer 1).
+constexpr int64_t kTuneShortPeriodNs = 10'000'000;  // 10 ms
+constexpr int64_t kTuneShortPeriodCalls = 200;
 constexpr int64_t kMaxAutotuneBuffer = 64;
 // AUTOTUNE's ceiling on calls, whatever their CPU share: per CPU.
 constexpr int kMaxCallsPerCpu = 4;
@@ -414,7 +420,7 @@ class MapDataset final : public DatasetBase {
                                                      : kDefaultAutotuneMemoryBudget;
     }
 
-    // AUTOTUNE: once per kTunePeriodNs, re-chooses limit / extra from the
+    // AUTOTUNE: once per period (above), re-chooses limit / extra from the
     // period's figures (autotune.h). Called by the consumer with sh->mu held.
     void MaybeTune(int64_t now) {
       Shared* sh = sh_.get();
@@ -423,7 +429,10 @@ class MapDataset final : public DatasetBase {
         return;
       }
       const int64_t calls = sh->calls - period_calls_;
-      if (now - period_start_ns_ < kTunePeriodNs || calls < kTuneMinCalls || delivered_ == 0) {
+      const int64_t elapsed = now - period_start_ns_;
+      const bool full = elapsed >= kTunePeriodNs ||
+                        (elapsed >= kTuneShortPeriodNs && calls >= kTuneShortPeriodCalls);
+      if (!full || calls < kTuneMinCalls || delivered_ == 0) {
         return;
       }
       const double n = static_cast<double>(calls);
