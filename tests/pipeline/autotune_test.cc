@@ -486,5 +486,43 @@ TEST(AutotuneBufferTest, ACallAndASlotTogetherEscapeTheRestartTrap) {
   EXPECT_GE(c.buffer, 1);
 }
 
+TEST(AutotuneBufferTest, CallsSpreadWithinOneBucketStillGetASlot) {
+  // pipeline.image.jpeg-like on 2 CPUs: batches parsed and augmented in
+  // 13 +- 1 ms (every time in the half-octave bucket [11.6, 16.4) ms),
+  // CPU-bound (96%), results of 37.6 MB under a 256 MiB budget, a consumer
+  // that comes back within microseconds. With no spare slot the call done
+  // first idles until the head's is: E[D+] of ~1/3 ms (D: the difference of
+  // two times uniform over 2 ms), half of it per element, ~2.5% of the
+  // 6.5 ms per element. Taking each bucket as a point at its mean, no pair
+  // lagged and the climb kept buffer 0.
+  TimeHistogram calls, gaps;
+  for (int i = 0; i < 200; ++i) calls.Add(12e-3 + 2e-3 * (i + 0.5) / 200);
+  for (int i = 0; i < 200; ++i) gaps.Add(i % 2 == 0 ? 2e-6 : 5e-6);
+  MapRates r{.pull_s = 0.05e-3,
+             .fn_s = 13e-3,
+             .call_s = 13.1e-3,
+             .consumer_s = 3.5e-6,
+             .cpu_s = 13.3e-3,
+             .cpus = 2,
+             .call_cpu_fraction = 0.96,
+             .result_bytes = 37633e3,
+             .consumer_gaps = &gaps,
+             .fn_times = &calls,
+             .restart_s = 30e-6};
+  EXPECT_NEAR(calls.LagExcess(0), 1e-3 / 3, 0.03e-3);
+  EXPECT_NEAR(calls.LagTail(0), 0.5, 0.01);
+  EXPECT_GT(ReorderStall(r, 2, 0), 0.02 * MapProducerTime(r, 2));
+  // One call's time of slack covers a 2 ms spread.
+  EXPECT_LT(ReorderStall(r, 2, 1), 1e-6 * ReorderStall(r, 2, 0));
+  const MapChoice c = ChooseMap(r, true, 0, 4, true, 0, 64, int64_t{256} << 20);
+  EXPECT_EQ(c.parallelism, 2);
+  EXPECT_EQ(c.buffer, 1);
+  // Times alike (one value) still lag by nothing.
+  TimeHistogram alike;
+  for (int i = 0; i < 200; ++i) alike.Add(13e-3);
+  EXPECT_EQ(alike.LagExcess(0), 0);
+  EXPECT_EQ(alike.LagTail(0), 0);
+}
+
 }  // namespace
 }  // namespace sluice::autotune

@@ -18,6 +18,7 @@ void TimeHistogram::Add(double seconds) {
   }
   count_[i] += 1;
   sum_[i] += seconds;
+  sq_[i] += seconds * seconds;
 }
 
 void TimeHistogram::Decay(double factor) {
@@ -25,6 +26,7 @@ void TimeHistogram::Decay(double factor) {
   for (int i = 0; i < kBuckets; ++i) {
     count_[i] *= factor;
     sum_[i] *= factor;
+    sq_[i] *= factor;
   }
 }
 
@@ -42,24 +44,53 @@ double TimeHistogram::MeanExcess(double t) const {
   return excess / n;
 }
 
-// Calls f(a, b, weight) for every pair of non-empty buckets' means.
+// Calls f(a, b, weight) for every pair of non-empty buckets, each given as
+// its mean and variance.
 template <typename F>
 void TimeHistogram::ForPairs(F f) const {
-  std::array<double, kBuckets> mean, count;
+  std::array<double, kBuckets> mean, var, count;
   int k = 0;
   for (int i = 0; i < kBuckets; ++i) {
-    if (count_[i] > 0) mean[k] = sum_[i] / count_[i], count[k++] = count_[i];
+    if (count_[i] <= 0) continue;
+    mean[k] = sum_[i] / count_[i];
+    // Rounding leaves a residue for alike times: below a millionth of the
+    // mean's spread, none.
+    const double v = sq_[i] / count_[i] - mean[k] * mean[k];
+    var[k] = v > 1e-12 * mean[k] * mean[k] ? v : 0.0;
+    count[k++] = count_[i];
   }
   for (int i = 0; i < k; ++i) {
-    for (int j = 0; j < k; ++j) f(mean[i], mean[j], count[i] * count[j]);
+    for (int j = 0; j < k; ++j) f(mean[i] - mean[j], var[i] + var[j], count[i] * count[j]);
   }
 }
+
+namespace {
+// For D ~ Normal(mu, var) (a point at mu when var is 0): E[(D - t)+] and
+// P(D > t).
+void NormalExcessAndTail(double mu, double var, double t, double* excess, double* tail) {
+  const double d = mu - t;
+  const double sd = std::sqrt(var);
+  if (!(sd > 0) || std::abs(d) > 8 * sd) {  // a point, or beyond 8 sd: as one
+    *excess = std::max(d, 0.0);
+    *tail = d > 0 ? 1.0 : 0.0;
+    return;
+  }
+  const double z = d / sd;
+  const double upper = 0.5 * std::erfc(-z / std::sqrt(2.0));  // Phi(z)
+  *tail = upper;
+  *excess = std::max(d * upper + sd * std::exp(-0.5 * z * z) / std::sqrt(2.0 * M_PI), 0.0);
+}
+}  // namespace
 
 double TimeHistogram::LagExcess(double t) const {
   const double n = count();
   if (n <= 0) return 0;
   double excess = 0;
-  ForPairs([&](double a, double b, double w) { excess += w * std::max(a - b - t, 0.0); });
+  ForPairs([&](double mu, double var, double w) {
+    double e, p;
+    NormalExcessAndTail(mu, var, t, &e, &p);
+    excess += w * e;
+  });
   return excess / (n * n);
 }
 
@@ -67,7 +98,11 @@ double TimeHistogram::LagTail(double t) const {
   const double n = count();
   if (n <= 0) return 0;
   double tail = 0;
-  ForPairs([&](double a, double b, double w) { tail += a - b > t ? w : 0.0; });
+  ForPairs([&](double mu, double var, double w) {
+    double e, p;
+    NormalExcessAndTail(mu, var, t, &e, &p);
+    tail += w * p;
+  });
   return tail / (n * n);
 }
 

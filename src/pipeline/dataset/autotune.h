@@ -54,6 +54,16 @@
 // start: tens of microseconds on a loaded 2-core machine, against ~25-45 us
 // per batch on pipeline.dataset). So with the histogram
 //   stall(p, b) = (p - 1) / p * (E[(D - t_b)+] + L * P(D > t_b)).
+// Within a bucket the calls still differ: a half-octave bucket spans +-17%
+// of its centre, and most calls of a steady function fall into one. Taken
+// as a point at its mean, a bucket lags itself by exactly 0, so a function
+// whose calls all fell into one bucket had no reorder stall at all: on
+// pipeline.image.jpeg (2 calls of ~13 ms on 2 CPUs, buffer 0 again, 0.83-
+// 0.88x its best hand-tuned shape) the climb left the buffer at 0. So each
+// bucket keeps the sum of its times' squares and stands for a Normal of its
+// mean and variance; a pair of buckets lags by the Normal of the difference
+// of their means with the sum of their variances, and E[(D - t)+],
+// P(D > t) are summed over the pairs.
 // A buffer step gains about y * P(D > t_b) (plus the restarts it saves), so
 // the climb deepens the buffer while more than ~1% of the lags outlast it;
 // rare long stalls, which no buffer of a few elements covers, do not grow
@@ -100,9 +110,11 @@
 
 namespace sluice::autotune {
 
-// A measured distribution of durations (seconds): counts and sums in
-// half-octave buckets from 250 ns (bucket i >= 1: [250 ns * 2^((i-1)/2),
-// 250 ns * 2^(i/2))), each bucket standing for its mean. Thread-compatible.
+// A measured distribution of durations (seconds): counts, sums and sums of
+// squares in half-octave buckets from 250 ns (bucket i >= 1: [250 ns *
+// 2^((i-1)/2), 250 ns * 2^(i/2))). MeanExcess takes each bucket as its
+// mean; the lags take each as a Normal of its measured mean and variance
+// (see the reorder stall above). Thread-compatible.
 class TimeHistogram {
  public:
   void Add(double seconds);
@@ -113,7 +125,8 @@ class TimeHistogram {
   // E[(G - t)+] for G drawn from the histogram, seconds (0 when empty).
   double MeanExcess(double t) const;
   // For T1, T2 drawn independently: E[(T1 - T2 - t)+] and P(T1 - T2 > t)
-  // (0 when empty).
+  // (0 when empty); T1 - T2 for two buckets is the Normal of their means'
+  // difference and their variances' sum.
   double LagExcess(double t) const;
   double LagTail(double t) const;
 
@@ -123,6 +136,7 @@ class TimeHistogram {
   void ForPairs(F f) const;
   std::array<double, kBuckets> count_{};
   std::array<double, kBuckets> sum_{};
+  std::array<double, kBuckets> sq_{};  // sums of squares
 };
 
 // The consumer's expected wait per element (seconds), as above. y <= 0:
