@@ -11,6 +11,7 @@
 
 #include "gtest/gtest.h"
 
+#include "../support/test_images.h"
 #include "graph/ops/ops.h"
 #include "graph/session.h"
 #include "image/color.h"
@@ -21,15 +22,7 @@
 namespace sluice {
 namespace {
 
-std::string ReadImage(const std::string& name) {
-  const char* d = std::getenv("SLUICE_TESTDATA");
-  std::ifstream f(
-      std::string(d != nullptr ? d : "tests/testdata") + "/images/" + name,
-      std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using ::sluice::test_support::ReadImage;
 
 TEST(ImageOpsTest, DecodeResizeEncodeMatchTheKernels) {
   const std::string jpeg = ReadImage("baseline_420.jpg");

@@ -22,26 +22,16 @@
 
 #include "absl/strings/str_cat.h"
 #include <gtest/gtest.h>
-// jpeglib.h needs size_t and FILE declared first.
-#include <jpeglib.h>
-
+#include "../support/libjpeg_encode.h"
+#include "../support/test_images.h"
 #include "image/jpeg.h"
 #include "image/png.h"
 
 namespace sluice::image {
 namespace {
 
-std::string TestData() {
-  const char* d = std::getenv("SLUICE_TESTDATA");
-  return d != nullptr ? d : "tests/testdata";
-}
 
-std::string ReadImage(const std::string& name) {
-  std::ifstream f(TestData() + "/images/" + name, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using ::sluice::test_support::ReadImage;
 
 struct Named {
   std::string name, bytes;
@@ -54,35 +44,12 @@ struct Named {
 std::string EncodeWithRestarts(const Tensor& rgb, int restart_rows,
                                int restart_mcus, bool yuv444,
                                bool progressive) {
-  jpeg_compress_struct c;
-  jpeg_error_mgr err;
-  c.err = jpeg_std_error(&err);
-  jpeg_create_compress(&c);
-  unsigned char* buf = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&c, &buf, &size);
-  c.image_height = static_cast<JDIMENSION>(rgb.dim(0));
-  c.image_width = static_cast<JDIMENSION>(rgb.dim(1));
-  c.input_components = 3;
-  c.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, 90, TRUE);
-  if (yuv444) c.comp_info[0].h_samp_factor = c.comp_info[0].v_samp_factor = 1;
-  if (progressive) jpeg_simple_progression(&c);
-  c.restart_in_rows = restart_rows;
-  c.restart_interval = static_cast<unsigned>(restart_mcus);
-  jpeg_start_compress(&c, TRUE);
-  const int64_t row_bytes = rgb.dim(1) * 3;
-  while (c.next_scanline < c.image_height) {
-    JSAMPROW row =
-        const_cast<JSAMPROW>(rgb.data<uint8_t>() + c.next_scanline * row_bytes);
-    jpeg_write_scanlines(&c, &row, 1);
-  }
-  jpeg_finish_compress(&c);
-  std::string out(reinterpret_cast<const char*>(buf), size);
-  jpeg_destroy_compress(&c);
-  std::free(buf);
-  return out;
+  return test_support::EncodeWithLibjpeg(rgb, [&](jpeg_compress_struct& c) {
+    if (yuv444) c.comp_info[0].h_samp_factor = c.comp_info[0].v_samp_factor = 1;
+    if (progressive) jpeg_simple_progression(&c);
+    c.restart_in_rows = restart_rows;
+    c.restart_interval = static_cast<unsigned>(restart_mcus);
+  });
 }
 
 // The real files, and rgb.png (854x302) encoded as 4:2:0 baseline and

@@ -32,23 +32,14 @@
 
 #include "absl/strings/str_cat.h"
 #include <gtest/gtest.h>
-// jpeglib.h needs size_t and FILE declared first.
-#include <jpeglib.h>
-
+#include "../support/libjpeg_encode.h"
+#include "../support/test_images.h"
 #include "image/jpeg.h"
 
 namespace sluice::image {
 namespace {
 
-std::string ReadImage(const std::string& name) {
-  const char* d = std::getenv("SLUICE_TESTDATA");
-  std::ifstream f(
-      std::string(d != nullptr ? d : "tests/testdata") + "/images/" + name,
-      std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using ::sluice::test_support::ReadImage;
 
 // Offsets of the DHT markers. 0xFF 0xC4 cannot occur inside entropy-coded
 // data (a data 0xFF is followed by 0x00); the test files carry no APP
@@ -127,42 +118,18 @@ absl::StatusOr<Tensor> FreshDecode(const std::string& jpeg) {
 // chroma tables come between the luma and the Cb scan. libjpeg's default
 // error handler exits, which fails the test.
 std::string EncodeOneScanPerComponent(const Tensor& rgb) {
-  jpeg_compress_struct c;
-  std::memset(&c, 0, sizeof(c));
-  jpeg_error_mgr err;
-  c.err = jpeg_std_error(&err);
-  jpeg_create_compress(&c);
-  unsigned char* buf = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&c, &buf, &size);
-  c.image_height = static_cast<JDIMENSION>(rgb.dim(0));
-  c.image_width = static_cast<JDIMENSION>(rgb.dim(1));
-  c.input_components = 3;
-  c.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, 90, TRUE);
-  static jpeg_scan_info scans[3];
-  for (int i = 0; i < 3; ++i) {
-    scans[i] = {};
-    scans[i].comps_in_scan = 1;
-    scans[i].component_index[0] = i;
-    scans[i].Ss = 0;
-    scans[i].Se = 63;
-  }
-  c.scan_info = scans;
-  c.num_scans = 3;
-  jpeg_start_compress(&c, TRUE);
-  const int64_t row_bytes = rgb.dim(1) * 3;
-  while (c.next_scanline < c.image_height) {
-    JSAMPROW row =
-        const_cast<JSAMPROW>(rgb.data<uint8_t>() + c.next_scanline * row_bytes);
-    jpeg_write_scanlines(&c, &row, 1);
-  }
-  jpeg_finish_compress(&c);
-  std::string out(reinterpret_cast<const char*>(buf), size);
-  jpeg_destroy_compress(&c);
-  std::free(buf);
-  return out;
+  return test_support::EncodeWithLibjpeg(rgb, [](jpeg_compress_struct& c) {
+    static jpeg_scan_info scans[3];
+    for (int i = 0; i < 3; ++i) {
+      scans[i] = {};
+      scans[i].comps_in_scan = 1;
+      scans[i].component_index[0] = i;
+      scans[i].Ss = 0;
+      scans[i].Se = 63;
+    }
+    c.scan_info = scans;
+    c.num_scans = 3;
+  });
 }
 
 // The number of SOS markers (0xFF 0xDA never occurs in entropy-coded data).

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../support/test_images.h"
 #include "image/color.h"
 #include "image/geometry.h"
 #include "image/jpeg.h"
@@ -20,15 +21,7 @@
 namespace sluice {
 namespace {
 
-std::string ReadImage(const std::string& name) {
-  const char* d = std::getenv("SLUICE_TESTDATA");
-  std::ifstream f(
-      std::string(d != nullptr ? d : "tests/testdata") + "/images/" + name,
-      std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using ::sluice::test_support::ReadImage;
 
 TEST(ImageMapFnsTest, DecodeMapOverADatasetEqualsTheDecoder) {
   const std::string a = ReadImage("baseline_420.jpg"),
