@@ -82,28 +82,19 @@ void NormalExcessAndTail(double mu, double var, double t, double* excess, double
 }
 }  // namespace
 
-double TimeHistogram::LagExcess(double t) const {
+TimeHistogram::Lag TimeHistogram::LagAt(double t) const {
+  Lag lag;
   const double n = count();
-  if (n <= 0) return 0;
-  double excess = 0;
+  if (n <= 0) return lag;
   ForPairs([&](double mu, double var, double w) {
     double e, p;
     NormalExcessAndTail(mu, var, t, &e, &p);
-    excess += w * e;
+    lag.excess += w * e;
+    lag.tail += w * p;
   });
-  return excess / (n * n);
-}
-
-double TimeHistogram::LagTail(double t) const {
-  const double n = count();
-  if (n <= 0) return 0;
-  double tail = 0;
-  ForPairs([&](double mu, double var, double w) {
-    double e, p;
-    NormalExcessAndTail(mu, var, t, &e, &p);
-    tail += w * p;
-  });
-  return tail / (n * n);
+  lag.excess /= n * n;
+  lag.tail /= n * n;
+  return lag;
 }
 
 double WaitTime(double y, double x, int64_t n) {
@@ -146,8 +137,8 @@ double ReorderStall(const MapRates& r, int p, int64_t buffer) {
   if (r.fn_times != nullptr && r.fn_times->count() > 0) {
     const double t = static_cast<double>(std::max<int64_t>(buffer, 0)) * r.fn_s /
                      static_cast<double>(p - 1);
-    return share * (r.fn_times->LagExcess(t) +
-                    std::max(r.restart_s, 0.0) * r.fn_times->LagTail(t));
+    const TimeHistogram::Lag lag = r.fn_times->LagAt(t);
+    return share * (lag.excess + std::max(r.restart_s, 0.0) * lag.tail);
   }
   if (r.fn_sd_s <= 0) return 0;
   // The spread counts at most the mean call time: wider spreads come from

@@ -127,8 +127,14 @@ class TimeHistogram {
   // For T1, T2 drawn independently: E[(T1 - T2 - t)+] and P(T1 - T2 > t)
   // (0 when empty); T1 - T2 for two buckets is the Normal of their means'
   // difference and their variances' sum.
-  double LagExcess(double t) const;
-  double LagTail(double t) const;
+  struct Lag {
+    double excess = 0;  // E[(T1 - T2 - t)+], seconds
+    double tail = 0;    // P(T1 - T2 > t)
+  };
+  // Both in one pass over the bucket pairs (the model needs both).
+  Lag LagAt(double t) const;
+  double LagExcess(double t) const { return LagAt(t).excess; }
+  double LagTail(double t) const { return LagAt(t).tail; }
 
  private:
   static constexpr int kBuckets = 64;
