@@ -315,13 +315,14 @@ void BM_TorchPeer(benchmark::State& state) {
   state.SetItemsProcessed(images);
 }
 
-void BM_DecodeJpeg(benchmark::State& state) {
-  const ImageSet& set = Images();
+// Times `decode(k)` for k = 0, 1, ... (one image each), keeping each
+// result alive until it is checked.
+template <typename Decode>
+void RunDecodeLoop(benchmark::State& state, Decode decode) {
   int64_t images = 0;
-  size_t i = 0;
+  uint64_t k = 0;
   for (auto _ : state) {
-    absl::StatusOr<Tensor> t =
-        image::DecodeJpeg(set.jpegs[i++ % set.jpegs.size()], {.channels = 3});
+    absl::StatusOr<Tensor> t = decode(k++);
     if (!t.ok()) {
       state.SkipWithError(std::string(t.status().message()).c_str());
       return;
@@ -330,6 +331,13 @@ void BM_DecodeJpeg(benchmark::State& state) {
     ++images;
   }
   state.SetItemsProcessed(images);
+}
+
+void BM_DecodeJpeg(benchmark::State& state) {
+  const ImageSet& set = Images();
+  RunDecodeLoop(state, [&set](uint64_t k) {
+    return image::DecodeJpeg(set.jpegs[k % set.jpegs.size()], {.channels = 3});
+  });
 }
 
 void BM_TurboJpegFloor(benchmark::State& state) {
@@ -362,45 +370,25 @@ image::CropWindow CropAt(uint64_t k) {
 
 void BM_DecodeAndCrop(benchmark::State& state) {
   const ImageSet& set = Images();
-  int64_t images = 0;
-  uint64_t i = 0;
-  for (auto _ : state) {
-    absl::StatusOr<Tensor> t = image::DecodeAndCropJpeg(
-        set.jpegs[i % set.jpegs.size()], CropAt(i), {.channels = 3});
-    ++i;
-    if (!t.ok()) {
-      state.SkipWithError(std::string(t.status().message()).c_str());
-      return;
-    }
-    benchmark::DoNotOptimize(t->data<uint8_t>()[0]);
-    ++images;
-  }
-  state.SetItemsProcessed(images);
+  RunDecodeLoop(state, [&set](uint64_t k) {
+    return image::DecodeAndCropJpeg(set.jpegs[k % set.jpegs.size()], CropAt(k),
+                                    {.channels = 3});
+  });
 }
 
 void BM_DecodeThenCrop(benchmark::State& state) {
   const ImageSet& set = Images();
-  int64_t images = 0;
-  uint64_t i = 0;
-  for (auto _ : state) {
-    const image::CropWindow w = CropAt(i);
-    absl::StatusOr<Tensor> full =
-        image::DecodeJpeg(set.jpegs[i % set.jpegs.size()], {.channels = 3});
-    ++i;
-    if (!full.ok()) {
-      state.SkipWithError(std::string(full.status().message()).c_str());
-      return;
-    }
+  RunDecodeLoop(state, [&set](uint64_t k) -> absl::StatusOr<Tensor> {
+    const image::CropWindow w = CropAt(k);
+    SLUICE_ASSIGN_OR_RETURN(
+        Tensor full, image::DecodeJpeg(set.jpegs[k % set.jpegs.size()], {.channels = 3}));
     Tensor t(DType::kUInt8, TensorShape{kCrop, kCrop, 3});
     for (int64_t y = 0; y < kCrop; ++y) {
       std::memcpy(t.data<uint8_t>() + y * kCrop * 3,
-                  full->data<uint8_t>() + ((w.y + y) * kSide + w.x) * 3,
-                  kCrop * 3);
+                  full.data<uint8_t>() + ((w.y + y) * kSide + w.x) * 3, kCrop * 3);
     }
-    benchmark::DoNotOptimize(t.data<uint8_t>()[0]);
-    ++images;
-  }
-  state.SetItemsProcessed(images);
+    return t;
+  });
 }
 
 BENCHMARK(BM_ImagePipeline)
